@@ -1,0 +1,3 @@
+"""eda: diagnose event pipelines on AWS."""
+
+__version__ = "0.1.0"

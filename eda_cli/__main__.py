@@ -1,0 +1,3 @@
+from eda_cli.app import main
+
+main()

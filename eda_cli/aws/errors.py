@@ -1,0 +1,151 @@
+"""Translate botocore exceptions into EdaError: one line and a hint, never a traceback.
+
+Expected errors are turned into domain answers close to the call (see resolve.py); whatever
+reaches the error boundary in app.py comes through `translate` here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from eda_cli.errors import AwsError, EdaError, ResourceNotFound, UsageError
+
+if TYPE_CHECKING:
+    from eda_cli.aws.session import AwsSession
+
+ACCESS_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "AuthorizationErrorException",
+    "Forbidden",
+}
+EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+BAD_CREDENTIALS = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "IncompleteSignature",
+}
+THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "ProvisionedThroughputExceededException",
+    "SlowDown",
+}
+NOT_FOUND = {
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "ResourceNotFoundException",
+    "NotFound",
+    "NotFoundException",
+    "StateMachineDoesNotExist",
+    "ExecutionDoesNotExist",
+}
+INVALID_INPUT = {"ValidationException", "InvalidParameterValue", "InvalidParameterException"}
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def is_client_error(exc: BaseException, *codes: str) -> bool:
+    code = error_code(exc)
+    return code is not None and (not codes or code in codes)
+
+
+def _operation(exc: BaseException) -> str:
+    return str(getattr(exc, "operation_name", "") or "the request")
+
+
+def _message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Message") or "").strip()
+    return ""
+
+
+def translate(exc: BaseException, session: AwsSession | None = None) -> EdaError | None:
+    """Map a botocore/boto3 exception to an EdaError, or None if it is not one we know."""
+    import botocore.exceptions as bex
+
+    where = session.where() if session is not None else ""
+    at = f" ({where})" if where else ""
+
+    if isinstance(exc, EdaError):
+        return exc
+    if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError)):
+        return AwsError(
+            "no AWS credentials found",
+            hint="set AWS_PROFILE or pass --profile, run `aws configure` or `aws sso login`; "
+            "for the sandbox use AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing",
+        )
+    if isinstance(exc, bex.NoRegionError):
+        return AwsError(
+            "no AWS region is configured",
+            hint="pass --region, or set AWS_REGION (or a region in your AWS profile)",
+        )
+    if isinstance(exc, bex.ProfileNotFound):
+        return AwsError(str(exc), hint="list your profiles with: aws configure list-profiles")
+    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url") or (
+            session.endpoint_url if session else None
+        )
+        return AwsError(
+            f"cannot reach the AWS endpoint {endpoint or ''}".rstrip() + at,
+            hint="check --endpoint-url / EDA_ENDPOINT_URL and your network; "
+            "for the sandbox run `eda sandbox start` first",
+        )
+    if isinstance(exc, bex.ReadTimeoutError):
+        return AwsError(f"the AWS endpoint timed out{at}", hint="retry, or check the endpoint's health")
+    if isinstance(exc, bex.ParamValidationError):
+        return UsageError(f"invalid request parameters: {exc}".replace("\n", " "))
+    if isinstance(exc, bex.SSOError) or type(exc).__name__.startswith("SSOToken"):
+        return AwsError(f"AWS SSO login needed: {exc}", hint="run `aws sso login`")
+    if isinstance(exc, bex.ClientError):
+        code = error_code(exc) or "Unknown"
+        message = _message(exc)
+        op = _operation(exc)
+        detail = f": {message}" if message else ""
+        if code in ACCESS_DENIED:
+            return AwsError(
+                f"access denied to {op}{at}{detail}",
+                hint="`eda iam-policy` prints the permissions each command needs; check --profile/--role-arn",
+            )
+        if code in EXPIRED:
+            return AwsError(
+                f"your AWS credentials have expired{at}", hint="refresh them, e.g. `aws sso login`"
+            )
+        if code in BAD_CREDENTIALS:
+            return AwsError(
+                f"AWS rejected the credentials ({code}){at}",
+                hint="check AWS_PROFILE / --profile and the access key in use",
+            )
+        if code in THROTTLED:
+            return AwsError(
+                f"AWS kept throttling {op} after retries{at}",
+                hint="retry later, or raise AWS_MAX_ATTEMPTS / use AWS_RETRY_MODE=adaptive",
+            )
+        if code in NOT_FOUND:
+            return ResourceNotFound(
+                f"not found: {message or code}{at}",
+                hint="check the name and --region",
+            )
+        if code in INVALID_INPUT:
+            return UsageError(f"AWS rejected the request to {op}: {message or code}")
+        return AwsError(f"{op} failed: {code}{detail}{at}")
+    if isinstance(exc, bex.BotoCoreError):
+        return AwsError(f"AWS client error: {exc}{at}")
+    return None

@@ -1,0 +1,184 @@
+"""One AWS session per invocation, built from the global options, handing out cached clients.
+
+boto3 is imported lazily here, so that `eda --help` and `eda --version` never pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from eda_cli import __version__
+from eda_cli.errors import AwsError
+
+if TYPE_CHECKING:
+    import boto3
+
+#: Default retry policy: botocore's "standard" mode with bounded attempts. AWS_RETRY_MODE and
+#: AWS_MAX_ATTEMPTS override them, as they do for the AWS CLI.
+DEFAULT_RETRY_MODE = "standard"
+DEFAULT_MAX_ATTEMPTS = 5
+#: Enough HTTP connections for the widest fan-out any command uses (see core/concurrency.py).
+DEFAULT_POOL_SIZE = 32
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """What the global options say about where and as whom to talk to AWS."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    role_arn: str | None = None
+    role_session_name: str = "eda-cli"
+    retry_mode: str = field(default_factory=lambda: os.environ.get("AWS_RETRY_MODE", DEFAULT_RETRY_MODE))
+    max_attempts: int = field(
+        default_factory=lambda: _int_env("AWS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)
+    )
+    max_pool_connections: int = DEFAULT_POOL_SIZE
+
+    def with_pool(self, size: int) -> AwsSettings:
+        return replace(self, max_pool_connections=max(size, DEFAULT_POOL_SIZE))
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        return default
+
+
+class AwsSession:
+    """Hands out one cached boto3 client per service, all sharing one configuration.
+
+    Thread-safe: commands fan calls out over threads, and boto3 clients (unlike sessions)
+    may be shared between threads once created.
+    """
+
+    def __init__(self, settings: AwsSettings, boto_session: boto3.Session | None = None) -> None:
+        self.settings = settings
+        self._boto_session = boto_session
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    # -- where we are -------------------------------------------------------------------------
+
+    @property
+    def boto_session(self) -> boto3.Session:
+        if self._boto_session is None:
+            self._boto_session = self._make_session()
+        return self._boto_session
+
+    @property
+    def region(self) -> str:
+        region = self.settings.region or self.boto_session.region_name
+        if not region:
+            raise AwsError(
+                "no AWS region is configured",
+                hint="pass --region, or set AWS_REGION (or a region in your AWS profile)",
+            )
+        return region
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.settings.endpoint_url
+
+    def where(self) -> str:
+        """A short description of the target, for error messages: 'region eu-west-1, endpoint ...'."""
+        parts = []
+        try:
+            parts.append(f"region {self.region}")
+        except AwsError:
+            parts.append("no region")
+        if self.settings.endpoint_url:
+            parts.append(f"endpoint {self.settings.endpoint_url}")
+        if self.settings.profile:
+            parts.append(f"profile {self.settings.profile}")
+        return ", ".join(parts)
+
+    # -- clients ------------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            cached = self._clients.get(service)
+            if cached is None:
+                cached = self._make_client(service)
+                self._clients[service] = cached
+            return cached
+
+    def _config(self) -> Any:
+        from botocore.config import Config
+
+        return Config(
+            retries={"mode": self.settings.retry_mode, "max_attempts": self.settings.max_attempts},
+            user_agent_extra=f"eda-cli/{__version__}",
+            max_pool_connections=self.settings.max_pool_connections,
+            connect_timeout=5,
+            read_timeout=65,
+        )
+
+    def _make_client(self, service: str) -> Any:
+        return self.boto_session.client(
+            service,  # type: ignore[call-overload]
+            region_name=self.region,
+            endpoint_url=self.settings.endpoint_url,
+            config=self._config(),
+        )
+
+    def _make_session(self) -> boto3.Session:
+        import boto3
+        import botocore.exceptions
+
+        try:
+            base = boto3.Session(profile_name=self.settings.profile, region_name=self.settings.region)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise AwsError(
+                f"AWS profile {self.settings.profile!r} does not exist",
+                hint="list your profiles with: aws configure list-profiles",
+            ) from exc
+        if not self.settings.role_arn:
+            return base
+        return self._assume_role(base)
+
+    def _assume_role(self, base: boto3.Session) -> boto3.Session:
+        """A session whose credentials come from STS AssumeRole and refresh before they expire."""
+        import boto3
+        import botocore.session
+        from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+        region = self.settings.region or base.region_name
+        endpoint = self.settings.endpoint_url
+        config = self._config()
+
+        def create_client(service: str, **kwargs: Any) -> Any:
+            return base.client(service, region_name=region, endpoint_url=endpoint, config=config, **kwargs)
+
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=create_client,
+            source_credentials=base.get_credentials(),
+            role_arn=self.settings.role_arn or "",
+            extra_args={"RoleSessionName": self.settings.role_session_name},
+        )
+        credentials = DeferredRefreshableCredentials(
+            method="assume-role", refresh_using=fetcher.fetch_credentials
+        )
+        core = botocore.session.Session()
+        core._credentials = credentials
+        return boto3.Session(botocore_session=core, region_name=region)
+
+
+#: Credentials for the embedded sandbox (moto accepts any).
+SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def sandbox_session(endpoint_url: str, region: str = "us-east-1") -> AwsSession:
+    """A session on a local endpoint with dummy credentials, ignoring the user's AWS profile."""
+    import boto3
+
+    boto = boto3.Session(region_name=region, **SANDBOX_CREDENTIALS)
+    return AwsSession(AwsSettings(region=region, endpoint_url=endpoint_url), boto_session=boto)

@@ -1,0 +1,1 @@
+"""One module per command group: parse options, call one core function, render its result."""

@@ -1,0 +1,105 @@
+"""`eda demo`: the whole tool on the embedded sandbox, no AWS account needed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from eda_cli.commands._common import ctx_of
+from eda_cli.errors import EdaError, ExitCode
+
+#: The demo's steps: what an on-call engineer would run, in order. Each later capability adds one.
+STEPS: list[tuple[str, list[str]]] = [
+    ("Where are poison messages piling up?", ["dlq", "inspect"]),
+    ("What are they? (peeked, not consumed)", ["dlq", "peek", "payments-dlq", "--group-by", "error"]),
+    ("The Lambda DLQ, grouped by the error Lambda recorded", ["dlq", "peek", "notify-lambda-dlq", "--group-by", "error"]),
+]
+
+
+@contextmanager
+def _sandbox_environment(endpoint_url: str, region: str) -> Iterator[None]:
+    """Point every nested command at the sandbox, whatever the user's AWS environment says."""
+    keys = ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_REGION", "AWS_DEFAULT_REGION", "EDA_ENDPOINT_URL", "AWS_ENDPOINT_URL", "EDA_ROLE_ARN"]
+    saved = {k: os.environ.get(k) for k in keys}
+    for key in keys:
+        os.environ.pop(key, None)
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_REGION": region, "EDA_ENDPOINT_URL": endpoint_url})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _invoke(args: list[str]) -> int:
+    """Run one eda command in-process, exactly as a user would type it."""
+    from eda_cli import _clicompat as compat
+    from eda_cli import app as root
+
+    command = typer.main.get_command(root.app)
+    try:
+        result = command.main(args=args, prog_name="eda", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except compat.EXIT as exc:
+        return compat.exit_code_of(exc)
+
+
+def demo(
+    ctx: typer.Context,
+    port: int = typer.Option(0, "--port", "-p", min=0, max=65535, help="Sandbox port (0: a free one)."),
+) -> None:
+    """Run eda's diagnostics on the embedded sandbox: no AWS account, nothing left running.
+
+    Starts moto's server in-process on 127.0.0.1, seeds the demo pipeline (SNS fan-out,
+    EventBridge routing, DynamoDB streams, idempotency table, poison messages in DLQs) and
+    runs each diagnostic step an on-call engineer would, printing what they would see.
+
+    Example: eda demo
+    """
+    from eda_cli.aws.session import sandbox_session
+    from eda_cli.sandbox.demo_pipeline import seed_demo
+    from eda_cli.sandbox.server import SandboxError, SandboxServer
+
+    app_ = ctx_of(ctx)
+    out = app_.renderer
+    region = "us-east-1"
+    try:
+        server = SandboxServer(port=port)
+        server.start()
+    except SandboxError as exc:
+        raise EdaError(str(exc), hint="choose another --port, or 0 for a free one",
+                       exit_code=ExitCode.USAGE) from exc
+    failed: list[str] = []
+    try:
+        out.markup(f"[bold]eda demo[/bold]: sandbox at {server.endpoint_url} (moto), region {region}")
+        pipeline = seed_demo(sandbox_session(server.endpoint_url, region).client, region=region)
+        poisoned = sum(q.messages for q in pipeline.queues if q.role != "source")
+        out.text(
+            f"seeded in {pipeline.seconds:.1f}s: {len(pipeline.queues)} queues ({len(pipeline.dlq_names)} DLQs), "
+            f"topic {pipeline.topic_arn.rsplit(':', 1)[-1]}, bus {pipeline.bus_name} "
+            f"({len(pipeline.rule_names)} rules), tables {', '.join(pipeline.table_names)}; "
+            f"{poisoned} poison messages in DLQs"
+        )
+        globals_ = [] if app_.color else ["--no-color"]
+        with _sandbox_environment(server.endpoint_url, region):
+            for number, (title, args) in enumerate(STEPS, start=1):
+                out.text("")
+                out.markup(f"[bold]{number}. {title}[/bold]")
+                out.markup(f"[dim]$ eda {' '.join(args)}[/dim]")
+                code = _invoke([*globals_, *args])
+                if code not in (0, int(ExitCode.FINDING)):
+                    failed.append(f"step {number} (eda {' '.join(args)}) exited {code}")
+    finally:
+        server.stop()
+    out.text("")
+    if failed:
+        raise EdaError("the demo did not run cleanly: " + "; ".join(failed), exit_code=ExitCode.PARTIAL)
+    out.text("Demo finished; the sandbox is stopped. Try it yourself: eda sandbox start")

@@ -1,0 +1,263 @@
+"""`eda dlq`: where poison messages pile up, how many, how old, and what they are."""
+
+from __future__ import annotations
+
+import json
+import time
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, report_problems
+from eda_cli.errors import ExitCode
+from eda_cli.render import Renderer, TableView
+
+if TYPE_CHECKING:
+    from eda_cli.context import AppContext
+    from eda_cli.core.dlq import DlqReport, Group, InspectResult, PeekResult
+
+app = typer.Typer(
+    help="Dead-letter queues: find them, measure them, peek at them.\n\nExample: eda dlq inspect --fail-above 0",
+    no_args_is_help=True,
+)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List every dead-letter queue in the account and region.
+
+    A queue is a DLQ when another queue's RedrivePolicy names it, or ("by name") when its name
+    ends in -dlq, -deadletter or _dlq and nothing points at it (Lambda and SNS DLQs).
+
+    Example: eda --region eu-west-1 dlq list
+    """
+    from eda_cli.core.dlq import scan_dlqs
+
+    app_ = ctx_of(ctx)
+    scan = scan_dlqs(app_.session.client("sqs"))
+    for dangling in scan.dangling:
+        app_.renderer.warn(f"{dangling.source} sends its poison messages to {dangling.dlq_arn}, "
+                           "which is not in this account and region")
+    report_problems(app_, scan.problems)
+    view = TableView(
+        columns=["DLQ", "Found by", "Sources (maxReceiveCount)"],
+        rows=[
+            [d.info.name, "redrive policy" if d.found_by == "redrive-policy" else "by name",
+             [f"{s.queue} ({s.max_receive_count})" for s in d.sources]]
+            for d in scan.dlqs
+        ],
+        empty=f"no dead-letter queues among {scan.queues_scanned} queues",
+    )
+    app_.renderer.emit([d.to_dict() for d in scan.dlqs], view)
+    exit_with(ExitCode.PARTIAL if scan.partial else ExitCode.OK)
+
+
+def _inspect_once(app_: AppContext, queues: list[str]) -> InspectResult:
+    from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core.dlq import dlqs_for, inspect, scan_dlqs
+
+    session = app_.session
+    sqs = session.client("sqs")
+    if queues:
+        refs = [resolve_queue(sqs, q, session.region, session.where()) for q in queues]
+        dlqs, problems = dlqs_for(sqs, refs)
+    else:
+        scan = scan_dlqs(sqs)
+        dlqs, problems = list(scan.dlqs), list(scan.problems)
+    return inspect(sqs, session.client("cloudwatch"), dlqs, problems=problems)
+
+
+def _retention(report: DlqReport) -> str:
+    mine = humanize_seconds(report.retention_seconds)
+    if report.retention_ok is None:
+        return mine
+    if report.retention_ok:
+        return f"{mine} ok"
+    longest = max(s.retention_seconds or 0 for s in report.dlq.sources)
+    return f"{mine} <= source {humanize_seconds(longest)}"
+
+
+def _inspect_view(result: InspectResult, fail_above: int | None) -> TableView:
+    rows = []
+    for r in result.reports:
+        rows.append([
+            r.dlq.info.name,
+            r.visible,
+            r.in_flight,
+            r.delayed,
+            humanize_seconds(r.oldest_age_seconds),
+            [f"{s.queue} ({s.max_receive_count})" for s in r.dlq.sources] or "(by name)",
+            ", ".join(r.alarms) if r.alarms else "NONE",
+            _retention(r),
+        ])
+    return TableView(
+        columns=["DLQ", "Visible", "In flight", "Delayed", "Oldest", "Sources (maxReceiveCount)",
+                 "Depth alarm", "Retention"],
+        rows=rows,
+        styles={"Visible": "bold red"} if fail_above is not None else {},
+        empty="no dead-letter queues found",
+    )
+
+
+@app.command("inspect")
+def inspect_cmd(
+    ctx: typer.Context,
+    queues: list[str] = typer.Argument(None, help="DLQs to inspect (name, URL or ARN). Default: every DLQ."),
+    fail_above: int | None = typer.Option(
+        None, "--fail-above", min=0, help="Exit 1 when any DLQ holds more than N visible messages."
+    ),
+    watch: float | None = typer.Option(
+        None, "--watch", min=1, help="Refresh every SECONDS until Ctrl-C.", metavar="SECONDS"
+    ),
+) -> None:
+    """Depth, in-flight, age of the oldest message, sources, alarm and retention of each DLQ.
+
+    Read-only: uses GetQueueAttributes and CloudWatch, never receives a message.
+
+    Example: eda dlq inspect --fail-above 0          # CI: fail when any DLQ holds a message
+    """
+    app_ = ctx_of(ctx)
+    if watch is not None:
+        _watch(app_, queues or [], watch, fail_above)
+        return
+    result = _inspect_once(app_, queues or [])
+    report_problems(app_, result.problems)
+    app_.renderer.emit([r.to_dict() for r in result.reports], _inspect_view(result, fail_above))
+    if fail_above is not None:
+        over = result.over(fail_above)
+        for r in over:
+            app_.renderer.note(f"{r.dlq.info.name}: {r.visible} visible > {fail_above}")
+        if over:
+            exit_with(ExitCode.FINDING)
+    exit_with(ExitCode.PARTIAL if result.partial else ExitCode.OK)
+
+
+def _watch(app_: AppContext, queues: list[str], interval: float, fail_above: int | None) -> None:
+    """Refresh until Ctrl-C; exit 130 cleanly. Machine formats print one document per refresh."""
+    renderer = app_.renderer
+    if renderer.human and renderer.is_terminal:
+        from rich.live import Live
+
+        with Live(console=renderer.console, auto_refresh=False) as live:
+            try:
+                while True:
+                    result = _inspect_once(app_, queues)
+                    view = _inspect_view(result, fail_above)
+                    view.title = f"DLQs at {time.strftime('%H:%M:%S')} (every {interval:g}s, Ctrl-C to stop)"
+                    live.update(_rich_table(view), refresh=True)
+                    time.sleep(interval)
+            except KeyboardInterrupt:
+                pass
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    try:
+        while True:
+            result = _inspect_once(app_, queues)
+            if renderer.human:
+                renderer.table(_inspect_view(result, fail_above))
+            else:
+                renderer.emit_line({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                    "dlqs": [r.to_dict() for r in result.reports]})
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _rich_table(view: TableView) -> Any:
+    from rich.table import Table
+
+    from eda_cli.render import _cell
+
+    table = Table(title=view.title, title_justify="left", header_style="bold")
+    for column in view.columns:
+        table.add_column(column)
+    for row in view.rows:
+        table.add_row(*(_cell(v) for v in row))
+    return table
+
+
+class GroupBy(str, Enum):
+    error = "error"
+
+
+@app.command("peek")
+def peek_cmd(
+    ctx: typer.Context,
+    queue: str = typer.Argument(..., help="The queue to peek at (name, URL or ARN)."),
+    max_messages: int = typer.Option(10, "--max", "-n", min=1, max=10000, help="At most this many messages."),
+    group_by: GroupBy | None = typer.Option(
+        None, "--group-by", help="Group messages by error signature (the triage view)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Peek even a queue with a RedrivePolicy (raises receive counts of live messages)."
+    ),
+) -> None:
+    """Show messages WITHOUT consuming them: nothing is deleted, visibility is put back at once.
+
+    Each message: id, sent time, receives before this peek, body (pretty JSON), system attributes,
+    message attributes of every type, FIFO group, and Lambda/SNS error attributes.
+
+    Example: eda dlq peek payments-dlq --max 50 --group-by error
+    """
+    from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core.dlq import group_by_error, peek
+
+    app_ = ctx_of(ctx)
+    session = app_.session
+    sqs = session.client("sqs")
+    ref = resolve_queue(sqs, queue, session.region, session.where())
+    result = peek(sqs, ref, max_messages, force=force)
+    if result.not_restored:
+        app_.renderer.warn(
+            f"could not make {len(result.not_restored)} message(s) visible again; they reappear within 30s"
+        )
+    if group_by is GroupBy.error:
+        groups = group_by_error(result.messages)
+        app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups))
+    else:
+        app_.renderer.emit(result.to_list(), lambda r: _print_messages(r, result))
+    exit_with(ExitCode.PARTIAL if result.not_restored else ExitCode.OK)
+
+
+def _groups_view(result: PeekResult, groups: list[Group]) -> TableView:
+    rows = []
+    for g in groups:
+        d = g.to_dict()
+        rows.append([g.signature, g.count, d["first_sent_at"], d["last_sent_at"]])
+    return TableView(
+        columns=["Error / shape", "Count", "First sent", "Last sent"],
+        rows=rows,
+        title=f"{result.queue.name}: {len(result.messages)} message(s) peeked, grouped by error",
+        empty="no messages",
+    )
+
+
+def _print_messages(renderer: Renderer, result: PeekResult) -> None:
+    from eda_cli.core.sqs import unwrap_envelope
+
+    renderer.text(
+        f"{result.queue.name}: {len(result.messages)} message(s) peeked "
+        f"(of ~{result.visible_before if result.visible_before is not None else '?'} visible); none consumed",
+        style="bold",
+    )
+    for m in result.messages:
+        renderer.text("")
+        renderer.text(f"message {m.message_id}", style="bold cyan")
+        renderer.text(f"  sent {m.sent_at}  receives {m.receive_count}"
+                      + (f"  group {m.group_id}" if m.group_id else ""))
+        if m.error:
+            renderer.text(f"  error {m.error.get('code')}: {m.error.get('message')}  "
+                          f"(request {m.error.get('request_id')})", style="red")
+        for name, attr in m.message_attributes.items():
+            if name in ("ErrorCode", "ErrorMessage", "RequestID"):
+                continue
+            renderer.text(f"  attr {name} ({attr['type']}) = {attr['value']}")
+        body = unwrap_envelope(m.body)
+        if isinstance(body, (dict, list)):
+            text = json.dumps(body, indent=2, sort_keys=True)
+            note = "  body (SNS message):" if body is not m.body else "  body:"
+            renderer.text(note)
+            for line in text.splitlines():
+                renderer.text("    " + line)
+        else:
+            renderer.text(f"  body: {body}")

@@ -1,0 +1,48 @@
+"""What every command gets from the root command: settings, one AWS session, one renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from eda_cli.aws.session import AwsSession, AwsSettings
+from eda_cli.render import Renderer
+
+if TYPE_CHECKING:
+    import typer
+
+
+@dataclass
+class AppContext:
+    settings: AwsSettings
+    output: str = "table"
+    color: bool = True
+    debug: bool = False
+    #: The output format was chosen explicitly (flag or EDA_OUTPUT), not defaulted.
+    output_explicit: bool = False
+    renderer: Renderer = field(init=False)
+    _session: AwsSession | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(output=self.output, color=self.color)
+
+    @property
+    def session(self) -> AwsSession:
+        if self._session is None:
+            self._session = AwsSession(self.settings)
+        return self._session
+
+    def use_session(self, session: AwsSession) -> None:
+        self._session = session
+
+
+#: The context of the invocation in progress, for the error boundary to name region and endpoint.
+CURRENT: AppContext | None = None
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):  # a command invoked without the root callback (tests)
+        obj = AppContext(settings=AwsSettings())
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,479 @@
+"""Dead-letter queues: find them, measure them, and peek at their messages without consuming them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from eda_cli.aws.resolve import QueueRef
+from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
+from eda_cli.core.sqs import (
+    Message,
+    QueueInfo,
+    change_visibility,
+    get_queue_info,
+    get_queue_infos,
+    list_queue_urls,
+    to_message,
+    unwrap_envelope,
+)
+from eda_cli.errors import UsageError
+
+#: Name endings that mark a queue as a DLQ even when no RedrivePolicy points at it
+#: (Lambda async DLQs, SNS subscription DLQs, EventBridge target DLQs).
+DLQ_SUFFIXES = ("-dlq", "-deadletter", "_dlq", "-dead-letter", "_deadletter")
+
+#: Depth metrics that count as "an alarm watches this DLQ".
+DEPTH_METRICS = {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessages"}
+
+
+def _strip_fifo(name: str) -> str:
+    return name[: -len(".fifo")] if name.endswith(".fifo") else name
+
+
+def named_like_dlq(name: str) -> bool:
+    return _strip_fifo(name).lower().endswith(DLQ_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A queue whose RedrivePolicy sends its poison messages to a DLQ."""
+
+    queue: str
+    arn: str
+    max_receive_count: int | None
+    retention_seconds: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "arn": self.arn,
+            "max_receive_count": self.max_receive_count,
+            "retention_seconds": self.retention_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Dlq:
+    info: QueueInfo
+    found_by: str  # "redrive-policy" | "name"
+    sources: tuple[Source, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "queue": self.info.name,
+            "url": self.info.url,
+            "arn": self.info.arn,
+            "fifo": self.info.fifo,
+            "found_by": self.found_by,
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class Dangling:
+    """A source whose RedrivePolicy names a DLQ that is not in this account and region."""
+
+    source: str
+    dlq_arn: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "dlq_arn": self.dlq_arn}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something eda could not read. Reported beside the answer, never instead of it."""
+
+    resource: str
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resource": self.resource, "error": self.error}
+
+
+@dataclass(frozen=True)
+class DlqScan:
+    dlqs: tuple[Dlq, ...]
+    queues_scanned: int
+    dangling: tuple[Dangling, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.problems)
+
+
+def describe_error(exc: BaseException) -> str:
+    from eda_cli.aws.errors import translate
+
+    translated = translate(exc)
+    return translated.message if translated is not None else f"{type(exc).__name__}: {exc}"
+
+
+def _sources_from(info: QueueInfo) -> Source:
+    return Source(
+        queue=info.name,
+        arn=info.arn,
+        max_receive_count=info.max_receive_count,
+        retention_seconds=info.int_attr("MessageRetentionPeriod"),
+    )
+
+
+def scan_dlqs(sqs: Any, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
+    """Every DLQ in the region: targets of a RedrivePolicy, plus unreferenced queues named like DLQs."""
+    urls = list_queue_urls(sqs)
+    infos, errors = get_queue_infos(sqs, urls, concurrency)
+    by_arn = {info.arn: info for info in infos}
+    sources: dict[str, list[Source]] = {}
+    dangling: list[Dangling] = []
+    for info in infos:
+        target = info.dead_letter_target_arn
+        if not target:
+            continue
+        if target in by_arn:
+            sources.setdefault(target, []).append(_sources_from(info))
+        else:
+            dangling.append(Dangling(source=info.name, dlq_arn=target))
+    dlqs: list[Dlq] = []
+    for info in sorted(infos, key=lambda i: i.name):
+        if info.arn in sources:
+            found = tuple(sorted(sources[info.arn], key=lambda s: s.queue))
+            dlqs.append(Dlq(info=info, found_by="redrive-policy", sources=found))
+        elif named_like_dlq(info.name):
+            dlqs.append(Dlq(info=info, found_by="name"))
+    return DlqScan(
+        dlqs=tuple(dlqs),
+        queues_scanned=len(urls),
+        dangling=tuple(dangling),
+        problems=tuple(Problem(url, describe_error(err)) for url, err in errors),
+    )
+
+
+def dlqs_for(
+    sqs: Any, queues: list[QueueRef], concurrency: int = DEFAULT_CONCURRENCY
+) -> tuple[list[Dlq], list[Problem]]:
+    """The named queues as DLQs, with their sources from ListDeadLetterSourceQueues."""
+
+    def one(ref: QueueRef) -> Dlq:
+        info = get_queue_info(sqs, ref.url)
+        source_urls: list[str] = []
+        for page in sqs.get_paginator("list_dead_letter_source_queues").paginate(QueueUrl=ref.url):
+            source_urls.extend(page.get("queueUrls", []))
+        source_infos, _ = get_queue_infos(sqs, source_urls, concurrency=4)
+        found = tuple(sorted((_sources_from(i) for i in source_infos), key=lambda s: s.queue))
+        return Dlq(info=info, found_by="redrive-policy" if found else "named", sources=found)
+
+    dlqs: list[Dlq] = []
+    problems: list[Problem] = []
+    for outcome in map_bounded(one, queues, concurrency):
+        if outcome.value is not None:
+            dlqs.append(outcome.value)
+        elif outcome.error is not None:
+            problems.append(Problem(outcome.item.name, describe_error(outcome.error)))
+    return dlqs, problems
+
+
+# -- inspect -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DlqReport:
+    dlq: Dlq
+    visible: int | None
+    in_flight: int | None
+    delayed: int | None
+    oldest_age_seconds: float | None
+    alarms: tuple[str, ...]
+    retention_seconds: int | None
+
+    @property
+    def retention_ok(self) -> bool | None:
+        """A DLQ must keep messages longer than its sources do: standard queues keep the original
+        enqueue time, so a message redriven near the end of its source retention expires early."""
+        source_retention = [s.retention_seconds for s in self.dlq.sources if s.retention_seconds is not None]
+        if self.retention_seconds is None or not source_retention:
+            return None
+        return self.retention_seconds > max(source_retention)
+
+    def to_dict(self) -> dict[str, Any]:
+        info = self.dlq.info
+        return {
+            "queue": info.name,
+            "url": info.url,
+            "arn": info.arn,
+            "fifo": info.fifo,
+            "visible": self.visible,
+            "in_flight": self.in_flight,
+            "delayed": self.delayed,
+            "oldest_age_seconds": self.oldest_age_seconds,
+            "sources": [
+                {"queue": s.queue, "max_receive_count": s.max_receive_count, "retention_seconds": s.retention_seconds}
+                for s in self.dlq.sources
+            ],
+            "alarm": bool(self.alarms),
+            "alarm_names": list(self.alarms),
+            "retention_seconds": self.retention_seconds,
+            "retention_ok": self.retention_ok,
+            "found_by": self.dlq.found_by,
+        }
+
+
+@dataclass(frozen=True)
+class InspectResult:
+    reports: tuple[DlqReport, ...]
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.problems)
+
+    def over(self, threshold: int) -> list[DlqReport]:
+        return [r for r in self.reports if (r.visible or 0) > threshold]
+
+
+def depth_alarms(cloudwatch: Any) -> dict[str, list[str]]:
+    """Queue name -> names of metric alarms on its depth (one paginated DescribeAlarms)."""
+    watched: dict[str, list[str]] = {}
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"]):
+        for alarm in page.get("MetricAlarms", []):
+            stats = [alarm]
+            stats += [q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if q.get("MetricStat")]
+            for metric in stats:
+                if metric.get("Namespace") != "AWS/SQS" or metric.get("MetricName") not in DEPTH_METRICS:
+                    continue
+                for dim in metric.get("Dimensions", []):
+                    if dim.get("Name") == "QueueName":
+                        watched.setdefault(dim["Value"], []).append(alarm["AlarmName"])
+    return watched
+
+
+def oldest_ages(
+    cloudwatch: Any, queue_names: list[str], now: datetime, window_minutes: int = 5
+) -> dict[str, float | None]:
+    """ApproximateAgeOfOldestMessage (maximum over the window) per queue, via GetMetricData.
+
+    One GetMetricData call answers up to 500 queries, so this is one call per 500 queues.
+    None where CloudWatch has no datapoints (a new or empty queue, or an endpoint without metrics).
+    """
+    ages: dict[str, float | None] = {name: None for name in queue_names}
+    for start in range(0, len(queue_names), 500):
+        chunk = queue_names[start : start + 500]
+        queries = [
+            {
+                "Id": f"q{i}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SQS",
+                        "MetricName": "ApproximateAgeOfOldestMessage",
+                        "Dimensions": [{"Name": "QueueName", "Value": name}],
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+                "ReturnData": True,
+            }
+            for i, name in enumerate(chunk)
+        ]
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries,
+            "StartTime": now - timedelta(minutes=window_minutes),
+            # A minute of slack: datapoints stamped in the current second must not fall outside.
+            "EndTime": now + timedelta(minutes=1),
+        }
+        while True:
+            response = cloudwatch.get_metric_data(**kwargs)
+            for result in response.get("MetricDataResults", []):
+                values = result.get("Values", [])
+                if values:
+                    name = chunk[int(result["Id"][1:])]
+                    best = max(float(v) for v in values)
+                    current = ages.get(name)
+                    ages[name] = best if current is None else max(current, best)
+            token = response.get("NextToken")
+            if not token:
+                break
+            kwargs["NextToken"] = token
+    return ages
+
+
+def inspect(
+    sqs: Any,
+    cloudwatch: Any,
+    dlqs: list[Dlq],
+    *,
+    problems: list[Problem] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> InspectResult:
+    """Depth, age, sources, alarm and retention of each DLQ. CloudWatch failures are partial."""
+    problems = list(problems or [])
+    try:
+        alarms = depth_alarms(cloudwatch)
+    except Exception as exc:
+        alarms = {}
+        problems.append(Problem("cloudwatch:DescribeAlarms", describe_error(exc)))
+    try:
+        ages = oldest_ages(cloudwatch, [d.info.name for d in dlqs], now())
+    except Exception as exc:
+        ages = {}
+        problems.append(Problem("cloudwatch:GetMetricData", describe_error(exc)))
+    reports = [
+        DlqReport(
+            dlq=d,
+            visible=d.info.int_attr("ApproximateNumberOfMessages"),
+            in_flight=d.info.int_attr("ApproximateNumberOfMessagesNotVisible"),
+            delayed=d.info.int_attr("ApproximateNumberOfMessagesDelayed"),
+            oldest_age_seconds=ages.get(d.info.name),
+            alarms=tuple(alarms.get(d.info.name, [])),
+            retention_seconds=d.info.int_attr("MessageRetentionPeriod"),
+        )
+        for d in dlqs
+    ]
+    return InspectResult(reports=tuple(reports), problems=tuple(problems))
+
+
+# -- peek ----------------------------------------------------------------------------------------
+
+#: Peeked messages are hidden for at most this long if eda dies before putting them back.
+PEEK_VISIBILITY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class PeekResult:
+    queue: QueueRef
+    messages: tuple[Message, ...]
+    receives: int
+    #: Messages whose visibility could not be reset: they reappear after PEEK_VISIBILITY_SECONDS.
+    not_restored: tuple[str, ...] = ()
+    visible_before: int | None = None
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [m.to_dict() for m in self.messages]
+
+
+class PeekRefused(UsageError):
+    pass
+
+
+def peek(
+    sqs: Any,
+    queue: QueueRef,
+    max_messages: int = 10,
+    *,
+    force: bool = False,
+    empty_receives: int = 3,
+    wait_seconds: int = 1,
+) -> PeekResult:
+    """Read up to `max_messages` without consuming them: nothing is ever deleted.
+
+    Each receive hides messages for PEEK_VISIBILITY_SECONDS so the next receive reaches others;
+    when the peek ends (or is interrupted) every message seen is made visible again at once.
+    Messages are de-duplicated by id. The peek stops at `max_messages`, once as many messages as
+    the queue reported have been seen and a receive brings nothing new, or after `empty_receives`
+    receives in a row bring nothing new (a short receive samples only some SQS servers).
+    """
+    if max_messages < 1:
+        raise UsageError("--max must be at least 1")
+    info = get_queue_info(sqs, queue.url)
+    if info.redrive_policy and not force:
+        raise PeekRefused(
+            f"{queue.name} has a RedrivePolicy (maxReceiveCount {info.max_receive_count}): every receive "
+            "raises a message's receive count, so peeking could push live messages into its DLQ",
+            hint="peek its DLQ instead, or pass --force if you accept that risk",
+        )
+    visible = info.int_attr("ApproximateNumberOfMessages")
+    seen: dict[str, Message] = {}
+    handles: dict[str, str] = {}
+    receives = 0
+    quiet = 0
+    not_restored: list[str] = []
+    try:
+        while len(seen) < max_messages and quiet < empty_receives:
+            receives += 1
+            response = sqs.receive_message(
+                QueueUrl=queue.url,
+                MaxNumberOfMessages=min(10, max(1, max_messages - len(seen))),
+                VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
+                WaitTimeSeconds=wait_seconds,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            new = 0
+            for raw in response.get("Messages", []):
+                message_id = str(raw["MessageId"])
+                handles[message_id] = str(raw["ReceiptHandle"])
+                if message_id not in seen and len(seen) < max_messages:
+                    seen[message_id] = to_message(raw)
+                    new += 1
+            quiet = 0 if new else quiet + 1
+            if not new and visible is not None and len(seen) >= visible:
+                break
+    finally:
+        not_restored = change_visibility(sqs, queue.url, list(handles.items()), timeout=0)
+    ordered = sorted(seen.values(), key=lambda m: (m.sent_at or "", m.message_id))
+    return PeekResult(
+        queue=queue,
+        messages=tuple(ordered),
+        receives=receives,
+        not_restored=tuple(not_restored),
+        visible_before=visible,
+    )
+
+
+# -- grouping ------------------------------------------------------------------------------------
+
+
+def signature(message: Message) -> str:
+    """What a poison message 'is', for triage: its error, else the shape of its payload."""
+    error = message.error
+    if error and (error.get("message") or error.get("code")):
+        code = f"[{error['code']}] " if error.get("code") else ""
+        return f"error: {code}{error.get('message') or ''}".rstrip()
+    body = unwrap_envelope(message.body)
+    if isinstance(body, dict) and "detail-type" in body and isinstance(body.get("detail"), dict):
+        return f"event {body['detail-type']}: {{{', '.join(sorted(body['detail']))}}}"
+    if isinstance(body, dict):
+        return f"json {{{', '.join(sorted(body))}}}"
+    if isinstance(body, list):
+        return f"json array[{len(body)}]"
+    text = str(body).strip()
+    return "text: " + (text[:40] + "..." if len(text) > 40 else text) if text else "empty body"
+
+
+@dataclass(frozen=True)
+class Group:
+    signature: str
+    messages: tuple[Message, ...] = field(default_factory=tuple)
+
+    @property
+    def count(self) -> int:
+        return len(self.messages)
+
+    def to_dict(self) -> dict[str, Any]:
+        sent = [m.sent_at for m in self.messages if m.sent_at]
+        return {
+            "signature": self.signature,
+            "count": self.count,
+            "first_sent_at": min(sent) if sent else None,
+            "last_sent_at": max(sent) if sent else None,
+            "message_ids": [m.message_id for m in self.messages],
+            "example": self.messages[0].body if self.messages else None,
+        }
+
+
+def group_by_error(messages: tuple[Message, ...] | list[Message]) -> list[Group]:
+    groups: dict[str, list[Message]] = {}
+    for message in messages:
+        groups.setdefault(signature(message), []).append(message)
+    return sorted(
+        (Group(sig, tuple(ms)) for sig, ms in groups.items()), key=lambda g: (-g.count, g.signature)
+    )
+
+
+def body_preview(body: Any, limit: int = 80) -> str:
+    text = json.dumps(body, sort_keys=True, separators=(",", ":")) if not isinstance(body, str) else body
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+

@@ -1,0 +1,210 @@
+"""Output: table | json | jsonl | yaml | csv. Data goes to stdout; diagnostics go to stderr.
+
+Commands hand this module a JSON-ready payload (from their typed result's `to_dict()`) and,
+for people, a human view. The machine formats never depend on the terminal; the table
+format is rich on a terminal and plain text (tabulate) when stdout is a pipe or a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+FORMATS = ("table", "json", "jsonl", "yaml", "csv")
+
+
+@dataclass
+class TableView:
+    """A table for people: column headers and rows of plain values."""
+
+    columns: Sequence[str]
+    rows: list[Sequence[Any]]
+    title: str | None = None
+    #: Per-column rich styles (by header); ignored in plain text.
+    styles: dict[str, str] = field(default_factory=dict)
+    empty: str = "(none)"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def to_json(payload: Any, indent: int | None = 2) -> str:
+    return json.dumps(payload, indent=indent, default=str, ensure_ascii=False)
+
+
+class Renderer:
+    """Writes a command's result in the chosen format, and diagnostics to stderr."""
+
+    def __init__(
+        self,
+        output: str = "table",
+        color: bool = True,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.output = output
+        self.color = color
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self._console: Console | None = None
+        self._err_console: Console | None = None
+
+    # -- consoles -------------------------------------------------------------------------------
+
+    @property
+    def is_terminal(self) -> bool:
+        isatty = getattr(self.stdout, "isatty", None)
+        return bool(isatty and isatty())
+
+    @property
+    def stderr_is_terminal(self) -> bool:
+        isatty = getattr(self.stderr, "isatty", None)
+        return bool(isatty and isatty())
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.stdout, no_color=not self.color, highlight=False,
+                                    soft_wrap=not self.is_terminal)
+        return self._console
+
+    @property
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            from rich.console import Console
+
+            self._err_console = Console(file=self.stderr, no_color=not self.color, highlight=False)
+        return self._err_console
+
+    @property
+    def human(self) -> bool:
+        return self.output == "table"
+
+    # -- diagnostics (stderr) -------------------------------------------------------------------
+
+    def note(self, message: str) -> None:
+        self.err_console.print(message, markup=False, style="dim" if self.color else None)
+
+    def warn(self, message: str) -> None:
+        self.err_console.print(f"warning: {message}", markup=False, style="yellow" if self.color else None)
+
+    # -- data (stdout) --------------------------------------------------------------------------
+
+    def emit(self, payload: Any, human: Callable[[Renderer], None] | TableView | None = None) -> None:
+        """Write `payload` in the chosen machine format, or call `human` for the table format."""
+        if self.output == "json":
+            self._write(to_json(payload) + "\n")
+        elif self.output == "jsonl":
+            items = payload if isinstance(payload, list) else [payload]
+            self._write("".join(to_json(item, indent=None) + "\n" for item in items))
+        elif self.output == "yaml":
+            import yaml
+
+            self._write(yaml.safe_dump(_plain(payload), sort_keys=False, allow_unicode=True))
+        elif self.output == "csv":
+            self._write(to_csv(payload))
+        elif isinstance(human, TableView):
+            self.table(human)
+        elif human is not None:
+            human(self)
+        else:
+            self._write(to_json(payload) + "\n")
+
+    def emit_line(self, item: Any) -> None:
+        """One streamed record (jsonl), flushed at once so `| jq` sees it immediately."""
+        self._write(to_json(item, indent=None) + "\n")
+
+    def table(self, view: TableView) -> None:
+        if self.is_terminal:
+            from rich.table import Table
+
+            table = Table(title=view.title, title_justify="left", header_style="bold")
+            for column in view.columns:
+                table.add_column(column, style=view.styles.get(column))
+            for row in view.rows:
+                table.add_row(*(_cell(v) for v in row))
+            if not view.rows:
+                self.console.print(f"{view.title + ': ' if view.title else ''}{view.empty}")
+            else:
+                self.console.print(table)
+            return
+        from tabulate import tabulate
+
+        if view.title:
+            self._write(view.title + "\n")
+        if not view.rows:
+            self._write(view.empty + "\n")
+        else:
+            self._write(tabulate([[_cell(v) for v in row] for row in view.rows],
+                                 headers=list(view.columns), tablefmt="simple", disable_numparse=True) + "\n")
+
+    def text(self, message: str = "", style: str | None = None) -> None:
+        if self.is_terminal:
+            self.console.print(message, style=style if self.color else None, markup=False)
+        else:
+            self._write(message + "\n")
+
+    def markup(self, message: str) -> None:
+        """Rich markup on a terminal; the same text without markup elsewhere."""
+        if self.is_terminal:
+            self.console.print(message)
+        else:
+            from rich.text import Text
+
+            self._write(Text.from_markup(message).plain + "\n")
+
+    def _write(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+
+def _plain(payload: Any) -> Any:
+    """JSON round trip, so YAML sees only plain types (no tuples, datetimes or dataclasses)."""
+    return json.loads(to_json(payload, indent=None))
+
+
+def to_csv(payload: Any) -> str:
+    rows = payload if isinstance(payload, list) else [payload]
+    rows = [r if isinstance(r, dict) else {"value": r} for r in rows]
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,306 @@
+"""`eda dlq` end to end against a moto server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Result, assert_one_line_error
+
+
+def make_pipeline(sqs: Any, name: str = "orders", max_receive: int = 3, fifo: bool = False) -> tuple[str, str]:
+    """A source queue with a DLQ; returns (source_url, dlq_url)."""
+    suffix = ".fifo" if fifo else ""
+    extra = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq{suffix}",
+                           Attributes={"MessageRetentionPeriod": "1209600", **extra})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)})
+    source = sqs.create_queue(
+        QueueName=f"{name}{suffix}",
+        Attributes={"RedrivePolicy": policy, "MessageRetentionPeriod": "345600", **extra},
+    )["QueueUrl"]
+    return source, dlq
+
+
+def poison(sqs: Any, source_url: str, body: str, max_receive: int = 3, **kwargs: Any) -> None:
+    """Send a message and receive it past maxReceiveCount, so SQS moves it to the DLQ."""
+    sqs.send_message(QueueUrl=source_url, MessageBody=body, **kwargs)
+    for _ in range(max_receive + 1):
+        sqs.receive_message(QueueUrl=source_url, VisibilityTimeout=0, MaxNumberOfMessages=10)
+
+
+def depth(sqs: Any, url: str) -> dict[str, int]:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return {
+        "visible": int(attrs["ApproximateNumberOfMessages"]),
+        "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+    }
+
+
+def test_list_finds_redrive_targets_and_dlqs_by_name(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    make_pipeline(sqs, "orders")
+    make_pipeline(sqs, "payments", max_receive=5)
+    sqs.create_queue(QueueName="notify-lambda-dlq")
+    sqs.create_queue(QueueName="plain-queue")
+    result = eda("--output", "json", "dlq", "list")
+    assert result.code == 0, result.stderr
+    rows = {row["queue"]: row for row in result.json()}
+    assert set(rows) == {"orders-dlq", "payments-dlq", "notify-lambda-dlq"}
+    assert rows["orders-dlq"]["found_by"] == "redrive-policy"
+    assert rows["orders-dlq"]["sources"][0]["queue"] == "orders"
+    assert rows["payments-dlq"]["sources"][0]["max_receive_count"] == 5
+    assert rows["notify-lambda-dlq"]["found_by"] == "name"
+
+
+def test_list_paginates_past_one_page(eda: Callable[..., Result], boto: Any) -> None:
+    """ListQueues returns at most 1000 per page; eda must follow NextToken."""
+    sqs = boto("sqs")
+    for i in range(1005):
+        sqs.create_queue(QueueName=f"q{i:04d}" + ("-dlq" if i in (3, 1004) else ""))
+    result = eda("--output", "json", "dlq", "list")
+    assert result.code == 0, result.stderr
+    assert {row["queue"] for row in result.json()} == {"q0003-dlq", "q1004-dlq"}
+
+
+def test_inspect_json_agrees_with_get_queue_attributes(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    source, dlq = make_pipeline(sqs)
+    for i in range(3):
+        poison(sqs, source, json.dumps({"orderId": i}))
+    sqs.send_message(QueueUrl=dlq, MessageBody="late", DelaySeconds=60)
+    result = eda("--output", "json", "dlq", "inspect")
+    assert result.code == 0, result.stderr
+    [row] = result.json()
+    attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
+    assert row["visible"] == int(attrs["ApproximateNumberOfMessages"]) == 3
+    assert row["in_flight"] == int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    assert row["delayed"] == int(attrs["ApproximateNumberOfMessagesDelayed"]) == 1
+    assert row["retention_seconds"] == int(attrs["MessageRetentionPeriod"])
+    assert row["retention_ok"] is True
+    assert row["sources"] == [{"queue": "orders", "max_receive_count": 3, "retention_seconds": 345600}]
+    assert row["alarm"] is False
+    assert row["oldest_age_seconds"] is None  # moto publishes no SQS metrics
+    assert set(row) >= {"queue", "url", "arn", "fifo", "visible", "in_flight", "delayed",
+                        "oldest_age_seconds", "sources", "alarm", "retention_seconds"}
+
+
+AWS_CLI = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+
+
+@pytest.mark.skipif(AWS_CLI is None, reason="the AWS CLI is not installed")
+def test_inspect_agrees_with_the_aws_cli(eda: Callable[..., Result], boto: Any, endpoint: str) -> None:
+    sqs = boto("sqs")
+    source, dlq = make_pipeline(sqs)
+    other_source, other_dlq = make_pipeline(sqs, "payments")
+    for i in range(4):
+        poison(sqs, source, f"m{i}")
+    poison(sqs, other_source, "x")
+    rows = {row["url"]: row for row in eda("--output", "json", "dlq", "inspect").json()}
+    for url in (dlq, other_dlq):
+        cli = subprocess.run(
+            [str(AWS_CLI), "--region", "us-east-1", "--endpoint-url", endpoint, "sqs", "get-queue-attributes", "--queue-url", url,
+             "--attribute-names", "All", "--output", "json"],
+            capture_output=True, text=True,
+        )
+        assert cli.returncode == 0, cli.stderr
+        attrs = json.loads(cli.stdout)["Attributes"]
+        assert rows[url]["visible"] == int(attrs["ApproximateNumberOfMessages"])
+        assert rows[url]["in_flight"] == int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        assert rows[url]["delayed"] == int(attrs["ApproximateNumberOfMessagesDelayed"])
+        assert rows[url]["arn"] == attrs["QueueArn"]
+
+
+def test_inspect_alarm_age_and_named_queue(eda: Callable[..., Result], boto: Any) -> None:
+    sqs, cloudwatch = boto("sqs"), boto("cloudwatch")
+    source, dlq = make_pipeline(sqs)
+    poison(sqs, source, "x")
+    cloudwatch.put_metric_alarm(
+        AlarmName="orders-dlq-depth", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}], Statistic="Maximum", Period=60,
+        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.put_metric_data(Namespace="AWS/SQS", MetricData=[{
+        "MetricName": "ApproximateAgeOfOldestMessage", "Unit": "Seconds", "Value": 321.0,
+        "Dimensions": [{"Name": "QueueName", "Value": "orders-dlq"}],
+    }])
+    result = eda("--output", "json", "dlq", "inspect", dlq)
+    assert result.code == 0, result.stderr
+    [row] = result.json()
+    assert row["queue"] == "orders-dlq"
+    assert row["alarm"] is True and row["alarm_names"] == ["orders-dlq-depth"]
+    assert row["oldest_age_seconds"] == 321.0
+    assert row["sources"][0]["queue"] == "orders"
+
+
+def test_inspect_fail_above_exits_1(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    source, _ = make_pipeline(sqs)
+    poison(sqs, source, "a")
+    poison(sqs, source, "b")
+    assert eda("dlq", "inspect", "--fail-above", "2").code == 0
+    failing = eda("dlq", "inspect", "--fail-above", "1")
+    assert failing.code == 1
+    assert "orders-dlq: 2 visible > 1" in failing.stderr
+
+
+def test_inspect_table_when_piped(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    make_pipeline(sqs)
+    result = eda("dlq", "inspect")
+    assert result.code == 0
+    header = result.stdout.splitlines()[0]
+    assert header.split()[:4] == ["DLQ", "Visible", "In", "flight"]
+    assert "orders-dlq" in result.stdout and "\x1b[" not in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "csv", "jsonl"])
+def test_inspect_other_formats(eda: Callable[..., Result], boto: Any, fmt: str) -> None:
+    make_pipeline(boto("sqs"))
+    result = eda("--output", fmt, "dlq", "inspect")
+    assert result.code == 0
+    if fmt == "yaml":
+        import yaml
+
+        assert yaml.safe_load(result.stdout)[0]["queue"] == "orders-dlq"
+    elif fmt == "csv":
+        assert result.stdout.splitlines()[0].startswith("queue,url,arn,fifo,visible")
+    else:
+        assert json.loads(result.stdout.splitlines()[0])["queue"] == "orders-dlq"
+
+
+def test_peek_does_not_consume_and_keeps_every_attribute(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    source, dlq = make_pipeline(sqs)
+    poison(sqs, source, json.dumps({"orderId": "o-1", "correlationId": "c-1"}), MessageAttributes={
+        "tenant": {"DataType": "String.tenant", "StringValue": "acme"},
+        "amount": {"DataType": "Number.float", "StringValue": "12.50"},
+        "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xffraw"},
+        "plain": {"DataType": "String", "StringValue": "v"},
+    })
+    before = depth(sqs, dlq)
+    result = eda("--output", "json", "dlq", "peek", "orders-dlq")
+    assert result.code == 0, result.stderr
+    [message] = result.json()
+    assert message["body"] == {"orderId": "o-1", "correlationId": "c-1"}
+    # Received maxReceiveCount (3) times by the "consumer"; the receive that moved it delivered nothing,
+    # and the peek's own receive is not counted.
+    assert message["receive_count"] == 3
+    assert message["message_attributes"] == {
+        "amount": {"type": "Number.float", "value": "12.50"},
+        "blob": {"type": "Binary", "value": "AP9yYXc=", "encoding": "base64"},
+        "plain": {"type": "String", "value": "v"},
+        "tenant": {"type": "String.tenant", "value": "acme"},
+    }
+    assert message["sent_at"].endswith("Z")
+    assert "SentTimestamp" in message["attributes"]
+    # Nothing consumed, nothing left hidden: the message is visible again at once.
+    assert depth(sqs, dlq) == before == {"visible": 1, "in_flight": 0}
+    again = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0)
+    assert len(again.get("Messages", [])) == 1
+
+
+def test_peek_reads_past_the_first_batch_without_duplicates(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="big-dlq")["QueueUrl"]
+    for i in range(25):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"n": i}))
+    result = eda("--output", "json", "dlq", "peek", "big-dlq", "--max", "100")
+    assert result.code == 0, result.stderr
+    bodies = [m["body"]["n"] for m in result.json()]
+    assert sorted(bodies) == list(range(25))
+    assert depth(sqs, dlq) == {"visible": 25, "in_flight": 0}
+    limited = eda("--output", "json", "dlq", "peek", "big-dlq", "--max", "7").json()
+    assert len(limited) == 7 and len({m["message_id"] for m in limited}) == 7
+
+
+def test_peek_group_by_error(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="notify-lambda-dlq")["QueueUrl"]
+
+    def lambda_failure(message: str, request: str) -> None:
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"orderId": request}), MessageAttributes={
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": message},
+            "RequestID": {"DataType": "String", "StringValue": request},
+        })
+
+    lambda_failure("Task timed out after 3.00 seconds", "r1")
+    lambda_failure("Task timed out after 3.00 seconds", "r2")
+    lambda_failure("KeyError: 'email'", "r3")
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"a": 1, "b": 2}))
+    result = eda("--output", "json", "dlq", "peek", "notify-lambda-dlq", "--group-by", "error")
+    assert result.code == 0, result.stderr
+    groups = {g["signature"]: g for g in result.json()}
+    assert groups["error: [200] Task timed out after 3.00 seconds"]["count"] == 2
+    assert groups["error: [200] KeyError: 'email'"]["count"] == 1
+    assert groups["json {a, b}"]["count"] == 1
+    assert result.json()[0]["count"] == 2  # largest group first
+    human = eda("dlq", "peek", "notify-lambda-dlq", "--group-by", "error")
+    assert "Task timed out" in human.stdout
+
+
+def test_peek_unwraps_sns_envelopes_for_grouping(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="fanout-dlq")["QueueUrl"]
+    envelope = {"Type": "Notification", "MessageId": "x", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+                "Message": json.dumps({"orderId": "o-9", "amount": 5})}
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(envelope))
+    [group] = eda("--output", "json", "dlq", "peek", "fanout-dlq", "--group-by", "error").json()
+    assert group["signature"] == "json {amount, orderId}"
+
+
+def test_peek_fifo_shows_group_id(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="orders-dlq.fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="a", MessageGroupId="customer-7")
+    [message] = eda("--output", "json", "dlq", "peek", dlq).json()
+    assert message["group_id"] == "customer-7"
+
+
+def test_peek_refuses_a_queue_with_a_redrive_policy(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    source, dlq = make_pipeline(sqs)
+    sqs.send_message(QueueUrl=source, MessageBody="live")
+    refused = eda("dlq", "peek", "orders")
+    assert_one_line_error(refused, 2)
+    assert "RedrivePolicy" in refused.stderr and "--force" in refused.stderr
+    # Nothing was received: the live message's receive count is untouched.
+    message = sqs.receive_message(QueueUrl=source, MessageSystemAttributeNames=["All"])["Messages"][0]
+    assert message["Attributes"]["ApproximateReceiveCount"] == "1"
+    sqs.change_message_visibility(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    forced = eda("--output", "json", "dlq", "peek", "orders", "--force")
+    assert forced.code == 0 and forced.json()[0]["body"] == "live"
+
+
+def test_peek_by_url_and_arn(eda: Callable[..., Result], boto: Any) -> None:
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="x-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="hello")
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for ref in (dlq, arn, "x-dlq"):
+        result = eda("--output", "json", "dlq", "peek", ref)
+        assert result.code == 0, result.stderr
+        assert result.json()[0]["body"] == "hello"
+
+
+def test_unknown_queue_is_one_line_exit_3(eda: Callable[..., Result], endpoint: str) -> None:
+    result = eda("dlq", "peek", "no-such-queue")
+    assert_one_line_error(result, 3)
+    assert "no-such-queue" in result.stderr and "us-east-1" in result.stderr and endpoint in result.stderr
+    assert_one_line_error(eda("dlq", "inspect", "no-such-dlq"), 3)
+
+
+def test_arn_in_another_region_is_a_usage_error(eda: Callable[..., Result]) -> None:
+    result = eda("dlq", "peek", "arn:aws:sqs:eu-west-1:123456789012:x-dlq")
+    assert_one_line_error(result, 2)
+    assert "--region eu-west-1" in result.stderr
