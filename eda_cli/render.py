@@ -26,7 +26,7 @@ class TableView:
     """A table for people: column headers and rows of plain values."""
 
     columns: Sequence[str]
-    rows: list[Sequence[Any]]
+    rows: Sequence[Sequence[Any]]
     title: str | None = None
     #: Per-column rich styles (by header); ignored in plain text.
     styles: dict[str, str] = field(default_factory=dict)

@@ -6,8 +6,8 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,8 +107,8 @@ def test_inspect_agrees_with_the_aws_cli(eda: Callable[..., Result], boto: Any, 
     rows = {row["url"]: row for row in eda("--output", "json", "dlq", "inspect").json()}
     for url in (dlq, other_dlq):
         cli = subprocess.run(
-            [str(AWS_CLI), "--region", "us-east-1", "--endpoint-url", endpoint, "sqs", "get-queue-attributes", "--queue-url", url,
-             "--attribute-names", "All", "--output", "json"],
+            [str(AWS_CLI), "--region", "us-east-1", "--endpoint-url", endpoint, "sqs", "get-queue-attributes",
+             "--queue-url", url, "--attribute-names", "All", "--output", "json"],
             capture_output=True, text=True,
         )
         assert cli.returncode == 0, cli.stderr
@@ -269,7 +269,7 @@ def test_peek_fifo_shows_group_id(eda: Callable[..., Result], boto: Any) -> None
 
 def test_peek_refuses_a_queue_with_a_redrive_policy(eda: Callable[..., Result], boto: Any) -> None:
     sqs = boto("sqs")
-    source, dlq = make_pipeline(sqs)
+    source, _dlq = make_pipeline(sqs)
     sqs.send_message(QueueUrl=source, MessageBody="live")
     refused = eda("dlq", "peek", "orders")
     assert_one_line_error(refused, 2)

@@ -114,8 +114,10 @@ class AwsSession:
     def _config(self) -> Any:
         from botocore.config import Config
 
+        retries: Any = {"mode": self.settings.retry_mode, "total_max_attempts": self.settings.max_attempts}
         return Config(
-            retries={"mode": self.settings.retry_mode, "max_attempts": self.settings.max_attempts},
+            # total_max_attempts counts the first try too, as AWS_MAX_ATTEMPTS does (max_attempts would not).
+            retries=retries,
             user_agent_extra=f"eda-cli/{__version__}",
             max_pool_connections=self.settings.max_pool_connections,
             connect_timeout=5,
@@ -123,8 +125,9 @@ class AwsSession:
         )
 
     def _make_client(self, service: str) -> Any:
-        return self.boto_session.client(
-            service,  # type: ignore[call-overload]
+        client: Any = self.boto_session.client  # a str service name, not one of the stubs' literals
+        return client(
+            service,
             region_name=self.region,
             endpoint_url=self.settings.endpoint_url,
             config=self._config(),
@@ -155,8 +158,10 @@ class AwsSession:
         endpoint = self.settings.endpoint_url
         config = self._config()
 
+        make: Any = base.client
+
         def create_client(service: str, **kwargs: Any) -> Any:
-            return base.client(service, region_name=region, endpoint_url=endpoint, config=config, **kwargs)
+            return make(service, region_name=region, endpoint_url=endpoint, config=config, **kwargs)
 
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=create_client,
@@ -168,7 +173,7 @@ class AwsSession:
             method="assume-role", refresh_using=fetcher.fetch_credentials
         )
         core = botocore.session.Session()
-        core._credentials = credentials
+        core._credentials = credentials  # type: ignore[attr-defined]  # how botocore's own role profiles do it
         return boto3.Session(botocore_session=core, region_name=region)
 
 
@@ -180,5 +185,9 @@ def sandbox_session(endpoint_url: str, region: str = "us-east-1") -> AwsSession:
     """A session on a local endpoint with dummy credentials, ignoring the user's AWS profile."""
     import boto3
 
-    boto = boto3.Session(region_name=region, **SANDBOX_CREDENTIALS)
+    boto = boto3.Session(
+        region_name=region,
+        aws_access_key_id=SANDBOX_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=SANDBOX_CREDENTIALS["aws_secret_access_key"],
+    )
     return AwsSession(AwsSettings(region=region, endpoint_url=endpoint_url), boto_session=boto)

@@ -15,7 +15,8 @@ from eda_cli.errors import EdaError, ExitCode
 STEPS: list[tuple[str, list[str]]] = [
     ("Where are poison messages piling up?", ["dlq", "inspect"]),
     ("What are they? (peeked, not consumed)", ["dlq", "peek", "payments-dlq", "--group-by", "error"]),
-    ("The Lambda DLQ, grouped by the error Lambda recorded", ["dlq", "peek", "notify-lambda-dlq", "--group-by", "error"]),
+    ("The Lambda DLQ, grouped by the error Lambda recorded",
+     ["dlq", "peek", "notify-lambda-dlq", "--group-by", "error"]),
 ]
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import typer
-from typing import TYPE_CHECKING
 
 from eda_cli.commands._common import ctx_of
 from eda_cli.errors import ExitCode, UsageError

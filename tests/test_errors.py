@@ -1,0 +1,215 @@
+"""The one error boundary: every failure is one line on stderr and a documented exit code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from eda_cli.errors import ExitCode
+from tests.conftest import Result, assert_one_line_error, free_port, run_cli
+
+
+def test_exit_codes_are_pinned() -> None:
+    """Scripts branch on these numbers: changing one is a breaking change (README, 'Exit codes')."""
+    assert {code.name: int(code) for code in ExitCode} == {
+        "OK": 0, "FINDING": 1, "USAGE": 2, "AWS": 3, "PARTIAL": 4, "INTERNAL": 70, "INTERRUPTED": 130,
+    }
+
+
+def test_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("--endpoint-url", url, "dlq", "list")
+    assert_one_line_error(result, 3)
+    assert "cannot reach" in result.stderr and url in result.stderr
+
+
+def test_missing_credentials(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run_cli("--endpoint-url", endpoint, "dlq", "list")
+    assert_one_line_error(result, 3)
+    assert "no AWS credentials" in result.stderr
+
+
+def test_missing_region(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    result = run_cli("--endpoint-url", endpoint, "dlq", "list")
+    assert_one_line_error(result, 3)
+    assert "no AWS region" in result.stderr and "--region" in result.stderr
+
+
+def test_unknown_profile(endpoint: str) -> None:
+    result = run_cli("--profile", "does-not-exist", "--endpoint-url", endpoint, "dlq", "list")
+    assert_one_line_error(result, 3)
+    assert "does-not-exist" in result.stderr
+
+
+def test_unknown_queue_subprocess(endpoint: str) -> None:
+    result = run_cli("--endpoint-url", endpoint, "dlq", "peek", "ghost-dlq")
+    assert_one_line_error(result, 3)
+    assert "ghost-dlq" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--output", "xml", "dlq", "list"],
+        ["dlq", "peek"],
+        ["dlq", "inspect", "--fail-above", "-1"],
+        ["dlq", "inspect", "--fail-above", "many"],
+        ["dlq", "nonsense"],
+        ["dlq", "peek", "q", "--group-by", "colour"],
+        ["--no-such-flag"],
+    ],
+)
+def test_malformed_options_are_usage_errors(args: list[str]) -> None:
+    result = run_cli(*args)
+    assert result.code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 3, result.stderr
+    assert any(line.startswith("Error: ") for line in lines)
+    assert "╭" not in result.stderr  # no boxed panel: CI logs read these
+    assert result.stdout == ""
+
+
+def test_debug_shows_the_traceback(endpoint: str) -> None:
+    result = run_cli("--debug", "--endpoint-url", endpoint, "dlq", "peek", "ghost-dlq")
+    assert result.code == 3
+    assert "Traceback" in result.stderr
+
+
+def test_help_and_version_do_not_import_boto3() -> None:
+    probe = (
+        "import sys\n"
+        "from eda_cli.app import run\n"
+        "for argv in (['--help'], ['--version'], ['dlq', '--help'], ['dlq', 'peek', '--help']):\n"
+        "    try:\n"
+        "        run(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('BOTO3_IMPORTED' if 'boto3' in sys.modules or 'botocore' in sys.modules else 'CLEAN')\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("CLEAN"), out[-500:]
+
+
+def test_version() -> None:
+    from eda_cli import __version__
+
+    result = run_cli("--version")
+    assert result.code == 0 and result.stdout.strip() == f"eda {__version__}"
+
+
+def test_every_command_help_has_an_example() -> None:
+    import typer
+
+    from eda_cli.app import app
+
+    def walk(command: Any, path: str) -> list[tuple[str, str]]:
+        found = [(path, command.help or "")]
+        for name, sub in getattr(command, "commands", {}).items():
+            found += walk(sub, f"{path} {name}")
+        return found
+
+    for path, text in walk(typer.main.get_command(app), "eda"):
+        assert "Example:" in text, f"`{path} --help` has no example"
+
+
+# -- faults moto cannot produce: botocore's Stubber ---------------------------------------------
+
+
+def _stubbed(session_service: str, method: str, code: str, message: str = "") -> Any:
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(session_service, region_name="us-east-1", endpoint_url="http://127.0.0.1:1")
+    stubber = Stubber(client)
+    stubber.add_client_error(method, service_error_code=code, service_message=message, http_status_code=400)
+    stubber.activate()
+    return client
+
+
+@pytest.mark.parametrize(
+    ("code", "expected", "exit_code"),
+    [
+        ("AccessDenied", "access denied to ListQueues", 3),
+        ("ExpiredToken", "credentials have expired", 3),
+        ("InvalidClientTokenId", "rejected the credentials", 3),
+        ("RequestThrottled", "kept throttling ListQueues", 3),
+    ],
+)
+def test_client_errors_map_to_one_line(
+    code: str, expected: str, exit_code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Throttling after retries, access denied and credential errors reach the boundary as one line."""
+    from eda_cli import context
+    from eda_cli.app import run
+    from eda_cli.aws.session import AwsSession, AwsSettings
+
+    client = _stubbed("sqs", "list_queues", code, "nope")
+
+    class Session(AwsSession):
+        def client(self, service: str) -> Any:
+            return client
+
+    original = context.AppContext.session
+
+    def patched(self: context.AppContext) -> AwsSession:
+        return Session(AwsSettings(region="us-east-1"))
+
+    try:
+        context.AppContext.session = property(patched)  # type: ignore[assignment, method-assign]
+        code_ = run(["dlq", "list"])
+    finally:
+        context.AppContext.session = original  # type: ignore[method-assign]
+    err = capsys.readouterr().err
+    assert code_ == exit_code
+    assert expected in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.strip()]) <= 2
+
+
+def test_interrupt_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from eda_cli.app import run
+    from eda_cli.core import dlq
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dlq, "scan_dlqs", interrupted)
+    assert run(["dlq", "list"]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_partial_inspect_exits_4(eda: Callable[..., Result], boto: Any) -> None:
+    """CloudWatch failing must not hide the depths SQS answered: partial, exit 4, listed."""
+    from eda_cli.aws.resolve import QueueRef
+    from eda_cli.core.dlq import dlqs_for, inspect
+
+    sqs = boto("sqs")
+    url = sqs.create_queue(QueueName="a-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+
+    class BrokenCloudWatch:
+        def get_paginator(self, name: str) -> Any:
+            raise RuntimeError("cloudwatch is down")
+
+        def get_metric_data(self, **kwargs: Any) -> Any:
+            raise RuntimeError("cloudwatch is down")
+
+    dlqs, problems = dlqs_for(sqs, [QueueRef("a-dlq", url, "arn")])
+    result = inspect(sqs, BrokenCloudWatch(), dlqs, problems=problems)
+    assert result.partial and len(result.problems) == 2
+    assert result.reports[0].visible == 1
+
+
+def test_json_output_is_parseable_even_when_empty(eda: Callable[..., Result]) -> None:
+    result = eda("--output", "json", "dlq", "inspect")
+    assert result.code == 0 and json.loads(result.stdout) == []
