@@ -460,7 +460,7 @@ class Group:
             "first_sent_at": min(sent) if sent else None,
             "last_sent_at": max(sent) if sent else None,
             "message_ids": [m.message_id for m in self.messages],
-            "example": self.messages[0].body if self.messages else None,
+            "example": unwrap_envelope(self.messages[0].body) if self.messages else None,
         }
 
 
