@@ -1,0 +1,112 @@
+"""`eda demo`, `eda sandbox start|seed` and `dlq inspect --watch`, as a user runs them: subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.conftest import Result, assert_one_line_error, free_port, run_cli
+
+
+def test_demo_runs_every_step_and_leaves_nothing_running() -> None:
+    result = run_cli("--no-color", "demo", timeout=600)
+    assert result.code == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "Traceback" not in result.stderr
+    # DLQ depths ...
+    assert "$ eda dlq inspect" in out
+    inspect_output = out.split("$ eda dlq inspect", 1)[1].split("\n\n", 1)[0]
+    depth_lines = {line.split()[0]: line.split()[1] for line in inspect_output.splitlines()
+                   if line.split() and line.split()[0].endswith("-dlq")}
+    assert depth_lines.get("payments-dlq") == "4"
+    assert depth_lines.get("notify-lambda-dlq") == "3"
+    # ... and grouped poison messages.
+    assert "error: [200] Task timed out after 3.00 seconds" in out
+    assert "Demo finished" in out
+
+
+def test_sandbox_start_serves_until_interrupted() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eda_cli", "sandbox", "start", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        assert f"  export EDA_ENDPOINT_URL=http://127.0.0.1:{port}\n" in lines, lines
+        used = run_cli("--endpoint-url", f"http://127.0.0.1:{port}", "-o", "json", "dlq", "inspect", "payments-dlq")
+        assert used.code == 0, used.stderr
+        assert used.json()[0]["visible"] == 4
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sandbox_start_on_a_busy_port_is_one_line() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = run_cli("sandbox", "start", "--port", str(busy.getsockname()[1]))
+    assert_one_line_error(result, 2)
+
+
+def test_sandbox_seed_needs_an_endpoint() -> None:
+    result = run_cli("sandbox", "seed")
+    assert_one_line_error(result, 2)
+    assert "--endpoint-url" in result.stderr
+
+
+def test_sandbox_seed_refuses_a_remote_endpoint_without_yes() -> None:
+    result = run_cli("--endpoint-url", "https://sqs.us-east-1.amazonaws.com", "sandbox", "seed")
+    assert_one_line_error(result, 2)
+    assert "--yes" in result.stderr
+
+
+def test_sandbox_seed_into_a_running_server(eda: Callable[..., Result], boto: Any) -> None:
+    result = eda("-o", "json", "sandbox", "seed")
+    assert result.code == 0, result.stderr
+    seeded = result.json()
+    assert "payments-dlq" in [q["name"] for q in seeded["queues"]]
+    attrs = boto("sqs").get_queue_attributes(
+        QueueUrl=boto("sqs").get_queue_url(QueueName="payments-dlq")["QueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "4"
+
+
+def test_inspect_watch_streams_until_ctrl_c(endpoint: str, boto: Any) -> None:
+    boto("sqs").create_queue(QueueName="w-dlq")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eda_cli", "--endpoint-url", endpoint, "-o", "jsonl", "dlq", "inspect", "--watch", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        second = json.loads(process.stdout.readline())
+        assert [d["queue"] for d in first["dlqs"]] == ["w-dlq"] and second["time"] >= first["time"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
