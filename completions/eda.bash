@@ -13,7 +13,7 @@ _eda_completion_node() {
     _eda_completion_opts=()
     case "$1" in
         eda)
-            _eda_completion_cmds=(completion demo dlq sandbox)
+            _eda_completion_cmds=(completion demo dlq route sandbox)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda completion')
@@ -34,6 +34,13 @@ _eda_completion_node() {
             ;;
         'eda dlq peek')
             _eda_completion_opts=(--max -n --group-by --force --help -h)
+            ;;
+        'eda route')
+            _eda_completion_cmds=(test)
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda route test')
+            _eda_completion_opts=(--pattern --bus --rule --topic --dialect --scope --source --detail-type --help -h)
             ;;
         'eda sandbox')
             _eda_completion_cmds=(seed start)
@@ -65,6 +72,14 @@ _eda_completion_option() {
         'eda dlq inspect|--watch') _eda_completion_nargs=1 ;;
         'eda dlq peek|--max'|'eda dlq peek|-n') _eda_completion_nargs=1 ;;
         'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error) ;;
+        'eda route test|--pattern') _eda_completion_nargs=1 ;;
+        'eda route test|--bus') _eda_completion_nargs=1 ;;
+        'eda route test|--rule') _eda_completion_nargs=1 ;;
+        'eda route test|--topic') _eda_completion_nargs=1 ;;
+        'eda route test|--dialect') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(eventbridge sns lambda) ;;
+        'eda route test|--scope') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(MessageAttributes MessageBody) ;;
+        'eda route test|--source') _eda_completion_nargs=1 ;;
+        'eda route test|--detail-type') _eda_completion_nargs=1 ;;
         'eda sandbox start|--port'|'eda sandbox start|-p') _eda_completion_nargs=1 ;;
     esac
 }

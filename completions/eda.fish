@@ -21,6 +21,14 @@ function __eda_nargs
             'eda dlq peek|--max' \
             'eda dlq peek|-n' \
             'eda dlq peek|--group-by' \
+            'eda route test|--pattern' \
+            'eda route test|--bus' \
+            'eda route test|--rule' \
+            'eda route test|--topic' \
+            'eda route test|--dialect' \
+            'eda route test|--scope' \
+            'eda route test|--source' \
+            'eda route test|--detail-type' \
             'eda sandbox start|--port' \
             'eda sandbox start|-p'
         echo 1
@@ -35,10 +43,12 @@ function __eda_is_command
         'eda completion' \
         'eda demo' \
         'eda dlq' \
+        'eda route' \
         'eda sandbox' \
         'eda dlq inspect' \
         'eda dlq list' \
         'eda dlq peek' \
+        'eda route test' \
         'eda sandbox seed' \
         'eda sandbox start'
 end
@@ -98,6 +108,7 @@ complete -c eda -f
 complete -c eda -n '__eda_arg eda 0 0' -f -a completion -d 'Print a static completion script for SHELL (bash, zsh or fish).'
 complete -c eda -n '__eda_arg eda 0 0' -f -a demo -d "Run eda's diagnostics on the embedded sandbox: no AWS account, nothing left running."
 complete -c eda -n '__eda_arg eda 0 0' -f -a dlq -d 'Dead-letter queues: find them, measure them, peek at them.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: which rules match it, and why the others miss it.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
 complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n '__eda_at eda' -l region -r -f -d 'AWS region.'
@@ -136,6 +147,21 @@ complete -c eda -n "__eda_at 'eda dlq peek'" -l max -s n -r -f -d 'At most this 
 complete -c eda -n "__eda_at 'eda dlq peek'" -l group-by -r -f -a error -d 'Group messages by error signature (the triage view).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l force -d 'Peek even a queue with a RedrivePolicy (raises receive counts of live messages).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l help -s h -d 'Show this message and exit.'
+
+# eda route
+complete -c eda -n "__eda_arg 'eda route' 0 0" -f -a test -d 'Match an event against EventBridge rules, SNS filter policies or patterns; explain every miss.'
+complete -c eda -n "__eda_at 'eda route'" -l help -s h -d 'Show this message and exit.'
+
+# eda route test
+complete -c eda -n "__eda_at 'eda route test'" -l pattern -r -f -d 'A pattern to test, inline or from a file; repeatable (named pattern 1, pattern 2, ...).'
+complete -c eda -n "__eda_at 'eda route test'" -l bus -r -f -d 'Test every rule of this event bus (with --rule: the bus the rule is on).'
+complete -c eda -n "__eda_at 'eda route test'" -l rule -r -f -d 'Test just this rule (on --bus, or on the default bus); repeatable.'
+complete -c eda -n "__eda_at 'eda route test'" -l topic -r -f -d 'Test the filter policy of every subscription of this SNS topic.'
+complete -c eda -n "__eda_at 'eda route test'" -l dialect -r -f -a 'eventbridge sns lambda' -d 'The language of --pattern: eventbridge (default), sns (default with --topic) or lambda (FilterCriteria).'
+complete -c eda -n "__eda_at 'eda route test'" -l scope -r -f -a 'MessageAttributes MessageBody' -d 'With --dialect sns: what the --pattern filter policies look at.'
+complete -c eda -n "__eda_at 'eda route test'" -l source -r -f -d 'The source of the event (sets it, or that of the envelope a bare detail is wrapped in).'
+complete -c eda -n "__eda_at 'eda route test'" -l detail-type -r -f -d 'The detail-type of the event (as --source).'
+complete -c eda -n "__eda_at 'eda route test'" -l help -s h -d 'Show this message and exit.'
 
 # eda sandbox
 complete -c eda -n "__eda_arg 'eda sandbox' 0 0" -f -a seed -d 'Seed the demo pipeline into the endpoint --endpoint-url names (a moto server or LocalStack).'

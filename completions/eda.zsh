@@ -33,6 +33,7 @@ _eda() {
                 'completion:Print a static completion script for SHELL (bash, zsh or fish).'
                 'demo:Run eda'"'"'s diagnostics on the embedded sandbox: no AWS account, nothing left running.'
                 'dlq:Dead-letter queues: find them, measure them, peek at them.'
+                'route:Route an event offline: which rules match it, and why the others miss it.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
             )
             _describe -t commands 'eda command' commands && ret=0
@@ -43,6 +44,7 @@ _eda() {
                 (completion) _eda__completion && ret=0 ;;
                 (demo) _eda__demo && ret=0 ;;
                 (dlq) _eda__dlq && ret=0 ;;
+                (route) _eda__route && ret=0 ;;
                 (sandbox) _eda__sandbox && ret=0 ;;
             esac
             ;;
@@ -119,6 +121,47 @@ _eda__dlq__peek() {
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         ':The queue to peek at (name, URL or ARN).: '
+}
+
+_eda__route() {
+    local curcontext="$curcontext" state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -s -S -C -A '-*' : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '1: :->command' \
+        '*:: :->args' && ret=0
+    case $state in
+        (command)
+            local -a commands
+            commands=(
+                'test:Match an event against EventBridge rules, SNS filter policies or patterns; explain every miss.'
+            )
+            _describe -t commands 'eda route command' commands && ret=0
+            ;;
+        (args)
+            curcontext="${curcontext%:*:*}:eda-route-$words[1]:"
+            case $words[1] in
+                (test) _eda__route__test && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_eda__route__test() {
+    _arguments -s -S : \
+        '*--pattern=[A pattern to test, inline or from a file; repeatable (named pattern 1, pattern 2, ...).]:json|@file: ' \
+        '(--bus)--bus=[Test every rule of this event bus (with --rule: the bus the rule is on).]:name: ' \
+        '*--rule=[Test just this rule (on --bus, or on the default bus); repeatable.]:name: ' \
+        '(--topic)--topic=[Test the filter policy of every subscription of this SNS topic.]:name|arn: ' \
+        '(--dialect)--dialect=[The language of --pattern: eventbridge (default), sns (default with --topic) or lambda (FilterCriteria).]:dialect:(eventbridge sns lambda)' \
+        '(--scope)--scope=[With --dialect sns: what the --pattern filter policies look at.]:scope:(MessageAttributes MessageBody)' \
+        '(--source)--source=[The source of the event (sets it, or that of the envelope a bare detail is wrapped in).]:source: ' \
+        '(--detail-type)--detail-type=[The detail-type of the event (as --source).]:detail-type: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':A JSON file (or - for stdin)\: a full EventBridge event, a bare detail object, an SNS message (for --topic) or a Lambda record (for --dialect lambda).: '
 }
 
 _eda__sandbox() {

@@ -95,9 +95,10 @@ def root(
 
 
 def _register() -> None:
-    from eda_cli.commands import completion, demo, dlq, sandbox
+    from eda_cli.commands import completion, demo, dlq, route, sandbox
 
     app.add_typer(dlq.app, name="dlq")
+    app.add_typer(route.app, name="route")
     app.add_typer(sandbox.app, name="sandbox")
     app.command("demo")(demo.demo)
     app.command("completion")(completion.completion)

@@ -17,7 +17,12 @@ STEPS: list[tuple[str, list[str]]] = [
     ("What are they? (peeked, not consumed)", ["dlq", "peek", "payments-dlq", "--group-by", "error"]),
     ("The Lambda DLQ, grouped by the error Lambda recorded",
      ["dlq", "peek", "notify-lambda-dlq", "--group-by", "error"]),
+    ("Which rule routes this order, and why do the others miss it?",
+     ["route", "test", "{events}/order-created-eu.json", "--bus", "orders-bus"]),
 ]
+
+#: `{events}` in a step's arguments: the sample events shipped in eda_cli/sandbox/events/.
+EVENTS_PLACEHOLDER = "{events}"
 
 
 @contextmanager
@@ -38,6 +43,12 @@ def _sandbox_environment(endpoint_url: str, region: str) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _events_dir() -> str:
+    from eda_cli import sandbox
+
+    return os.path.join(os.path.dirname(sandbox.__file__), "events")
 
 
 def _invoke(args: list[str]) -> int:
@@ -91,7 +102,8 @@ def demo(
         )
         globals_ = [] if app_.color else ["--no-color"]
         with _sandbox_environment(server.endpoint_url, region):
-            for number, (title, args) in enumerate(STEPS, start=1):
+            for number, (title, step) in enumerate(STEPS, start=1):
+                args = [a.replace(EVENTS_PLACEHOLDER, _events_dir()) for a in step]
                 out.text("")
                 out.markup(f"[bold]{number}. {title}[/bold]")
                 out.markup(f"[dim]$ eda {' '.join(args)}[/dim]")
