@@ -13,7 +13,7 @@ _eda_completion_node() {
     _eda_completion_opts=()
     case "$1" in
         eda)
-            _eda_completion_cmds=(completion demo dlq route sandbox)
+            _eda_completion_cmds=(completion demo dlq route saga sandbox)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda completion')
@@ -41,6 +41,28 @@ _eda_completion_node() {
             ;;
         'eda route test')
             _eda_completion_opts=(--pattern --bus --rule --topic --dialect --scope --source --detail-type --help -h)
+            ;;
+        'eda saga')
+            _eda_completion_cmds=(compile deploy history run status validate)
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda saga compile')
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda saga deploy')
+            _eda_completion_opts=(--name --execution-role-arn --help -h)
+            ;;
+        'eda saga history')
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda saga run')
+            _eda_completion_opts=(--input -i --engine -e --fail-at --idempotency-table --idempotency-ttl --execution-name --name --execution-role-arn --poll --help -h)
+            ;;
+        'eda saga status')
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda saga validate')
+            _eda_completion_opts=(--help -h)
             ;;
         'eda sandbox')
             _eda_completion_cmds=(seed start)
@@ -80,6 +102,17 @@ _eda_completion_option() {
         'eda route test|--scope') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(MessageAttributes MessageBody) ;;
         'eda route test|--source') _eda_completion_nargs=1 ;;
         'eda route test|--detail-type') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--name') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--execution-role-arn') _eda_completion_nargs=1 ;;
+        'eda saga run|--input'|'eda saga run|-i') _eda_completion_nargs=1 ;;
+        'eda saga run|--engine'|'eda saga run|-e') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(local stepfunctions) ;;
+        'eda saga run|--fail-at') _eda_completion_nargs=1 ;;
+        'eda saga run|--idempotency-table') _eda_completion_nargs=1 ;;
+        'eda saga run|--idempotency-ttl') _eda_completion_nargs=1 ;;
+        'eda saga run|--execution-name') _eda_completion_nargs=1 ;;
+        'eda saga run|--name') _eda_completion_nargs=1 ;;
+        'eda saga run|--execution-role-arn') _eda_completion_nargs=1 ;;
+        'eda saga run|--poll') _eda_completion_nargs=1 ;;
         'eda sandbox start|--port'|'eda sandbox start|-p') _eda_completion_nargs=1 ;;
     esac
 }

@@ -29,6 +29,19 @@ function __eda_nargs
             'eda route test|--scope' \
             'eda route test|--source' \
             'eda route test|--detail-type' \
+            'eda saga deploy|--name' \
+            'eda saga deploy|--execution-role-arn' \
+            'eda saga run|--input' \
+            'eda saga run|-i' \
+            'eda saga run|--engine' \
+            'eda saga run|-e' \
+            'eda saga run|--fail-at' \
+            'eda saga run|--idempotency-table' \
+            'eda saga run|--idempotency-ttl' \
+            'eda saga run|--execution-name' \
+            'eda saga run|--name' \
+            'eda saga run|--execution-role-arn' \
+            'eda saga run|--poll' \
             'eda sandbox start|--port' \
             'eda sandbox start|-p'
         echo 1
@@ -44,11 +57,18 @@ function __eda_is_command
         'eda demo' \
         'eda dlq' \
         'eda route' \
+        'eda saga' \
         'eda sandbox' \
         'eda dlq inspect' \
         'eda dlq list' \
         'eda dlq peek' \
         'eda route test' \
+        'eda saga compile' \
+        'eda saga deploy' \
+        'eda saga history' \
+        'eda saga run' \
+        'eda saga status' \
+        'eda saga validate' \
         'eda sandbox seed' \
         'eda sandbox start'
 end
@@ -109,6 +129,7 @@ complete -c eda -n '__eda_arg eda 0 0' -f -a completion -d 'Print a static compl
 complete -c eda -n '__eda_arg eda 0 0' -f -a demo -d "Run eda's diagnostics on the embedded sandbox: no AWS account, nothing left running."
 complete -c eda -n '__eda_arg eda 0 0' -f -a dlq -d 'Dead-letter queues: find them, measure them, peek at them.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: which rules match it, and why the others miss it.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a saga -d 'Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
 complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n '__eda_at eda' -l region -r -f -d 'AWS region.'
@@ -162,6 +183,44 @@ complete -c eda -n "__eda_at 'eda route test'" -l scope -r -f -a 'MessageAttribu
 complete -c eda -n "__eda_at 'eda route test'" -l source -r -f -d 'The source of the event (sets it, or that of the envelope a bare detail is wrapped in).'
 complete -c eda -n "__eda_at 'eda route test'" -l detail-type -r -f -d 'The detail-type of the event (as --source).'
 complete -c eda -n "__eda_at 'eda route test'" -l help -s h -d 'Show this message and exit.'
+
+# eda saga
+complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a compile -d 'Print the Amazon States Language definition the saga compiles to.'
+complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a deploy -d "Create or update the saga's state machine (Standard or Express, as the file says)."
+complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a history -d "Every history event of a saga's Step Functions execution, with the step it belongs to."
+complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a run -d 'Run a saga: steps in order; on a failure, compensate the completed steps in reverse order.'
+complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a status -d "The saga outcome of a Step Functions execution: each step's status, the compensations."
+complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a validate -d 'Check a saga file: structure, integrations, parameters, templates.'
+complete -c eda -n "__eda_at 'eda saga'" -l help -s h -d 'Show this message and exit.'
+
+# eda saga compile
+complete -c eda -n "__eda_at 'eda saga compile'" -l help -s h -d 'Show this message and exit.'
+
+# eda saga deploy
+complete -c eda -n "__eda_at 'eda saga deploy'" -l name -r -f -d "State machine name (default: the saga's name)."
+complete -c eda -n "__eda_at 'eda saga deploy'" -l execution-role-arn -r -f -d "The state machine's execution role (default: role_arn in the file). Not the global --role-arn, which is the role eda itself assumes."
+complete -c eda -n "__eda_at 'eda saga deploy'" -l help -s h -d 'Show this message and exit.'
+
+# eda saga history
+complete -c eda -n "__eda_at 'eda saga history'" -l help -s h -d 'Show this message and exit.'
+
+# eda saga run
+complete -c eda -n "__eda_at 'eda saga run'" -l input -s i -r -f -d "The saga's input: a JSON object, or @FILE to read it from a file."
+complete -c eda -n "__eda_at 'eda saga run'" -l engine -s e -r -f -a 'local stepfunctions' -d 'local: eda calls AWS itself. stepfunctions: deploy and run the state machine.'
+complete -c eda -n "__eda_at 'eda saga run'" -l fail-at -r -f -d 'Inject a failure at STEP (not retried) to rehearse the compensations.'
+complete -c eda -n "__eda_at 'eda saga run'" -l idempotency-table -r -f -d 'local: record completed steps in this DynamoDB table, so a re-run resumes without repeating them.'
+complete -c eda -n "__eda_at 'eda saga run'" -l idempotency-ttl -r -f -d 'How long the idempotency records live (TTL).'
+complete -c eda -n "__eda_at 'eda saga run'" -l execution-name -r -f -d 'Name of the execution (default: unique; with --idempotency-table, derived from the input).'
+complete -c eda -n "__eda_at 'eda saga run'" -l name -r -f -d "stepfunctions: state machine name (default: the saga's)."
+complete -c eda -n "__eda_at 'eda saga run'" -l execution-role-arn -r -f -d "stepfunctions: the state machine's execution role when eda creates it (default: role_arn in the file)."
+complete -c eda -n "__eda_at 'eda saga run'" -l poll -r -f -d "stepfunctions: how often to read the execution's history."
+complete -c eda -n "__eda_at 'eda saga run'" -l help -s h -d 'Show this message and exit.'
+
+# eda saga status
+complete -c eda -n "__eda_at 'eda saga status'" -l help -s h -d 'Show this message and exit.'
+
+# eda saga validate
+complete -c eda -n "__eda_at 'eda saga validate'" -l help -s h -d 'Show this message and exit.'
 
 # eda sandbox
 complete -c eda -n "__eda_arg 'eda sandbox' 0 0" -f -a seed -d 'Seed the demo pipeline into the endpoint --endpoint-url names (a moto server or LocalStack).'

@@ -34,6 +34,7 @@ _eda() {
                 'demo:Run eda'"'"'s diagnostics on the embedded sandbox: no AWS account, nothing left running.'
                 'dlq:Dead-letter queues: find them, measure them, peek at them.'
                 'route:Route an event offline: which rules match it, and why the others miss it.'
+                'saga:Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
             )
             _describe -t commands 'eda command' commands && ret=0
@@ -45,6 +46,7 @@ _eda() {
                 (demo) _eda__demo && ret=0 ;;
                 (dlq) _eda__dlq && ret=0 ;;
                 (route) _eda__route && ret=0 ;;
+                (saga) _eda__saga && ret=0 ;;
                 (sandbox) _eda__sandbox && ret=0 ;;
             esac
             ;;
@@ -162,6 +164,97 @@ _eda__route__test() {
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         ':A JSON file (or - for stdin)\: a full EventBridge event, a bare detail object, an SNS message (for --topic) or a Lambda record (for --dialect lambda).: '
+}
+
+_eda__saga() {
+    local curcontext="$curcontext" state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -s -S -C -A '-*' : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '1: :->command' \
+        '*:: :->args' && ret=0
+    case $state in
+        (command)
+            local -a commands
+            commands=(
+                'compile:Print the Amazon States Language definition the saga compiles to.'
+                'deploy:Create or update the saga'"'"'s state machine (Standard or Express, as the file says).'
+                'history:Every history event of a saga'"'"'s Step Functions execution, with the step it belongs to.'
+                'run:Run a saga: steps in order; on a failure, compensate the completed steps in reverse order.'
+                'status:The saga outcome of a Step Functions execution: each step'"'"'s status, the compensations.'
+                'validate:Check a saga file: structure, integrations, parameters, templates.'
+            )
+            _describe -t commands 'eda saga command' commands && ret=0
+            ;;
+        (args)
+            curcontext="${curcontext%:*:*}:eda-saga-$words[1]:"
+            case $words[1] in
+                (compile) _eda__saga__compile && ret=0 ;;
+                (deploy) _eda__saga__deploy && ret=0 ;;
+                (history) _eda__saga__history && ret=0 ;;
+                (run) _eda__saga__run && ret=0 ;;
+                (status) _eda__saga__status && ret=0 ;;
+                (validate) _eda__saga__validate && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_eda__saga__compile() {
+    _arguments -s -S : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The saga file (YAML), or example\:checkout for the bundled example.: '
+}
+
+_eda__saga__deploy() {
+    _arguments -s -S : \
+        '(--name)--name=[State machine name (default: the saga'"'"'s name).]:name: ' \
+        '(--execution-role-arn)--execution-role-arn=[The state machine'"'"'s execution role (default: role_arn in the file). Not the global --role-arn, which is the role eda itself assumes.]:arn: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The saga file (YAML), or example\:checkout for the bundled example.: '
+}
+
+_eda__saga__history() {
+    _arguments -s -S : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The execution ARN (eda saga run prints it).: '
+}
+
+_eda__saga__run() {
+    _arguments -s -S : \
+        '(--input -i)--input=[The saga'"'"'s input: a JSON object, or @FILE to read it from a file.]:json|@file: ' \
+        '(--input -i)-i+[The saga'"'"'s input: a JSON object, or @FILE to read it from a file.]:json|@file: ' \
+        '(--engine -e)--engine=[local: eda calls AWS itself. stepfunctions: deploy and run the state machine.]:engine:(local stepfunctions)' \
+        '(--engine -e)-e+[local: eda calls AWS itself. stepfunctions: deploy and run the state machine.]:engine:(local stepfunctions)' \
+        '(--fail-at)--fail-at=[Inject a failure at STEP (not retried) to rehearse the compensations.]:step: ' \
+        '(--idempotency-table)--idempotency-table=[local: record completed steps in this DynamoDB table, so a re-run resumes without repeating them.]:table: ' \
+        '(--idempotency-ttl)--idempotency-ttl=[How long the idempotency records live (TTL).]:seconds: ' \
+        '(--execution-name)--execution-name=[Name of the execution (default: unique; with --idempotency-table, derived from the input).]:name: ' \
+        '(--name)--name=[stepfunctions: state machine name (default: the saga'"'"'s).]:name: ' \
+        '(--execution-role-arn)--execution-role-arn=[stepfunctions: the state machine'"'"'s execution role when eda creates it (default: role_arn in the file).]:arn: ' \
+        '(--poll)--poll=[stepfunctions: how often to read the execution'"'"'s history.]:seconds: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The saga file (YAML), or example\:checkout for the bundled example.: '
+}
+
+_eda__saga__status() {
+    _arguments -s -S : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The execution ARN (eda saga run prints it).: '
+}
+
+_eda__saga__validate() {
+    _arguments -s -S : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The saga file (YAML), or example\:checkout for the bundled example.: '
 }
 
 _eda__sandbox() {

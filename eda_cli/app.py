@@ -102,6 +102,9 @@ def _register() -> None:
     app.add_typer(sandbox.app, name="sandbox")
     app.command("demo")(demo.demo)
     app.command("completion")(completion.completion)
+    from eda_cli.commands import saga
+
+    app.add_typer(saga.app, name="saga")
 
 
 _register()

@@ -19,6 +19,9 @@ STEPS: list[tuple[str, list[str]]] = [
      ["dlq", "peek", "notify-lambda-dlq", "--group-by", "error"]),
     ("Which rule routes this order, and why do the others miss it?",
      ["route", "test", "{events}/order-created-eu.json", "--bus", "orders-bus"]),
+    ("Rehearse the checkout saga on Step Functions: shipping fails, payment and inventory are compensated",
+     ["saga", "run", "example:checkout", "--engine", "stepfunctions", "--fail-at", "ship",
+      "--input", '{"order_id":"o-2001","sku":"SKU-100","amount":42}']),
 ]
 
 #: `{events}` in a step's arguments: the sample events shipped in eda_cli/sandbox/events/.

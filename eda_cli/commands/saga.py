@@ -1,0 +1,467 @@
+"""`eda saga`: one saga file, run locally or on Step Functions, with the same outcome on both."""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.errors import ExitCode, UsageError
+from eda_cli.render import Renderer, TableView
+
+if TYPE_CHECKING:
+    from eda_cli.context import AppContext
+    from eda_cli.core.saga.model import SagaEvent, SagaResult
+    from eda_cli.core.saga.spec import Saga
+
+app = typer.Typer(
+    help=(
+        "Sagas: steps with compensations, run locally or on Step Functions with the same outcome.\n\n"
+        "Example: eda saga run examples/sagas/checkout.yaml --fail-at ship"
+    ),
+    no_args_is_help=True,
+)
+
+FILE_HELP = "The saga file (YAML), or example:checkout for the bundled example."
+_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+class Engine(str, Enum):
+    local = "local"
+    stepfunctions = "stepfunctions"
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _load(file: str) -> Saga:
+    from eda_cli.core.saga.spec import read_saga
+
+    return read_saga(file)
+
+
+def _resolve_names(app_: AppContext, saga: Saga) -> Saga:
+    """QueueName / TopicName -> QueueUrl / TopicArn, through the session (AWS errors: exit 3)."""
+    from eda_cli.core.saga.spec import names_to_resolve, with_resolved_names
+
+    wanted = names_to_resolve(saga)
+    if not wanted:
+        return saga
+    from eda_cli.aws.resolve import resolve_queue, resolve_topic
+
+    session = app_.session
+    resolved: dict[tuple[str, str], str] = {}
+    for kind, name in wanted:
+        if kind == "queue":
+            resolved[(kind, name)] = resolve_queue(session.client("sqs"), name, session.region, session.where()).url
+        else:
+            resolved[(kind, name)] = resolve_topic(session.client("sns"), name, session.where())
+    return with_resolved_names(saga, lambda kind, name: resolved[(kind, name)])
+
+
+def _parse_input(raw: str | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    text = raw
+    source = "--input"
+    if raw.startswith("@"):
+        source = raw[1:]
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--input {raw}: cannot read {source}: {exc.strerror or exc}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        hint = "pass a JSON object, e.g. --input '{\"order_id\": \"o-1\"}', or --input @order.json"
+        raise UsageError(f"{source} is not valid JSON: {exc}", hint=hint) from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{source} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _check_input(saga: Saga, run_input: dict[str, Any]) -> None:
+    """Every `${input...}` the saga reads is in the input: say so before anything runs."""
+    for path, text, line in saga.input_paths():
+        value: Any = run_input
+        for i, key in enumerate(path):
+            if not isinstance(value, dict) or key not in value:
+                missing = ".".join(path[: i + 1])
+                where = f"{saga.source}:{line}" if line else saga.source
+                raise UsageError(f"the input has no {missing!r}, which {text} reads ({where})",
+                                 hint="pass it with --input")
+            value = value[key]
+
+
+def _note(renderer: Renderer, message: str) -> None:
+    """A diagnostic line on stderr, never wrapped (ARNs and names must stay copyable)."""
+    if renderer.stderr_is_terminal:
+        renderer.err_console.print(message, markup=False, style="dim" if renderer.color else None, soft_wrap=True)
+    else:
+        renderer.stderr.write(message + "\n")
+        renderer.stderr.flush()
+
+
+def _time(value: str | None) -> str:
+    return value[11:23] if value else "-"
+
+
+def _error_text(error: Any) -> str:
+    if error is None:
+        return "-"
+    cause = " ".join(str(error.cause).split())
+    if len(cause) > 80:
+        cause = cause[:77] + "..."
+    return f"{error.error}: {cause}" if cause else str(error.error)
+
+
+# -- the step view --------------------------------------------------------------------------------
+
+
+class StepView:
+    """The run as it happens, on stderr: a live table on a terminal, plain lines otherwise."""
+
+    def __init__(self, renderer: Renderer, saga: Saga, engine: str) -> None:
+        from eda_cli.core.saga.model import Tracker
+
+        self.renderer = renderer
+        self.tracker = Tracker(saga.name, saga.step_names, engine, "")
+        self.live_enabled = renderer.human and renderer.stderr_is_terminal
+        self.plain_enabled = renderer.human and not renderer.stderr_is_terminal
+        self._live: Any = None
+
+    def __enter__(self) -> StepView:
+        if self.live_enabled:
+            from rich.live import Live
+
+            self._live = Live(self._table(), console=self.renderer.err_console, auto_refresh=False,
+                              transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def __call__(self, event: SagaEvent) -> None:
+        self.tracker.apply(event)
+        if self._live is not None:
+            self._live.update(self._table(), refresh=True)
+        elif self.plain_enabled:
+            line = _event_line(event)
+            if line:
+                self.renderer.stderr.write(line + "\n")
+                self.renderer.stderr.flush()
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        result = self.tracker.result()
+        table = Table(title=f"saga {result.saga}: {result.status}", title_justify="left", header_style="bold")
+        for column in ("Step", "Status", "Attempts", "Error"):
+            table.add_column(column)
+        styles = {"SUCCEEDED": "green", "FAILED": "red", "COMPENSATED": "yellow", "RUNNING": "cyan"}
+        for step in result.steps:
+            table.add_row(step.name, f"[{styles.get(step.status, 'dim')}]{step.status}[/]",
+                          str(step.attempts or "-"), _error_text(step.error))
+        for comp in result.compensations:
+            table.add_row(f"compensate {comp.step}", f"[{styles.get(comp.status, 'dim')}]{comp.status}[/]",
+                          str(comp.attempts or "-"), _error_text(comp.error))
+        return table
+
+
+def _event_line(event: SagaEvent) -> str | None:
+    from eda_cli.core.saga import model as m
+
+    who = event.step if event.kind == m.ACTION else f"compensate {event.step}"
+    if event.phase == m.ATTEMPT:
+        return f"{who}: attempt {event.attempt}"
+    if event.phase == m.ATTEMPT_FAILED:
+        retry = f"; retrying in {event.retry_in:g}s" if event.retry_in is not None else ""
+        return f"{who}: attempt {event.attempt} failed: {_error_text(event.error)}{retry}"
+    if event.phase == m.SUCCEEDED:
+        return f"{who}: succeeded"
+    if event.phase == m.FAILED:
+        return f"{who}: FAILED: {_error_text(event.error)}"
+    if event.phase == m.RESUMED:
+        return f"{who}: already done in an earlier run (not repeated)"
+    if event.phase == m.FINISHED:
+        return f"saga: {event.status}" + (f" ({_error_text(event.error)})" if event.error else "")
+    return None
+
+
+# -- the result -----------------------------------------------------------------------------------
+
+
+def _summary(result: SagaResult) -> str:
+    from eda_cli.core.saga import model as m
+
+    if result.status == m.SUCCEEDED:
+        return f"all {len(result.steps)} steps succeeded"
+    if result.status == m.RUNNING:
+        return "the execution is still running"
+    failed = result.failed_step
+    what = f"step {failed.name} failed ({failed.error.error if failed.error else 'error'})" if failed else "failed"
+    compensated = [c.step for c in result.compensations if c.status == m.SUCCEEDED]
+    if result.status == m.COMPENSATED:
+        done = f"compensated {', '.join(compensated)}" if compensated else "nothing to compensate"
+        return f"{what}; {done}"
+    broken = result.failed_compensation
+    if broken is not None:
+        left = ", ".join(result.still_in_effect) or "none"
+        return (f"{what}; compensating {broken.step} failed "
+                f"({broken.error.error if broken.error else 'error'}): a human is needed. "
+                f"Still in effect (not compensated): {left}")
+    if result.error is not None:
+        return f"the saga stopped without compensating: {_error_text(result.error)}"
+    return what
+
+
+def _print_result(renderer: Renderer, result: SagaResult) -> None:
+    colour = {"SUCCEEDED": "green", "COMPENSATED": "yellow", "FAILED": "red"}.get(result.status, "cyan")
+    renderer.markup(f"[bold]saga {result.saga}[/bold] on {result.engine}: "
+                    f"[bold {colour}]{result.status}[/] ({result.execution})")
+    renderer.table(TableView(
+        columns=["Step", "Status", "Attempts", "Started", "Ended", "Error"],
+        rows=[[s.name, s.status + (" (resumed)" if s.resumed else ""), s.attempts, _time(s.started_at),
+               _time(s.ended_at), _error_text(s.error)] for s in result.steps],
+    ))
+    if result.compensations:
+        renderer.table(TableView(
+            title="Compensations (in the order they ran)",
+            columns=["Step compensated", "Status", "Attempts", "Error"],
+            rows=[[c.step, c.status + (" (resumed)" if c.resumed else ""), c.attempts, _error_text(c.error)]
+                  for c in result.compensations],
+        ))
+    renderer.text(_summary(result))
+
+
+def _emit_result(app_: AppContext, result: SagaResult) -> None:
+    from eda_cli.core.saga import model as m
+
+    app_.renderer.emit(result.to_dict(), lambda r: _print_result(r, result))
+    exit_with(ExitCode.OK if result.status in (m.SUCCEEDED, m.RUNNING) else ExitCode.FINDING)
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+@app.command("validate")
+def validate_cmd(ctx: typer.Context, file: str = typer.Argument(..., help=FILE_HELP, metavar="FILE")) -> None:
+    """Check a saga file: structure, integrations, parameters, templates. Exit 2 with file:line if not.
+
+    Reads no AWS resource.
+
+    Example: eda saga validate examples/sagas/checkout.yaml
+    """
+    app_ = ctx_of(ctx)
+    saga = _load(file)
+    summary = {**saga.summary(), "valid": True}
+    compensations = sum(1 for s in saga.steps if s.compensate is not None)
+    view = TableView(
+        title=f"{file}: saga {saga.name} ({saga.type}), {len(saga.steps)} steps, "
+              f"{compensations} compensations: valid",
+        columns=["Step", "Action", "Compensation", "Attempts", "Timeout"],
+        rows=[[s.name, s.action.integration.name, s.compensate.integration.name if s.compensate else "-",
+               s.action.retry.attempts, f"{s.action.timeout}s"] for s in saga.steps],
+    )
+    app_.renderer.emit(summary, view)
+
+
+@app.command("compile")
+def compile_cmd(ctx: typer.Context, file: str = typer.Argument(..., help=FILE_HELP, metavar="FILE")) -> None:
+    """Print the Amazon States Language definition the saga compiles to.
+
+    QueueName and TopicName parameters are resolved to the queue URL and topic ARN first (the
+    only AWS calls it makes).
+
+    Example: eda saga compile examples/sagas/checkout.yaml > checkout.asl.json
+    """
+    from eda_cli.core.saga.asl import compile_saga
+
+    app_ = ctx_of(ctx)
+    saga = _resolve_names(app_, _load(file))
+    definition = compile_saga(saga)
+
+    def write(renderer: Renderer) -> None:
+        renderer.stdout.write(json.dumps(definition, indent=2, ensure_ascii=False) + "\n")
+        renderer.stdout.flush()
+
+    app_.renderer.emit(definition, write)
+
+
+@app.command("deploy")
+def deploy_cmd(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help=FILE_HELP, metavar="FILE"),
+    name: str | None = typer.Option(None, "--name", help="State machine name (default: the saga's name)."),
+    execution_role_arn: str | None = typer.Option(
+        None, "--execution-role-arn", metavar="ARN",
+        help="The state machine's execution role (default: role_arn in the file). Not the global "
+             "--role-arn, which is the role eda itself assumes.",
+    ),
+) -> None:
+    """Create or update the saga's state machine (Standard or Express, as the file says).
+
+    Example: eda saga deploy examples/sagas/checkout.yaml --execution-role-arn arn:aws:iam::123456789012:role/checkout
+    """
+    from eda_cli.core.saga.stepfunctions import StepFunctionsRun
+
+    app_ = ctx_of(ctx)
+    saga = _resolve_names(app_, _load(file))
+    run = StepFunctionsRun(app_.session.client("stepfunctions"), saga, state_machine=name,
+                           role_arn=execution_role_arn)
+    deployment = run.deploy()
+    app_.renderer.emit(deployment.to_dict(), lambda r: r.text(
+        f"{deployment.action} state machine {deployment.name} ({deployment.type}): {deployment.arn}"))
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help=FILE_HELP, metavar="FILE"),
+    input_: str | None = typer.Option(None, "--input", "-i", metavar="JSON|@FILE",
+                                      help="The saga's input: a JSON object, or @FILE to read it from a file."),
+    engine: Engine = typer.Option(Engine.local, "--engine", "-e", case_sensitive=False,
+                                  help="local: eda calls AWS itself. stepfunctions: deploy and run the state machine."),
+    fail_at: str | None = typer.Option(None, "--fail-at", metavar="STEP",
+                                       help="Inject a failure at STEP (not retried) to rehearse the compensations."),
+    idempotency_table: str | None = typer.Option(
+        None, "--idempotency-table", metavar="TABLE",
+        help="local: record completed steps in this DynamoDB table, so a re-run resumes without repeating them."),
+    idempotency_ttl: int = typer.Option(86400, "--idempotency-ttl", min=60, metavar="SECONDS",
+                                        help="How long the idempotency records live (TTL)."),
+    execution_name: str | None = typer.Option(
+        None, "--execution-name", metavar="NAME",
+        help="Name of the execution (default: unique; with --idempotency-table, derived from the input)."),
+    name: str | None = typer.Option(None, "--name", help="stepfunctions: state machine name (default: the saga's)."),
+    execution_role_arn: str | None = typer.Option(
+        None, "--execution-role-arn", metavar="ARN",
+        help="stepfunctions: the state machine's execution role when eda creates it (default: role_arn in the file)."),
+    poll: float = typer.Option(0.5, "--poll", min=0.05, max=60, metavar="SECONDS",
+                               help="stepfunctions: how often to read the execution's history."),
+) -> None:
+    """Run a saga: steps in order; on a failure, compensate the completed steps in reverse order.
+
+    Ends SUCCEEDED (exit 0), COMPENSATED (a step failed, every compensation succeeded: exit 1) or
+    FAILED (a compensation failed, a human is needed: exit 1). An invalid file or input exits 2;
+    an AWS error before the saga starts exits 3. On Step Functions the state machine is created or
+    updated first, and the execution's history is followed live.
+
+    Example: eda saga run examples/sagas/checkout.yaml --engine stepfunctions --fail-at ship --input @order.json
+    """
+    app_ = ctx_of(ctx)
+    saga = _load(file)
+    run_input = _parse_input(input_)
+    if fail_at is not None and fail_at not in saga.step_names:
+        raise UsageError(f"--fail-at {fail_at!r}: no such step", hint=f"the steps: {', '.join(saga.step_names)}")
+    if execution_name is not None and not _EXECUTION_NAME.match(execution_name):
+        raise UsageError(f"--execution-name {execution_name!r}: use 1-80 letters, digits, '-' or '_'")
+    if engine is Engine.stepfunctions and idempotency_table:
+        raise UsageError("--idempotency-table is for the local engine",
+                         hint="a Step Functions execution name is already idempotent: pass --execution-name")
+    _check_input(saga, run_input)
+    saga = _resolve_names(app_, saga)
+    if engine is Engine.local:
+        result = _run_local(app_, saga, run_input, fail_at, idempotency_table, idempotency_ttl, execution_name)
+    else:
+        result = _run_stepfunctions(app_, saga, run_input, fail_at, execution_name, name, execution_role_arn, poll)
+    _emit_result(app_, result)
+
+
+def _run_local(app_: AppContext, saga: Saga, run_input: dict[str, Any], fail_at: str | None,
+               table: str | None, ttl: int, execution: str | None) -> SagaResult:
+    from eda_cli.core.saga.local import IdempotencyStore, LocalEngine, execution_name, session_clients
+
+    session = app_.session
+    store = None
+    if table:
+        store = IdempotencyStore(session.client("dynamodb"), table, ttl_seconds=ttl, where=session.where())
+    name = execution or execution_name(saga.name, run_input, fail_at, deterministic=store is not None)
+    if store is not None and app_.renderer.human:
+        _note(app_.renderer, f"execution {name}: completed steps are recorded in {table}; "
+                           f"re-running with the same input (or --execution-name {name}) resumes")
+    view = StepView(app_.renderer, saga, "local")
+    engine = LocalEngine(saga, session_clients(session), execution=name, fail_at=fail_at, store=store,
+                         on_event=view)
+    try:
+        with view:
+            return engine.run(run_input)
+    except KeyboardInterrupt:
+        if store is not None:
+            app_.renderer.warn(f"interrupted; completed steps are recorded: re-run with --execution-name {name} "
+                               f"--idempotency-table {table} to resume")
+        else:
+            app_.renderer.warn("interrupted: the saga is half done and nothing recorded its progress")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _run_stepfunctions(app_: AppContext, saga: Saga, run_input: dict[str, Any], fail_at: str | None,
+                       execution: str | None, name: str | None, role_arn: str | None, poll: float) -> SagaResult:
+    from eda_cli.core.saga.local import with_fail_at
+    from eda_cli.core.saga.stepfunctions import StepFunctionsRun
+
+    session = app_.session
+    run = StepFunctionsRun(session.client("stepfunctions"), saga, state_machine=name, role_arn=role_arn,
+                           sync_express=session.endpoint_url is None, poll=poll)
+    started: list[str] = []
+
+    def on_started(arn: str) -> None:
+        started.append(arn)
+        if app_.renderer.human:
+            _note(app_.renderer, f"execution {arn}")
+
+    view = StepView(app_.renderer, saga, "stepfunctions")
+    try:
+        with view:
+            return run.run(with_fail_at(run_input, fail_at), execution=execution, on_event=view,
+                           on_started=on_started)
+    except KeyboardInterrupt:
+        if started:
+            app_.renderer.warn(f"stopped following; the execution goes on: eda saga status {started[0]}")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+@app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    execution: str = typer.Argument(..., help="The execution ARN (eda saga run prints it).", metavar="EXECUTION"),
+) -> None:
+    """The saga outcome of a Step Functions execution: each step's status, the compensations.
+
+    Exit 0 when SUCCEEDED or still RUNNING, 1 when COMPENSATED or FAILED.
+
+    Example: eda saga status arn:aws:states:us-east-1:123456789012:execution:checkout:checkout-20250101T120000-a1b2c3
+    """
+    from eda_cli.core.saga.stepfunctions import execution_status
+
+    app_ = ctx_of(ctx)
+    _emit_result(app_, execution_status(app_.session.client("stepfunctions"), execution))
+
+
+@app.command("history")
+def history_cmd(
+    ctx: typer.Context,
+    execution: str = typer.Argument(..., help="The execution ARN (eda saga run prints it).", metavar="EXECUTION"),
+) -> None:
+    """Every history event of a saga's Step Functions execution, with the step it belongs to.
+
+    Example: eda saga history arn:aws:states:us-east-1:123456789012:execution:checkout:checkout-20250101T120000-a1b2c3
+    """
+    from eda_cli.core.saga.stepfunctions import execution_history
+
+    app_ = ctx_of(ctx)
+    entries = execution_history(app_.session.client("stepfunctions"), execution)
+    view = TableView(
+        columns=["#", "Time", "Event", "State", "Error"],
+        rows=[[e.id, _time(e.timestamp), e.type, e.state or "-",
+               f"{e.error}: {' '.join((e.cause or '').split())[:70]}" if e.error else "-"] for e in entries],
+        empty="no events",
+    )
+    app_.renderer.emit([e.to_dict() for e in entries], view)

@@ -1,0 +1,314 @@
+"""`eda saga` end to end against the moto server: run, deploy, status, history; exit codes; the step view."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eda_cli.aws.session import sandbox_session
+from eda_cli.core.saga import asl
+from eda_cli.core.saga import model as m
+from eda_cli.core.saga.spec import parse_saga, read_saga
+from eda_cli.core.saga.stepfunctions import StepFunctionsRun, events_from_sync
+from tests.conftest import Result, assert_one_line_error
+from tests.test_saga_support import (  # noqa: F401  (sfn_endpoint is a fixture)
+    CHECKOUT,
+    ORDER,
+    drain,
+    make_checkout_resources,
+    sfn_endpoint,
+)
+
+INPUT = json.dumps(ORDER)
+
+
+def test_local_run_json_shape_and_exit_codes(eda: Callable[..., Result], boto: Any) -> None:
+    make_checkout_resources(boto)
+    ok = eda("-o", "json", "saga", "run", str(CHECKOUT), "--input", INPUT)
+    assert ok.code == 0, ok.stderr
+    doc = ok.json()
+    assert list(doc) == ["saga", "engine", "execution", "status", "error", "steps", "compensations",
+                         "still_in_effect"]
+    assert (doc["saga"], doc["engine"], doc["status"]) == ("checkout", "local", "SUCCEEDED")
+    assert set(doc["steps"][0]) >= {"name", "status", "attempts", "started_at", "ended_at", "error"}
+    assert doc["steps"][0]["started_at"].endswith("Z")
+    assert ok.stderr == ""  # JSON output: no progress lines
+    failed = eda("-o", "json", "saga", "run", str(CHECKOUT), "--input", json.dumps({**ORDER, "order_id": "o-9"}),
+                 "--fail-at", "charge")
+    assert failed.code == 1
+    doc = failed.json()
+    assert [s["status"] for s in doc["steps"]] == ["COMPENSATED", "FAILED", "NOT_RUN"]
+    assert doc["compensations"] == [{"step": "reserve", "status": "SUCCEEDED", "attempts": 1, "error": None,
+                                     "started_at": doc["compensations"][0]["started_at"],
+                                     "ended_at": doc["compensations"][0]["ended_at"], "resumed": False}]
+
+
+def test_human_output_and_plain_progress_lines(eda: Callable[..., Result], boto: Any) -> None:
+    make_checkout_resources(boto)
+    result = eda("saga", "run", "example:checkout", "--input", INPUT, "--fail-at", "ship")
+    assert result.code == 1
+    assert "saga checkout on local: COMPENSATED" in result.stdout
+    assert "step ship failed (Saga.InjectedFailure); compensated charge, reserve" in result.stdout
+    assert result.stderr.splitlines() == [
+        "reserve: attempt 1", "reserve: succeeded", "charge: attempt 1", "charge: succeeded",
+        "ship: attempt 1", "ship: FAILED: Saga.InjectedFailure: failure injected at step ship (--fail-at)",
+        "compensate charge: attempt 1", "compensate charge: succeeded",
+        "compensate reserve: attempt 1", "compensate reserve: succeeded", "saga: COMPENSATED",
+    ]
+
+
+def test_the_live_view_on_a_terminal() -> None:
+    from eda_cli.commands.saga import StepView
+    from eda_cli.render import Renderer
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Tty()
+    renderer = Renderer(output="table", color=False, stdout=io.StringIO(), stderr=err)
+    saga = read_saga(str(CHECKOUT))
+    with StepView(renderer, saga, "local") as view:
+        assert view.live_enabled
+        view(m.SagaEvent(m.ACTION, m.STARTED, "reserve"))
+        view(m.SagaEvent(m.ACTION, m.ATTEMPT, "reserve", attempt=1))
+        view(m.SagaEvent(m.ACTION, m.FAILED, "reserve", error=m.StepError("X", "y")))
+    assert "reserve" in err.getvalue() and "FAILED" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--input", "{nope"], "is not valid JSON"),
+        (["--input", "[1]"], "must be a JSON object"),
+        (["--input", "{}"], "the input has no 'order_id'"),
+        (["--input", INPUT, "--fail-at", "nope"], "--fail-at 'nope': no such step"),
+        (["--input", INPUT, "--engine", "stepfunctions", "--idempotency-table", "t"], "for the local engine"),
+        (["--input", INPUT, "--execution-name", "bad name"], "--execution-name"),
+        (["--input", "@/nonexistent/order.json"], "cannot read"),
+    ],
+)
+def test_bad_input_exits_2(args: list[str], fragment: str, eda: Callable[..., Result]) -> None:
+    result = eda("saga", "run", str(CHECKOUT), *args)
+    assert_one_line_error(result, 2)
+    assert fragment in result.stderr
+
+
+def test_input_from_a_file(eda: Callable[..., Result], boto: Any, tmp_path: Path) -> None:
+    make_checkout_resources(boto)
+    order = tmp_path / "order.json"
+    order.write_text(INPUT)
+    assert eda("saga", "run", str(CHECKOUT), "--input", f"@{order}").code == 0
+
+
+def test_an_invalid_file_exits_2(eda: Callable[..., Result], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - name: a\n    action: {call: sqs:send}\n")
+    result = eda("saga", "run", str(bad))
+    assert_one_line_error(result, 2)
+    assert f"{bad}:4:" in result.stderr
+
+
+def test_aws_errors_before_the_start_exit_3(eda: Callable[..., Result], boto: Any, sfn_endpoint: str) -> None:  # noqa: F811
+    # The queue the saga names does not exist (resolved before anything runs): nothing was written.
+    boto("dynamodb").create_table(
+        TableName="orders", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+    )
+    for engine in ("local", "stepfunctions"):
+        result = eda("saga", "run", str(CHECKOUT), "--input", INPUT, "--engine", engine)
+        assert_one_line_error(result, 3)
+        assert "queue 'payments' does not exist" in result.stderr
+    assert boto("dynamodb").scan(TableName="orders")["Items"] == []
+    make_checkout_resources_rest(boto)
+    missing_table = eda("saga", "run", str(CHECKOUT), "--input", INPUT, "--idempotency-table", "nope")
+    assert_one_line_error(missing_table, 3)
+    unreachable = eda("saga", "run", str(CHECKOUT), "--input", INPUT, endpoint_url="http://127.0.0.1:9")
+    assert_one_line_error(unreachable, 3)
+
+
+def make_checkout_resources_rest(boto: Any) -> None:
+    boto("sqs").create_queue(QueueName="payments")
+    boto("events").create_event_bus(Name="orders-bus")
+
+
+def test_stepfunctions_run_then_status_and_history(eda: Callable[..., Result], boto: Any,
+                                                   sfn_endpoint: str) -> None:  # noqa: F811
+    make_checkout_resources(boto)
+    run = eda("-o", "json", "saga", "run", str(CHECKOUT), "--engine", "stepfunctions", "--input", INPUT,
+              "--fail-at", "ship", "--poll", "0.1")
+    assert run.code == 1, run.stderr
+    report = run.json()
+    arn = report["execution"]
+    assert arn.startswith("arn:aws:states:us-east-1:123456789012:execution:checkout:checkout-")
+    status = eda("-o", "json", "saga", "status", arn)
+    assert status.code == 1
+    assert {k: v for k, v in status.json().items()} == report
+    human = eda("saga", "status", arn)
+    assert "saga checkout on stepfunctions: COMPENSATED" in human.stdout
+    history = eda("-o", "json", "saga", "history", arn)
+    assert history.code == 0
+    events = history.json()
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionFailed"
+    assert events[-1]["error"] == "Saga.Compensated"
+    assert {e["step"] for e in events if e["state"] == "compensate charge"} == {"charge"}
+    table = eda("saga", "history", arn)
+    assert "injected failure: ship" in table.stdout
+    # The execution's raw status, as Step Functions reports it.
+    described = boto("stepfunctions").describe_execution(executionArn=arn)
+    assert (described["status"], described["error"]) == ("FAILED", "Saga.Compensated")
+    assert json.loads(described["cause"])["failed"]["ship"]["Error"] == "Saga.InjectedFailure"
+
+
+def test_status_rejects_what_is_not_a_saga_execution(eda: Callable[..., Result], boto: Any,
+                                                     sfn_endpoint: str) -> None:  # noqa: F811
+    assert_one_line_error(eda("saga", "status", "checkout-123"), 2)
+    sfn = boto("stepfunctions")
+    machine = sfn.create_state_machine(name="plain", roleArn="arn:aws:iam::123456789012:role/r",
+                                       definition=json.dumps({"StartAt": "a", "States": {"a": {"Type": "Succeed"}}}))
+    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="e1", input="{}")
+    foreign = eda("saga", "status", execution["executionArn"])
+    assert_one_line_error(foreign, 2)
+    assert "not compiled from a saga by eda" in foreign.stderr
+    gone = eda("saga", "status", execution["executionArn"].replace(":e1", ":e2"))
+    assert_one_line_error(gone, 3)
+
+
+def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], boto: Any, tmp_path: Path,
+                                                    sfn_endpoint: str) -> None:  # noqa: F811
+    make_checkout_resources(boto)
+    first = eda("-o", "json", "saga", "deploy", str(CHECKOUT))
+    assert first.code == 0, first.stderr
+    assert first.json()["action"] == "created" and first.json()["type"] == "STANDARD"
+    assert eda("-o", "json", "saga", "deploy", str(CHECKOUT)).json()["action"] == "unchanged"
+    changed = tmp_path / "checkout.yaml"
+    changed.write_text(CHECKOUT.read_text().replace("timeout: 30", "timeout: 20"))
+    assert eda("-o", "json", "saga", "deploy", str(changed)).json()["action"] == "updated"
+    express = tmp_path / "express.yaml"
+    express.write_text(CHECKOUT.read_text().replace("type: standard", "type: express"))
+    mismatch = eda("saga", "deploy", str(express))
+    assert_one_line_error(mismatch, 2)
+    assert "is STANDARD, but the saga file says express" in mismatch.stderr
+    created = eda("-o", "json", "saga", "deploy", str(express), "--name", "checkout-express")
+    assert created.json()["type"] == "EXPRESS"
+    no_role = tmp_path / "norole.yaml"
+    no_role.write_text("\n".join(line for line in CHECKOUT.read_text().splitlines() if not line.startswith("role_arn")))
+    needs_role = eda("saga", "deploy", str(no_role), "--name", "other")
+    assert_one_line_error(needs_role, 2)
+    assert "--execution-role-arn" in needs_role.stderr
+    with_role = eda("-o", "json", "saga", "deploy", str(no_role), "--name", "other",
+                    "--execution-role-arn", "arn:aws:iam::123456789012:role/x")
+    assert with_role.code == 0
+    described = boto("stepfunctions").describe_state_machine(stateMachineArn=with_role.json()["arn"])
+    assert described["roleArn"] == "arn:aws:iam::123456789012:role/x"
+
+
+def test_express_on_a_local_endpoint_follows_the_history_and_the_trace_agrees(
+    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str,  # noqa: F811
+) -> None:
+    """moto has no StartSyncExecution: on a local endpoint an Express saga runs like a Standard one.
+
+    On AWS eda reads an Express run from StartSyncExecution's answer (the Fail states' trace); this
+    test feeds the answer moto's interpreter produced to that reader and checks it reports alike.
+    """
+    make_checkout_resources(boto)
+    express = tmp_path / "checkout.yaml"
+    express.write_text(CHECKOUT.read_text().replace("type: standard", "type: express"))
+    result = eda("-o", "json", "saga", "run", str(express), "--engine", "stepfunctions", "--input", INPUT,
+                 "--fail-at", "ship", "--poll", "0.1")
+    assert result.code == 1, result.stderr
+    report = result.json()
+    described = boto("stepfunctions").describe_execution(executionArn=report["execution"])
+    saga = read_saga(str(express))
+    tracker = m.Tracker(saga.name, saga.step_names, "stepfunctions", report["execution"], counts_attempts=False)
+    for event in events_from_sync(asl.layout_of(saga), described):
+        tracker.apply(event)
+    synced = tracker.result().to_dict()
+    for doc in (synced, report):
+        for entry in doc["steps"] + doc["compensations"]:
+            entry.pop("started_at"), entry.pop("ended_at")
+            entry["attempts"] = None
+    assert synced == report
+
+
+class FakeSyncSfn:
+    """Step Functions answering StartSyncExecution, which moto lacks."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+        self.started: list[dict[str, Any]] = []
+
+    def get_paginator(self, name: str) -> Any:
+        class Pages:
+            def paginate(self) -> list[dict[str, Any]]:
+                return [{"stateMachines": [{"name": "checkout", "stateMachineArn": "arn:sm"}]}]
+
+        return Pages()
+
+    def describe_state_machine(self, stateMachineArn: str) -> dict[str, Any]:
+        return {"type": "EXPRESS", "definition": "old", "roleArn": "r"}
+
+    def update_state_machine(self, **kwargs: Any) -> None:
+        pass
+
+    def start_sync_execution(self, **kwargs: Any) -> dict[str, Any]:
+        self.started.append(kwargs)
+        return self.answer
+
+
+def test_express_on_aws_uses_start_sync_execution() -> None:
+    saga = parse_saga(CHECKOUT.read_text().replace("type: standard", "type: express")
+                      .replace("QueueName: payments", "QueueUrl: https://sqs/payments"))
+    trace = {"failed": {"charge": {"Error": "SQS.QueueDoesNotExistException", "Cause": "gone"}},
+             "compensated": {"reserve": {}}, "compensation_failed": {}}
+    sfn = FakeSyncSfn({"executionArn": "arn:x", "status": "FAILED", "error": "Saga.Compensated",
+                       "cause": json.dumps(trace)})
+    result = StepFunctionsRun(sfn, saga, sleep=lambda s: None).run({"order_id": "o-1"}, execution="e-1")
+    assert sfn.started[0]["name"] == "e-1"
+    assert result.status == "COMPENSATED"
+    assert [(s.name, s.status, s.attempts) for s in result.steps] == [
+        ("reserve", "COMPENSATED", None), ("charge", "FAILED", None), ("ship", "NOT_RUN", None)]
+    assert result.steps[1].error == m.StepError("SQS.QueueDoesNotExistException", "gone")
+    ok = StepFunctionsRun(FakeSyncSfn({"status": "SUCCEEDED", "output": "{}"}), saga).run({})
+    assert ok.status == "SUCCEEDED" and all(s.status == "SUCCEEDED" for s in ok.steps)
+    odd = StepFunctionsRun(FakeSyncSfn({"status": "FAILED", "error": "States.Runtime", "cause": "bad path"}),
+                           saga).run({})
+    assert odd.status == "FAILED" and odd.error == m.StepError("States.Runtime", "bad path")
+
+
+def test_idempotency_table_from_the_cli(eda: Callable[..., Result], boto: Any) -> None:
+    make_checkout_resources(boto)
+    boto("dynamodb").create_table(
+        TableName="orders-idempotency", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "messageId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "messageId", "AttributeType": "S"}],
+    )
+    args = ("-o", "json", "saga", "run", str(CHECKOUT), "--input", INPUT, "--idempotency-table", "orders-idempotency")
+    first = eda(*args)
+    assert first.code == 0, first.stderr
+    second = eda(*args)
+    assert second.code == 0
+    assert second.json()["execution"] == first.json()["execution"]  # derived from the input
+    assert [s["resumed"] for s in second.json()["steps"]] == [True, True, True]
+    assert len(drain(boto("sqs"), "payments")) == 1
+
+
+def test_the_demo_step_on_the_sandbox_pipeline(eda: Callable[..., Result], sfn_endpoint: str) -> None:  # noqa: F811
+    """The demo's saga step, against the sandbox's own tables and queues: the compensations run."""
+    from eda_cli.commands.demo import STEPS
+    from eda_cli.sandbox.demo_pipeline import seed_demo
+
+    seed_demo(sandbox_session(sfn_endpoint).client)
+    steps = [args for _, args in STEPS if args[:2] == ["saga", "run"]]
+    assert len(steps) == 1
+    result = eda("-o", "json", *steps[0], "--poll", "0.1")
+    assert result.code == 1, result.stderr
+    report = result.json()
+    assert report["engine"] == "stepfunctions" and report["status"] == "COMPENSATED"
+    assert [c["step"] for c in report["compensations"]] == ["charge", "reserve"]
