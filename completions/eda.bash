@@ -13,7 +13,7 @@ _eda_completion_node() {
     _eda_completion_opts=()
     case "$1" in
         eda)
-            _eda_completion_cmds=(completion demo dlq route saga sandbox)
+            _eda_completion_cmds=(completion demo dlq route saga sandbox stream)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda completion')
@@ -74,6 +74,13 @@ _eda_completion_node() {
         'eda sandbox start')
             _eda_completion_opts=(--port -p --seed --no-seed --help -h)
             ;;
+        'eda stream')
+            _eda_completion_cmds=(tail)
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda stream tail')
+            _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --help -h)
+            ;;
         *) return 1 ;;
     esac
 }
@@ -114,6 +121,13 @@ _eda_completion_option() {
         'eda saga run|--execution-role-arn') _eda_completion_nargs=1 ;;
         'eda saga run|--poll') _eda_completion_nargs=1 ;;
         'eda sandbox start|--port'|'eda sandbox start|-p') _eda_completion_nargs=1 ;;
+        'eda stream tail|--from') _eda_completion_nargs=1 ;;
+        'eda stream tail|--events') _eda_completion_nargs=1 ;;
+        'eda stream tail|--changed') _eda_completion_nargs=1 ;;
+        'eda stream tail|--filter') _eda_completion_nargs=1 ;;
+        'eda stream tail|--count') _eda_completion_nargs=1 ;;
+        'eda stream tail|--timeout') _eda_completion_nargs=1 ;;
+        'eda stream tail|--poll') _eda_completion_nargs=1 ;;
     esac
 }
 

@@ -43,7 +43,14 @@ function __eda_nargs
             'eda saga run|--execution-role-arn' \
             'eda saga run|--poll' \
             'eda sandbox start|--port' \
-            'eda sandbox start|-p'
+            'eda sandbox start|-p' \
+            'eda stream tail|--from' \
+            'eda stream tail|--events' \
+            'eda stream tail|--changed' \
+            'eda stream tail|--filter' \
+            'eda stream tail|--count' \
+            'eda stream tail|--timeout' \
+            'eda stream tail|--poll'
         echo 1
         return
     end
@@ -59,6 +66,7 @@ function __eda_is_command
         'eda route' \
         'eda saga' \
         'eda sandbox' \
+        'eda stream' \
         'eda dlq inspect' \
         'eda dlq list' \
         'eda dlq peek' \
@@ -70,7 +78,8 @@ function __eda_is_command
         'eda saga status' \
         'eda saga validate' \
         'eda sandbox seed' \
-        'eda sandbox start'
+        'eda sandbox start' \
+        'eda stream tail'
 end
 
 # __eda_state: the command the line is in (__eda_path) and how many positional
@@ -131,6 +140,7 @@ complete -c eda -n '__eda_arg eda 0 0' -f -a dlq -d 'Dead-letter queues: find th
 complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: which rules match it, and why the others miss it.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a saga -d 'Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a stream -d 'DynamoDB streams: tail them, filter them, see what changed.'
 complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n '__eda_at eda' -l region -r -f -d 'AWS region.'
 complete -c eda -n '__eda_at eda' -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
@@ -236,3 +246,19 @@ complete -c eda -n "__eda_at 'eda sandbox start'" -l port -s p -r -f -d 'Port on
 complete -c eda -n "__eda_at 'eda sandbox start'" -l seed -d 'Seed the demo pipeline.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l no-seed -d 'Seed the demo pipeline.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l help -s h -d 'Show this message and exit.'
+
+# eda stream
+complete -c eda -n "__eda_arg 'eda stream' 0 0" -f -a tail -d "Tail a table's DynamoDB stream: inserts, modifications and removals, with a diff of each."
+complete -c eda -n "__eda_at 'eda stream'" -l help -s h -d 'Show this message and exit.'
+
+# eda stream tail
+complete -c eda -n "__eda_at 'eda stream tail'" -l from -r -f -d 'Where to start: latest (default when following), trim-horizon (everything in the last 24 hours; default with --no-follow), or a time: ISO 8601 (UTC unless it says otherwise) or an age like 15m, 2h, 1d.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l events -r -f -d 'Only these events (comma-separated or repeated).'
+complete -c eda -n "__eda_at 'eda stream tail'" -l changed -r -f -d "Only MODIFY records where this top-level field's value really changed (INSERT and REMOVE always count). Repeat for any of several fields."
+complete -c eda -n "__eda_at 'eda stream tail'" -l filter -r -f -d 'A Lambda FilterCriteria pattern (bare, or the whole {"Filters": [...]} JSON; file://PATH reads it from a file), matched against the record as Lambda receives it.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l follow -d 'Keep waiting for new records, or read what is there and exit.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l no-follow -d 'Keep waiting for new records, or read what is there and exit.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l count -r -f -d 'Exit after N matching records.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l timeout -r -f -d 'Exit after this many seconds.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l poll -r -f -d 'Seconds between polls of a shard that had nothing new.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l help -s h -d 'Show this message and exit.'

@@ -36,6 +36,7 @@ _eda() {
                 'route:Route an event offline: which rules match it, and why the others miss it.'
                 'saga:Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
+                'stream:DynamoDB streams: tail them, filter them, see what changed.'
             )
             _describe -t commands 'eda command' commands && ret=0
             ;;
@@ -48,6 +49,7 @@ _eda() {
                 (route) _eda__route && ret=0 ;;
                 (saga) _eda__saga && ret=0 ;;
                 (sandbox) _eda__sandbox && ret=0 ;;
+                (stream) _eda__stream && ret=0 ;;
             esac
             ;;
     esac
@@ -301,6 +303,48 @@ _eda__sandbox__start() {
         '(--seed --no-seed)--no-seed[Seed the demo pipeline.]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]'
+}
+
+_eda__stream() {
+    local curcontext="$curcontext" state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -s -S -C -A '-*' : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '1: :->command' \
+        '*:: :->args' && ret=0
+    case $state in
+        (command)
+            local -a commands
+            commands=(
+                'tail:Tail a table'"'"'s DynamoDB stream: inserts, modifications and removals, with a diff of each.'
+            )
+            _describe -t commands 'eda stream command' commands && ret=0
+            ;;
+        (args)
+            curcontext="${curcontext%:*:*}:eda-stream-$words[1]:"
+            case $words[1] in
+                (tail) _eda__stream__tail && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_eda__stream__tail() {
+    _arguments -s -S : \
+        '(--from)--from=[Where to start: latest (default when following), trim-horizon (everything in the last 24 hours; default with --no-follow), or a time: ISO 8601 (UTC unless it says otherwise) or an age like 15m, 2h, 1d.]:latest|trim-horizon|time: ' \
+        '*--events=[Only these events (comma-separated or repeated).]:insert,modify,remove: ' \
+        '*--changed=[Only MODIFY records where this top-level field'"'"'s value really changed (INSERT and REMOVE always count). Repeat for any of several fields.]:field: ' \
+        '(--filter)--filter=[A Lambda FilterCriteria pattern (bare, or the whole {"Filters": \[...\]} JSON; file://PATH reads it from a file), matched against the record as Lambda receives it.]:pattern: ' \
+        '(--follow --no-follow)--follow[Keep waiting for new records, or read what is there and exit.]' \
+        '(--follow --no-follow)--no-follow[Keep waiting for new records, or read what is there and exit.]' \
+        '(--count)--count=[Exit after N matching records.]:count: ' \
+        '(--timeout)--timeout=[Exit after this many seconds.]:seconds: ' \
+        '(--poll)--poll=[Seconds between polls of a shard that had nothing new.]:seconds: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':A table name or a stream ARN.: '
 }
 
 if [ "$funcstack[1]" = _eda ]; then

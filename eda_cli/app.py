@@ -95,11 +95,12 @@ def root(
 
 
 def _register() -> None:
-    from eda_cli.commands import completion, demo, dlq, route, sandbox
+    from eda_cli.commands import completion, demo, dlq, route, sandbox, stream
 
     app.add_typer(dlq.app, name="dlq")
     app.add_typer(route.app, name="route")
     app.add_typer(sandbox.app, name="sandbox")
+    app.add_typer(stream.app, name="stream")
     app.command("demo")(demo.demo)
     app.command("completion")(completion.completion)
     from eda_cli.commands import saga
