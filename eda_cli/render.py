@@ -94,7 +94,9 @@ class Renderer:
         if self._err_console is None:
             from rich.console import Console
 
-            self._err_console = Console(file=self.stderr, no_color=not self.color, highlight=False)
+            # Piped stderr (CI logs) is not wrapped at 80 columns: one diagnostic, one line.
+            self._err_console = Console(file=self.stderr, no_color=not self.color, highlight=False,
+                                        soft_wrap=not self.stderr_is_terminal)
         return self._err_console
 
     @property
