@@ -13,7 +13,7 @@ _eda_completion_node() {
     _eda_completion_opts=()
     case "$1" in
         eda)
-            _eda_completion_cmds=(completion demo dlq route saga sandbox stream)
+            _eda_completion_cmds=(completion demo dlq redrive route saga sandbox stream)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda completion')
@@ -34,6 +34,22 @@ _eda_completion_node() {
             ;;
         'eda dlq peek')
             _eda_completion_opts=(--max -n --group-by --force --help -h)
+            ;;
+        'eda redrive')
+            _eda_completion_cmds=(cancel replay run status)
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda redrive cancel')
+            _eda_completion_opts=(--help -h)
+            ;;
+        'eda redrive replay')
+            _eda_completion_opts=(--to --filter --rate --yes -y --help -h)
+            ;;
+        'eda redrive run')
+            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --help -h)
+            ;;
+        'eda redrive status')
+            _eda_completion_opts=(--help -h)
             ;;
         'eda route')
             _eda_completion_cmds=(test)
@@ -101,6 +117,17 @@ _eda_completion_option() {
         'eda dlq inspect|--watch') _eda_completion_nargs=1 ;;
         'eda dlq peek|--max'|'eda dlq peek|-n') _eda_completion_nargs=1 ;;
         'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error) ;;
+        'eda redrive replay|--to') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--filter') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--rate') _eda_completion_nargs=1 ;;
+        'eda redrive run|--to') _eda_completion_nargs=1 ;;
+        'eda redrive run|--filter') _eda_completion_nargs=1 ;;
+        'eda redrive run|--max') _eda_completion_nargs=1 ;;
+        'eda redrive run|--rate') _eda_completion_nargs=1 ;;
+        'eda redrive run|--concurrency') _eda_completion_nargs=1 ;;
+        'eda redrive run|--archive') _eda_completion_nargs=1; _eda_completion_kind=file ;;
+        'eda redrive run|--mode') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(auto copy native) ;;
+        'eda redrive run|--wait-seconds') _eda_completion_nargs=1 ;;
         'eda route test|--pattern') _eda_completion_nargs=1 ;;
         'eda route test|--bus') _eda_completion_nargs=1 ;;
         'eda route test|--rule') _eda_completion_nargs=1 ;;
@@ -138,6 +165,8 @@ _eda_completion_argument() {
     case "$1" in
         'eda completion')
             if (( $2 == 0 )); then _eda_completion_kind=choice; _eda_completion_choices=(bash zsh fish); fi ;;
+        'eda redrive replay')
+            if (( $2 == 0 )); then _eda_completion_kind=file; fi ;;
     esac
 }
 

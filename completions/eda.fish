@@ -21,6 +21,17 @@ function __eda_nargs
             'eda dlq peek|--max' \
             'eda dlq peek|-n' \
             'eda dlq peek|--group-by' \
+            'eda redrive replay|--to' \
+            'eda redrive replay|--filter' \
+            'eda redrive replay|--rate' \
+            'eda redrive run|--to' \
+            'eda redrive run|--filter' \
+            'eda redrive run|--max' \
+            'eda redrive run|--rate' \
+            'eda redrive run|--concurrency' \
+            'eda redrive run|--archive' \
+            'eda redrive run|--mode' \
+            'eda redrive run|--wait-seconds' \
             'eda route test|--pattern' \
             'eda route test|--bus' \
             'eda route test|--rule' \
@@ -63,6 +74,7 @@ function __eda_is_command
         'eda completion' \
         'eda demo' \
         'eda dlq' \
+        'eda redrive' \
         'eda route' \
         'eda saga' \
         'eda sandbox' \
@@ -70,6 +82,10 @@ function __eda_is_command
         'eda dlq inspect' \
         'eda dlq list' \
         'eda dlq peek' \
+        'eda redrive cancel' \
+        'eda redrive replay' \
+        'eda redrive run' \
+        'eda redrive status' \
         'eda route test' \
         'eda saga compile' \
         'eda saga deploy' \
@@ -137,6 +153,7 @@ complete -c eda -f
 complete -c eda -n '__eda_arg eda 0 0' -f -a completion -d 'Print a static completion script for SHELL (bash, zsh or fish).'
 complete -c eda -n '__eda_arg eda 0 0' -f -a demo -d "Run eda's diagnostics on the embedded sandbox: no AWS account, nothing left running."
 complete -c eda -n '__eda_arg eda 0 0' -f -a dlq -d 'Dead-letter queues: find them, measure them, peek at them.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a redrive -d 'Move messages from a dead-letter queue back to their source (or --to a queue): at least once, never losing one, with...'
 complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: which rules match it, and why the others miss it.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a saga -d 'Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
@@ -178,6 +195,40 @@ complete -c eda -n "__eda_at 'eda dlq peek'" -l max -s n -r -f -d 'At most this 
 complete -c eda -n "__eda_at 'eda dlq peek'" -l group-by -r -f -a error -d 'Group messages by error signature (the triage view).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l force -d 'Peek even a queue with a RedrivePolicy (raises receive counts of live messages).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l help -s h -d 'Show this message and exit.'
+
+# eda redrive
+complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a cancel -d 'Cancel the running SQS message move task of a DLQ.'
+complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a replay -d 'Send the messages of a redrive archive (again) to a queue, each message once.'
+complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a run -d 'Move messages from a DLQ back to their source queue(s), or --to another queue.'
+complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a status -d 'Show the recent SQS message move tasks (native redrives) of a DLQ, newest first.'
+complete -c eda -n "__eda_at 'eda redrive'" -l help -s h -d 'Show this message and exit.'
+
+# eda redrive cancel
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l help -s h -d 'Show this message and exit.'
+
+# eda redrive replay
+complete -c eda -n "__eda_at 'eda redrive replay'" -l to -r -f -d 'The queue to send the archived messages to.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l filter -r -f -d 'Send only messages matching this EventBridge pattern.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l rate -r -f -d 'At most this many messages per second.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l yes -s y -d 'Do not ask for confirmation (required without a terminal).'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_arg 'eda redrive replay' 0 0" -F
+
+# eda redrive run
+complete -c eda -n "__eda_at 'eda redrive run'" -l to -r -f -d "Send to this queue. Default: the DLQ's source queue(s), each message to its own."
+complete -c eda -n "__eda_at 'eda redrive run'" -l filter -r -f -d 'Move only messages matching this EventBridge pattern (JSON, or @FILE) over {"body", "attributes", "message_attributes"}; the others stay in the DLQ.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l max -r -f -d 'Move at most N messages.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l rate -r -f -d 'At most this many messages per second.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l concurrency -r -f -d 'Parallel workers (copy mode).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l archive -r -F -d "Append every message to this JSON Lines file, fsync'd before it is sent (see `replay`)."
+complete -c eda -n "__eda_at 'eda redrive run'" -l dry-run -d 'Show what would move; change nothing.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l mode -r -f -a 'auto copy native' -d 'native: an SQS move task; copy: receive, send, delete; auto: native when possible, and says so.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l yes -s y -d 'Do not ask for confirmation (required without a terminal).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l wait-seconds -r -f -d 'Long-poll wait of each receive (copy mode).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l help -s h -d 'Show this message and exit.'
+
+# eda redrive status
+complete -c eda -n "__eda_at 'eda redrive status'" -l help -s h -d 'Show this message and exit.'
 
 # eda route
 complete -c eda -n "__eda_arg 'eda route' 0 0" -f -a test -d 'Match an event against EventBridge rules, SNS filter policies or patterns; explain every miss.'

@@ -33,6 +33,7 @@ _eda() {
                 'completion:Print a static completion script for SHELL (bash, zsh or fish).'
                 'demo:Run eda'"'"'s diagnostics on the embedded sandbox: no AWS account, nothing left running.'
                 'dlq:Dead-letter queues: find them, measure them, peek at them.'
+                'redrive:Move messages from a dead-letter queue back to their source (or --to a queue): at least once, never losing one, with...'
                 'route:Route an event offline: which rules match it, and why the others miss it.'
                 'saga:Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
@@ -46,6 +47,7 @@ _eda() {
                 (completion) _eda__completion && ret=0 ;;
                 (demo) _eda__demo && ret=0 ;;
                 (dlq) _eda__dlq && ret=0 ;;
+                (redrive) _eda__redrive && ret=0 ;;
                 (route) _eda__route && ret=0 ;;
                 (saga) _eda__saga && ret=0 ;;
                 (sandbox) _eda__sandbox && ret=0 ;;
@@ -125,6 +127,82 @@ _eda__dlq__peek() {
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         ':The queue to peek at (name, URL or ARN).: '
+}
+
+_eda__redrive() {
+    local curcontext="$curcontext" state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -s -S -C -A '-*' : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '1: :->command' \
+        '*:: :->args' && ret=0
+    case $state in
+        (command)
+            local -a commands
+            commands=(
+                'cancel:Cancel the running SQS message move task of a DLQ.'
+                'replay:Send the messages of a redrive archive (again) to a queue, each message once.'
+                'run:Move messages from a DLQ back to their source queue(s), or --to another queue.'
+                'status:Show the recent SQS message move tasks (native redrives) of a DLQ, newest first.'
+            )
+            _describe -t commands 'eda redrive command' commands && ret=0
+            ;;
+        (args)
+            curcontext="${curcontext%:*:*}:eda-redrive-$words[1]:"
+            case $words[1] in
+                (cancel) _eda__redrive__cancel && ret=0 ;;
+                (replay) _eda__redrive__replay && ret=0 ;;
+                (run) _eda__redrive__run && ret=0 ;;
+                (status) _eda__redrive__status && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_eda__redrive__cancel() {
+    _arguments -s -S : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The dead-letter queue (name, URL or ARN).: '
+}
+
+_eda__redrive__replay() {
+    _arguments -s -S : \
+        '(--to)--to=[The queue to send the archived messages to.]:queue: ' \
+        '(--filter)--filter=[Send only messages matching this EventBridge pattern.]:pattern: ' \
+        '(--rate)--rate=[At most this many messages per second.]:msgs_per_second: ' \
+        '(--yes -y)--yes[Do not ask for confirmation (required without a terminal).]' \
+        '(--yes -y)-y[Do not ask for confirmation (required without a terminal).]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':An archive written by `eda redrive DLQ --archive FILE`.:_files'
+}
+
+_eda__redrive__run() {
+    _arguments -s -S : \
+        '(--to)--to=[Send to this queue. Default: the DLQ'"'"'s source queue(s), each message to its own.]:queue: ' \
+        '(--filter)--filter=[Move only messages matching this EventBridge pattern (JSON, or @FILE) over {"body", "attributes", "message_attributes"}; the others stay in the DLQ.]:pattern: ' \
+        '(--max)--max=[Move at most N messages.]:n: ' \
+        '(--rate)--rate=[At most this many messages per second.]:msgs_per_second: ' \
+        '(--concurrency)--concurrency=[Parallel workers (copy mode).]:n: ' \
+        '(--archive)--archive=[Append every message to this JSON Lines file, fsync'"'"'d before it is sent (see `replay`).]:file:_files' \
+        '(--dry-run)--dry-run[Show what would move; change nothing.]' \
+        '(--mode)--mode=[native: an SQS move task; copy: receive, send, delete; auto: native when possible, and says so.]:mode:(auto copy native)' \
+        '(--yes -y)--yes[Do not ask for confirmation (required without a terminal).]' \
+        '(--yes -y)-y[Do not ask for confirmation (required without a terminal).]' \
+        '(--wait-seconds)--wait-seconds=[Long-poll wait of each receive (copy mode).]:seconds: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The dead-letter queue (name, URL or ARN).: '
+}
+
+_eda__redrive__status() {
+    _arguments -s -S : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The dead-letter queue (name, URL or ARN).: '
 }
 
 _eda__route() {

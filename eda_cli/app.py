@@ -95,9 +95,10 @@ def root(
 
 
 def _register() -> None:
-    from eda_cli.commands import completion, demo, dlq, route, sandbox, stream
+    from eda_cli.commands import completion, demo, dlq, redrive, route, sandbox, stream
 
     app.add_typer(dlq.app, name="dlq")
+    app.add_typer(redrive.app, name="redrive")
     app.add_typer(route.app, name="route")
     app.add_typer(sandbox.app, name="sandbox")
     app.add_typer(stream.app, name="stream")

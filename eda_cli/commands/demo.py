@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +24,9 @@ STEPS: list[tuple[str, list[str]]] = [
       "--no-follow"]),
     ("Which rule routes this order, and why do the others miss it?",
      ["route", "test", "{events}/order-created-eu.json", "--bus", "orders-bus"]),
+    ("The payments consumer is fixed: move its poison messages back, archived first",
+     ["redrive", "payments-dlq", "--archive", "{tmp}/payments-dlq.jsonl", "--yes"]),
+    ("The payments DLQ is empty again", ["dlq", "inspect", "payments-dlq"]),
     ("Rehearse the checkout saga on Step Functions: shipping fails, payment and inventory are compensated",
      ["saga", "run", "example:checkout", "--engine", "stepfunctions", "--fail-at", "ship",
       "--input", '{"order_id":"o-2001","sku":"SKU-100","amount":42}']),
@@ -29,6 +34,8 @@ STEPS: list[tuple[str, list[str]]] = [
 
 #: `{events}` in a step's arguments: the sample events shipped in eda_cli/sandbox/events/.
 EVENTS_PLACEHOLDER = "{events}"
+#: `{tmp}` in a step's arguments: a directory that lives as long as the demo (redrive's archive).
+TMP_PLACEHOLDER = "{tmp}"
 
 
 @contextmanager
@@ -96,6 +103,7 @@ def demo(
         raise EdaError(str(exc), hint="choose another --port, or 0 for a free one",
                        exit_code=ExitCode.USAGE) from exc
     failed: list[str] = []
+    tmp = tempfile.mkdtemp(prefix="eda-demo-")
     try:
         out.markup(f"[bold]eda demo[/bold]: sandbox at {server.endpoint_url} (moto), region {region}")
         pipeline = seed_demo(sandbox_session(server.endpoint_url, region).client, region=region)
@@ -109,7 +117,7 @@ def demo(
         globals_ = [] if app_.color else ["--no-color"]
         with _sandbox_environment(server.endpoint_url, region):
             for number, (title, step) in enumerate(STEPS, start=1):
-                args = [a.replace(EVENTS_PLACEHOLDER, _events_dir()) for a in step]
+                args = [a.replace(EVENTS_PLACEHOLDER, _events_dir()).replace(TMP_PLACEHOLDER, tmp) for a in step]
                 out.text("")
                 out.markup(f"[bold]{number}. {title}[/bold]")
                 out.markup(f"[dim]$ eda {' '.join(args)}[/dim]")
@@ -118,6 +126,7 @@ def demo(
                     failed.append(f"step {number} (eda {' '.join(args)}) exited {code}")
     finally:
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     out.text("")
     if failed:
         raise EdaError("the demo did not run cleanly: " + "; ".join(failed), exit_code=ExitCode.PARTIAL)

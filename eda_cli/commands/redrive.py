@@ -1,0 +1,427 @@
+"""`eda redrive`: move poison messages back from a DLQ, at least once, never losing one."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import typer
+from typer.core import TyperGroup
+
+from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.errors import ExitCode, UsageError
+from eda_cli.render import Renderer, TableView
+
+if TYPE_CHECKING:
+    from eda_cli.context import AppContext
+    from eda_cli.core.patterns import CompiledPattern
+    from eda_cli.core.redrive import RedrivePlan, RedriveProgress, RedriveResult
+
+#: The default concurrency, repeated here so that `--help` does not import the core (and boto3).
+DEFAULT_CONCURRENCY = 8
+
+
+class _DlqOrCommand(TyperGroup):
+    """`eda redrive DLQ ...` is `eda redrive run DLQ ...`: anything that is not a subcommand goes to `run`.
+
+    A DLQ literally named like a subcommand (replay, status, cancel, run) is redriven with
+    `eda redrive run NAME`, or by its URL or ARN.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_DlqOrCommand,
+    help=(
+        "Move messages from a dead-letter queue back to their source (or --to a queue): at least once, "
+        "never losing one, with an exact account of what moved.\n\n"
+        "eda redrive DLQ [OPTIONS] is short for eda redrive run DLQ [OPTIONS].\n\n"
+        "Example: eda redrive payments-dlq --dry-run"
+    ),
+    no_args_is_help=True,
+    subcommand_metavar="DLQ [OPTIONS] | COMMAND [ARGS]...",
+)
+
+
+class Mode(str, Enum):
+    auto = "auto"
+    copy = "copy"
+    native = "native"
+
+
+def _matcher(text: str | None) -> CompiledPattern | None:
+    """--filter: an EventBridge pattern as JSON, or @FILE holding it. Invalid -> exit 2."""
+    if text is None:
+        return None
+    from eda_cli.core.patterns import PatternError, compile_pattern
+
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--filter {text}: cannot read the file ({exc.strerror or exc})") from exc
+    try:
+        return compile_pattern(text, dialect="eventbridge")
+    except PatternError as exc:
+        raise UsageError(
+            f"--filter: {exc}",
+            hint='an EventBridge pattern over body, attributes and message_attributes, '
+            'e.g. --filter \'{"body": {"type": ["order.created"]}}\'',
+        ) from exc
+
+
+def _can_confirm(yes: bool) -> None:
+    """Without a terminal to ask on, --yes is required: checked first, before any AWS call."""
+    if yes:
+        return
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise UsageError(
+            "redrive changes queues and asks for confirmation, but there is no terminal to ask on",
+            hint="pass --yes to confirm, or --dry-run to see what would move",
+        )
+
+
+def _confirm(app_: AppContext, question: str, yes: bool) -> None:
+    """Ask on a terminal (stderr). Declining changes nothing and exits 130."""
+    _can_confirm(yes)
+    if yes:
+        return
+    if not typer.confirm(question, default=False, err=True):
+        app_.renderer.note("nothing was changed")
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+
+
+def _probe_client(app_: AppContext) -> Any:
+    """An SQS client without retries, to ask whether the endpoint knows move tasks: an endpoint
+    that does not (moto) answers HTTP 500, which the main client would retry for seconds."""
+    from dataclasses import replace
+
+    from eda_cli.aws.session import AwsSession
+
+    session = app_.session
+    quick = AwsSession(replace(session.settings, max_attempts=1), boto_session=session.boto_session)
+    return quick.client("sqs")
+
+
+class _Bar:
+    """The progress bar on stderr: only for people (table output) on a terminal."""
+
+    def __init__(self, renderer: Renderer, label: str, enabled: bool) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+        self._label = label
+        if enabled and renderer.human and renderer.stderr_is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[moved]} moved"),
+                TextColumn("~{task.fields[left]} left"),
+                TextColumn("{task.fields[rate]} msg/s"),
+                TimeElapsedColumn(),
+                console=renderer.err_console,
+                transient=True,
+            )
+
+    def __enter__(self) -> _Bar:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task(self._label, total=None, moved=0, left="?", rate="-")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, progress: RedriveProgress) -> None:
+        if self._progress is None:
+            return
+        done = progress.moved + progress.skipped + progress.failed
+        left = max(0, progress.total - done) if progress.total is not None else "?"
+        rate = f"{progress.moved / progress.elapsed:.0f}" if progress.elapsed > 0 else "-"
+        self._progress.update(
+            self._task,
+            total=max(progress.total or 0, done) or None,
+            completed=done,
+            moved=progress.moved,
+            left=left,
+            rate=rate,
+        )
+
+
+def _describe_plan(plan: RedrivePlan) -> str:
+    targets = ", ".join(t.name for t in plan.targets)
+    routing = " (each message to its own source)" if plan.per_message_routing else ""
+    return (
+        f"{plan.dlq.name}: ~{plan.visible} visible, ~{plan.in_flight} in flight; to {targets}{routing}; "
+        f"{plan.mode} mode ({plan.mode_reason})"
+    )
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    dlq: str = typer.Argument(..., metavar="DLQ", help="The dead-letter queue (name, URL or ARN)."),
+    to: str | None = typer.Option(
+        None, "--to", metavar="QUEUE",
+        help="Send to this queue. Default: the DLQ's source queue(s), each message to its own.",
+    ),
+    filter_: str | None = typer.Option(
+        None, "--filter", metavar="PATTERN",
+        help="Move only messages matching this EventBridge pattern (JSON, or @FILE) over "
+        '{"body", "attributes", "message_attributes"}; the others stay in the DLQ.',
+    ),
+    max_messages: int | None = typer.Option(None, "--max", min=1, metavar="N", help="Move at most N messages."),
+    rate: float | None = typer.Option(
+        None, "--rate", min=0.001, metavar="MSGS_PER_SECOND", help="At most this many messages per second."
+    ),
+    concurrency: int = typer.Option(
+        DEFAULT_CONCURRENCY, "--concurrency", min=1, max=32, metavar="N", help="Parallel workers (copy mode)."
+    ),
+    archive: Path | None = typer.Option(
+        None, "--archive", metavar="FILE", dir_okay=False,
+        help="Append every message to this JSON Lines file, fsync'd before it is sent (see `replay`).",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would move; change nothing."),
+    mode: Mode = typer.Option(
+        Mode.auto, "--mode", case_sensitive=False,
+        help="native: an SQS move task; copy: receive, send, delete; auto: native when possible, and says so.",
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
+    wait_seconds: int = typer.Option(
+        1, "--wait-seconds", min=0, max=20, metavar="SECONDS", help="Long-poll wait of each receive (copy mode)."
+    ),
+) -> None:
+    """Move messages from a DLQ back to their source queue(s), or --to another queue.
+
+    Copy mode deletes a message from the DLQ only after SQS accepted its copy (the entries of
+    SendMessageBatch's Failed list stay in the DLQ and are listed; exit 4). Attributes of every
+    type, the FIFO group and the AWSTraceHeader are kept. Ctrl-C finishes the batches in flight
+    and exits 130. Asks for confirmation on a terminal; without one, pass --yes.
+
+    Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
+    """
+    from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core.redrive import RedriveOptions, plan_redrive, run_redrive
+
+    app_ = ctx_of(ctx)
+    renderer = app_.renderer
+    matcher = _matcher(filter_)
+    options = RedriveOptions(
+        max_messages=max_messages,
+        rate=rate,
+        concurrency=concurrency,
+        archive=str(archive) if archive is not None else None,
+        dry_run=dry_run,
+        mode=mode.value,
+        wait_seconds=wait_seconds,
+        matcher=matcher,
+        filter_text=filter_,
+    )
+    options.validate()
+    if not dry_run:
+        _can_confirm(yes)
+    session = app_.session
+    sqs = session.client("sqs")
+    dlq_ref = resolve_queue(sqs, dlq, session.region, session.where())
+    to_ref = resolve_queue(sqs, to, session.region, session.where()) if to else None
+    probe = _probe_client(app_) if mode is Mode.auto else None
+    plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=probe)
+    renderer.note(_describe_plan(plan))
+    for note in plan.notes:
+        renderer.note(note)
+    if not dry_run:
+        count = f"up to {max_messages}" if max_messages else f"~{plan.visible}"
+        _confirm(app_, f"Move {count} message(s) from {plan.dlq.name} to "
+                       f"{', '.join(t.name for t in plan.targets)}?", yes)
+    with _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
+        result = run_redrive(sqs, plan, on_progress=bar.update)
+    _finish(app_, plan, result)
+
+
+def _finish(app_: AppContext, plan: RedrivePlan | None, result: RedriveResult) -> None:
+    """Render the summary and exit with the code the result calls for."""
+    if result.moved == 0 and not result.dry_run and not result.interrupted:
+        if result.exception is not None:
+            raise result.exception  # an AWS error before anything moved: exit 3 through the boundary
+        if plan is not None and result.unroutable and result.unroutable == result.failed:
+            raise UsageError(
+                f"{result.unroutable} message(s) do not say which source queue they came from "
+                f"(no DeadLetterQueueSourceArn), and {plan.dlq.name} has {len(plan.sources)} sources: "
+                f"{', '.join(s.name for s in plan.sources)}; nothing was moved",
+                hint="pass --to QUEUE to choose where they go",
+            )
+    app_.renderer.emit(result.to_dict(), lambda r: _print_result(r, result))
+    for note in result.notes:
+        app_.renderer.note(note)
+    if result.interrupted:
+        exit_with(ExitCode.INTERRUPTED)
+    if result.partial or result.error is not None:
+        exit_with(ExitCode.PARTIAL)
+    exit_with(ExitCode.OK)
+
+
+def _print_result(renderer: Renderer, result: RedriveResult) -> None:
+    targets = ", ".join(result.targets)
+    if result.dry_run:
+        renderer.text(
+            f"dry run: {result.would_move} message(s) would move from {result.source} to {targets} "
+            f"({result.mode} mode); nothing was changed",
+            style="bold",
+        )
+        renderer.table(TableView(columns=["Target", "Messages"],
+                                 rows=[[t, n] for t, n in result.moved_by_target.items()], empty="(none)"))
+        if result.skipped:
+            renderer.text(f"{result.skipped} message(s) do not match --filter and would stay")
+        if result.sample:
+            renderer.table(TableView(
+                columns=["Message", "Target", "Group", "Sent", "Body"],
+                rows=[[s["message_id"], s["target"], s["group_id"], s["sent_at"], s["body"]] for s in result.sample],
+                title="sample",
+            ))
+    else:
+        verb = "replayed" if result.mode == "replay" else "moved"
+        renderer.text(
+            f"{result.source}: {verb} {result.moved} message(s) to {targets} ({result.mode} mode) "
+            f"in {result.seconds:.1f}s with {result.api_calls} SQS API calls",
+            style="bold",
+        )
+        if len(result.moved_by_target) > 1:
+            for target, count in result.moved_by_target.items():
+                renderer.text(f"  {target}: {count}")
+        if result.skipped:
+            where = "not sent" if result.mode == "replay" else "left in the DLQ"
+            renderer.text(f"skipped {result.skipped} message(s) that do not match --filter ({where})")
+    if result.failed_message_ids:
+        where = "not sent" if result.mode == "replay" else "still in the DLQ"
+        renderer.table(TableView(
+            columns=["Failed message", "Why"],
+            rows=[[m, result.failures.get(m, "")] for m in result.failed_message_ids],
+            title=f"{result.failed} message(s) failed ({where})",
+        ))
+    if result.not_deleted_message_ids:
+        renderer.text(
+            f"{len(result.not_deleted_message_ids)} message(s) were sent but could not be deleted from the DLQ "
+            f"(they are in both): {', '.join(result.not_deleted_message_ids)}"
+        )
+    if result.archive and result.mode != "replay":
+        renderer.text(f"archive: {result.archive} (re-send with: eda redrive replay {result.archive} --to QUEUE)")
+    if result.left_in_dlq is not None and not result.dry_run:
+        renderer.text(f"{result.source} now holds ~{result.left_in_dlq} message(s)")
+    if result.error:
+        renderer.text(f"stopped by an error: {result.error}", style="red")
+    if result.interrupted:
+        renderer.text("interrupted: the batches in flight were finished; the rest stays in the DLQ", style="yellow")
+
+
+@app.command("replay")
+def replay_cmd(
+    ctx: typer.Context,
+    archive: Path = typer.Argument(
+        ..., metavar="ARCHIVE", dir_okay=False, help="An archive written by `eda redrive DLQ --archive FILE`."
+    ),
+    to: str = typer.Option(..., "--to", metavar="QUEUE", help="The queue to send the archived messages to."),
+    filter_: str | None = typer.Option(
+        None, "--filter", metavar="PATTERN", help="Send only messages matching this EventBridge pattern."
+    ),
+    rate: float | None = typer.Option(
+        None, "--rate", min=0.001, metavar="MSGS_PER_SECOND", help="At most this many messages per second."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
+) -> None:
+    """Send the messages of a redrive archive (again) to a queue, each message once.
+
+    Bodies, attributes of every type, FIFO groups and trace headers are sent as archived; FIFO
+    deduplication ids are new for each replay. Nothing is deleted anywhere.
+
+    Example: eda redrive replay redrive.jsonl --to payments --yes
+    """
+    from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core.redrive import replay, scan_archive
+
+    app_ = ctx_of(ctx)
+    matcher = _matcher(filter_)
+    summary = scan_archive(str(archive))
+    _can_confirm(yes)
+    session = app_.session
+    sqs = session.client("sqs")
+    to_ref = resolve_queue(sqs, to, session.region, session.where())
+    if summary.bad_lines:
+        app_.renderer.warn(f"{len(summary.bad_lines)} line(s) of {archive} are not archive records and are skipped")
+    _confirm(app_, f"Send {summary.unique} archived message(s) to {to_ref.name}?", yes)
+    with _Bar(app_.renderer, f"replay {archive.name}", enabled=True) as bar:
+        result = replay(sqs, str(archive), to_ref, matcher=matcher, rate=rate, on_progress=bar.update)
+    _finish(app_, None, result)
+
+
+def _queue_arn(app_: AppContext, dlq: str) -> tuple[Any, Any, str]:
+    from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core.sqs import get_queue_info
+
+    session = app_.session
+    sqs = session.client("sqs")
+    ref = resolve_queue(sqs, dlq, session.region, session.where())
+    return sqs, ref, get_queue_info(sqs, ref.url).arn or ref.arn
+
+
+@app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    dlq: str = typer.Argument(..., metavar="DLQ", help="The dead-letter queue (name, URL or ARN)."),
+) -> None:
+    """Show the recent SQS message move tasks (native redrives) of a DLQ, newest first.
+
+    Example: eda redrive status payments-dlq
+    """
+    from eda_cli.core.redrive import list_move_tasks
+
+    app_ = ctx_of(ctx)
+    sqs, ref, arn = _queue_arn(app_, dlq)
+    tasks = list_move_tasks(sqs, ref, arn)
+    view = TableView(
+        columns=["Status", "Started", "Moved", "To move", "Max/s", "Destination", "Failure"],
+        rows=[
+            [t.status, t.started_at, t.moved, t.to_move, t.rate,
+             (t.destination_arn or "(original sources)").rsplit(":", 1)[-1], t.failure_reason]
+            for t in tasks
+        ],
+        title=f"move tasks of {ref.name}",
+        empty=f"no move tasks on {ref.name}",
+    )
+    app_.renderer.emit([t.to_dict() for t in tasks], view)
+
+
+@app.command("cancel")
+def cancel_cmd(
+    ctx: typer.Context,
+    dlq: str = typer.Argument(..., metavar="DLQ", help="The dead-letter queue (name, URL or ARN)."),
+) -> None:
+    """Cancel the running SQS message move task of a DLQ. Messages already moved stay moved.
+
+    Exit 1 when no move task is running.
+
+    Example: eda redrive cancel payments-dlq
+    """
+    from eda_cli.core.redrive import cancel_move_task
+
+    app_ = ctx_of(ctx)
+    sqs, ref, arn = _queue_arn(app_, dlq)
+    result = cancel_move_task(sqs, ref, arn)
+
+    def human(renderer: Renderer) -> None:
+        if result.cancelled:
+            renderer.text(f"cancelled the move task on {ref.name}; ~{result.moved} message(s) had moved")
+        else:
+            renderer.text(f"no move task is running on {ref.name}")
+
+    app_.renderer.emit(result.to_dict(), human)
+    exit_with(ExitCode.OK if result.cancelled else ExitCode.FINDING)

@@ -1,0 +1,444 @@
+"""`eda redrive` end to end against a moto server over HTTP.
+
+The server is tests/moto_locked_server.py: moto with its SQS backend serialised by a lock, because
+redrive runs several workers and plain moto loses or duplicates messages under concurrent deletes
+(MOTO-NOTES.md). Whatever these tests find missing or duplicated is therefore eda's doing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REGION, Result, reset_moto
+from tests.conftest import assert_one_line_error as _one_line
+from tests.moto_locked_server import all_messages, locked_server
+
+Eda = Callable[..., Result]
+
+
+def assert_one_line_error(result: Result, code: int) -> None:
+    """As conftest's, after the plan notes eda may print first (stderr carries progress and notes)."""
+    lines = result.stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("eda: error: ")), 0)
+    _one_line(Result(result.code, result.stdout, "\n".join(lines[start:]) + "\n"), code)
+
+
+@pytest.fixture(scope="module")
+def locked() -> Iterator[str]:
+    with locked_server() as url:
+        yield url
+
+
+@pytest.fixture
+def url(locked: str) -> str:
+    reset_moto(locked)
+    return locked
+
+
+@pytest.fixture
+def sqs(url: str) -> Any:
+    import boto3
+
+    return boto3.Session(region_name=REGION).client("sqs", endpoint_url=url)
+
+
+@pytest.fixture
+def cli(eda: Eda, url: str) -> Eda:
+    def invoke(*args: str) -> Result:
+        return eda(*args, endpoint_url=url)
+
+    return invoke
+
+
+def arn_of(sqs: Any, queue_url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def make_pipeline(sqs: Any, name: str = "orders", fifo: bool = False, sources: int = 1) -> tuple[list[str], str]:
+    """A DLQ and `sources` queues whose RedrivePolicy names it: ([source urls], dlq url)."""
+    suffix = ".fifo" if fifo else ""
+    extra = {"FifoQueue": "true"} if fifo else {}
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq{suffix}", Attributes=extra)["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": "3"})
+    names = [name] if sources == 1 else [f"{name}-{i}" for i in range(1, sources + 1)]
+    urls = [
+        sqs.create_queue(QueueName=f"{n}{suffix}", Attributes={"RedrivePolicy": policy, **extra})["QueueUrl"]
+        for n in names
+    ]
+    return urls, dlq
+
+
+ATTRIBUTES: dict[str, Any] = {
+    "text": {"DataType": "String", "StringValue": "héllo ✓ \t tab"},
+    "count": {"DataType": "Number", "StringValue": "-12.5000"},
+    "amount": {"DataType": "Number.float", "StringValue": "3.14159"},
+    "blob": {"DataType": "Binary", "BinaryValue": bytes(range(256))},
+    "zipped": {"DataType": "Binary.gzip", "BinaryValue": b"\x1f\x8b\x08\x00\x00\xff"},
+    "tenant": {"DataType": "String.tenant", "StringValue": "acme"},
+}
+
+
+def fill(sqs: Any, queue_url: str, count: int, *, start: int = 0, attributes: bool = True,
+         body: Callable[[int], dict[str, Any]] | None = None) -> list[str]:
+    """Send `count` messages with unique body ids m000...; returns the ids."""
+    ids = []
+    for first in range(start, start + count, 10):
+        entries = []
+        for i in range(first, min(first + 10, start + count)):
+            payload = {"id": f"m{i:03d}", **(body(i) if body else {})}
+            entry: dict[str, Any] = {"Id": str(i), "MessageBody": json.dumps(payload)}
+            if attributes:
+                entry["MessageAttributes"] = ATTRIBUTES
+            entries.append(entry)
+            ids.append(payload["id"])
+        answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        assert not answer.get("Failed")
+    return ids
+
+
+def body_ids(url: str, queue: str) -> list[str]:
+    return [json.loads(m["body"])["id"] for m in all_messages(url, queue)]
+
+
+def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    while True:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                     MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"])
+        if not answer.get("Messages"):
+            return got
+        got.extend(answer["Messages"])
+
+
+# -- command shape ---------------------------------------------------------------------------------
+
+
+def test_every_command_shape_parses(cli: Eda, sqs: Any, tmp_path: Path) -> None:
+    make_pipeline(sqs, "payments")
+    dry = cli("redrive", "payments-dlq", "--dry-run")
+    assert dry.code == 0, dry.stderr
+    assert cli("redrive", "--dry-run", "payments-dlq").code == 0  # options before the DLQ too
+    replay = cli("redrive", "replay", str(tmp_path / "none.jsonl"), "--to", "payments", "--yes")
+    assert_one_line_error(replay, 2)
+    assert "no such archive" in replay.stderr  # our check, not click's: the command parsed
+    for sub in ("status", "cancel"):
+        result = cli("redrive", sub, "payments-dlq")
+        assert "No such command" not in result.stderr and "Usage:" not in result.stderr, result.stderr
+        assert result.code == 3  # moto has no move tasks; eda says so in one line
+        assert "may not support message move tasks" in result.stderr
+
+
+def test_a_dlq_named_like_a_subcommand_is_redriven_with_run(cli: Eda, sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName="status")["QueueUrl"]
+    sqs.create_queue(QueueName="src", Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": "3"})})
+    fill(sqs, dlq, 3)
+    result = cli("--output", "json", "redrive", "run", "status", "--yes", "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    assert result.json()["moved"] == 3
+
+
+def test_help_is_the_docstring_with_an_example(cli: Eda) -> None:
+    result = cli("redrive", "--help")
+    assert result.code == 0 and "Example: eda redrive" in result.stdout
+    assert "replay" in result.stdout and "status" in result.stdout and "cancel" in result.stdout
+
+
+# -- moving ----------------------------------------------------------------------------------------
+
+
+def test_moves_every_message_with_attributes_byte_for_byte(cli: Eda, sqs: Any, url: str) -> None:
+    (source,), dlq = make_pipeline(sqs)
+    ids = fill(sqs, dlq, 25)
+    result = cli("--output", "json", "redrive", "orders-dlq", "--yes", "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    summary = result.json()
+    assert {k: summary[k] for k in ("source", "targets", "mode", "dry_run", "moved", "skipped", "failed",
+                                   "failed_message_ids", "archive")} == {
+        "source": "orders-dlq", "targets": ["orders"], "mode": "copy", "dry_run": False, "moved": 25,
+        "skipped": 0, "failed": 0, "failed_message_ids": [], "archive": None}
+    assert summary["api_calls"] > 0 and summary["seconds"] >= 0 and summary["left_in_dlq"] == 0
+    assert "does not support move tasks" in summary["mode_reason"]  # auto fell back on moto, and says why
+    assert "copy mode" in result.stderr
+    assert all_messages(url, "orders-dlq") == []
+    moved = receive_all(sqs, source)
+    assert sorted(json.loads(m["Body"])["id"] for m in moved) == sorted(ids)
+    for message in moved:
+        assert message["MessageAttributes"] == ATTRIBUTES  # types (custom suffixes too) and bytes exact
+
+
+def test_api_calls_stay_near_three_per_ten_messages(cli: Eda, sqs: Any) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 100, attributes=False)
+    result = cli("--output", "json", "redrive", "orders-dlq", "--yes", "--mode", "copy",
+                 "--concurrency", "1", "--wait-seconds", "0")
+    summary = result.json()
+    assert summary["moved"] == 100
+    # 10 receives + 10 sends + 10 deletes, plus setup, the empty receives that end the run and the summary.
+    assert summary["api_calls"] <= 30 + 12, summary["api_calls"]
+
+
+def test_dry_run_changes_nothing_and_puts_visibility_back(cli: Eda, sqs: Any, url: str) -> None:
+    (source,), dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 12)
+    result = cli("--output", "json", "redrive", "orders-dlq", "--dry-run", "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    summary = result.json()
+    assert summary["dry_run"] is True and summary["moved"] == 0 and summary["would_move"] == 12
+    assert summary["moved_by_target"] == {"orders": 12}
+    assert len(summary["sample"]) == 5 and summary["sample"][0]["target"] == "orders"
+    assert depth(sqs, dlq) == (12, 0)  # all visible again at once, as `dlq peek` leaves them
+    assert depth(sqs, source) == (0, 0)
+
+
+def test_without_a_terminal_yes_is_required(cli: Eda, sqs: Any) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 3)
+    result = cli("redrive", "orders-dlq")
+    assert_one_line_error(result, 2)
+    assert "--yes" in result.stderr
+    assert depth(sqs, dlq) == (3, 0)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "code", "moved"), [("y\n", 0, 3), ("n\n", 130, 0)])
+def test_on_a_terminal_it_asks(cli: Eda, sqs: Any, monkeypatch: pytest.MonkeyPatch, answer: str,
+                               code: int, moved: int) -> None:
+    (source,), dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 3)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    result = cli("redrive", "orders-dlq", "--wait-seconds", "0")
+    assert result.code == code, result.stderr
+    assert "Move ~3 message(s) from orders-dlq to orders?" in result.stderr
+    assert depth(sqs, source)[0] == moved
+
+
+def test_filter_moves_matches_and_ends_when_only_skipped_messages_come_back(cli: Eda, sqs: Any, url: str) -> None:
+    """moto serves a standard queue from its head: 15 skipped messages sit in front of the 5 to move."""
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 15, body=lambda i: {"kind": "keep"})
+    fill(sqs, dlq, 5, start=15, body=lambda i: {"kind": "move", "amount": i})
+    pattern = json.dumps({"body": {"kind": ["move"], "amount": [{"numeric": [">=", 15]}]},
+                          "message_attributes": {"tenant": ["acme"], "amount": [{"numeric": [">", 3]}]}})
+    result = cli("--output", "json", "redrive", "orders-dlq", "--filter", pattern, "--yes", "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    summary = result.json()
+    assert (summary["moved"], summary["skipped"], summary["failed"]) == (5, 15, 0)
+    assert sorted(body_ids(url, "orders")) == [f"m{i:03d}" for i in range(15, 20)]
+    assert depth(sqs, dlq) == (15, 0)  # the skipped ones are visible again
+
+
+def test_filter_from_a_file(cli: Eda, sqs: Any, url: str, tmp_path: Path) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 6, body=lambda i: {"even": i % 2 == 0})
+    pattern = tmp_path / "p.json"
+    pattern.write_text(json.dumps({"body": {"even": [True]}}))
+    result = cli("--output", "json", "redrive", "orders-dlq", "--filter", f"@{pattern}", "--yes",
+                 "--wait-seconds", "0")
+    assert result.json()["moved"] == 3
+
+
+@pytest.mark.parametrize("pattern", ['{"body": {"n": [{"numeric": [">", "x"]}]}}', "{not json", "{}"])
+def test_an_invalid_filter_is_a_usage_error(cli: Eda, sqs: Any, pattern: str) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 2)
+    result = cli("redrive", "orders-dlq", "--filter", pattern, "--yes")
+    assert_one_line_error(result, 2)
+    assert "--filter" in result.stderr
+    assert depth(sqs, dlq) == (2, 0)
+
+
+def test_max_stops_there_and_leaves_the_rest_visible(cli: Eda, sqs: Any, url: str) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 23)
+    result = cli("--output", "json", "redrive", "orders-dlq", "--max", "7", "--yes", "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    assert result.json()["moved"] == 7
+    assert len(body_ids(url, "orders")) == 7
+    assert depth(sqs, dlq) == (16, 0)
+
+
+def test_to_another_queue(cli: Eda, sqs: Any, url: str) -> None:
+    _, dlq = make_pipeline(sqs)
+    sqs.create_queue(QueueName="elsewhere")
+    fill(sqs, dlq, 4)
+    result = cli("--output", "json", "redrive", "orders-dlq", "--to", "elsewhere", "--yes", "--wait-seconds", "0")
+    assert result.json()["targets"] == ["elsewhere"]
+    assert len(body_ids(url, "elsewhere")) == 4 and body_ids(url, "orders") == []
+
+
+def test_several_sources_and_no_source_arn_refuses_and_lists_them(cli: Eda, sqs: Any, url: str) -> None:
+    """moto sets no DeadLetterQueueSourceArn: with two sources eda cannot know where a message belongs."""
+    _, dlq = make_pipeline(sqs, sources=2)
+    fill(sqs, dlq, 4)
+    result = cli("redrive", "orders-dlq", "--yes", "--wait-seconds", "0")
+    assert_one_line_error(result, 2)
+    assert "orders-1, orders-2" in result.stderr and "--to" in result.stderr
+    assert depth(sqs, dlq) == (4, 0)
+
+
+def test_no_source_and_no_to_is_a_usage_error(cli: Eda, sqs: Any) -> None:
+    sqs.create_queue(QueueName="lonely-dlq")
+    result = cli("redrive", "lonely-dlq", "--yes")
+    assert_one_line_error(result, 2)
+    assert "--to" in result.stderr
+
+
+def test_a_missing_dlq_is_an_aws_error(cli: Eda) -> None:
+    assert_one_line_error(cli("redrive", "nope-dlq", "--yes"), 3)
+
+
+def test_native_mode_cannot_filter(cli: Eda, sqs: Any) -> None:
+    make_pipeline(sqs)
+    result = cli("redrive", "orders-dlq", "--mode", "native", "--max", "3", "--yes")
+    assert_one_line_error(result, 2)
+    assert "--max" in result.stderr
+
+
+# -- FIFO ------------------------------------------------------------------------------------------
+
+
+def test_fifo_keeps_groups_order_and_never_reuses_the_dedup_id(cli: Eda, sqs: Any, url: str) -> None:
+    _, dlq = make_pipeline(sqs, fifo=True)
+    for seq in range(12):
+        for group in ("g1", "g2", "g3"):
+            sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"id": f"{group}-{seq:02d}", "seq": seq}),
+                             MessageGroupId=group, MessageDeduplicationId=f"orig-{group}-{seq}",
+                             MessageAttributes={"n": {"DataType": "Number", "StringValue": str(seq)}})
+    result = cli("--output", "json", "redrive", "orders-dlq.fifo", "--yes", "--concurrency", "4",
+                 "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    assert result.json()["moved"] == 36
+    moved = all_messages(url, "orders.fifo")
+    assert len(moved) == 36
+    for group in ("g1", "g2", "g3"):
+        in_group = [json.loads(m["body"])["seq"] for m in moved if m["group_id"] == group]
+        assert in_group == list(range(12)), (group, in_group)  # every message kept its group, in order
+    dedup = {m["deduplication_id"] for m in moved}
+    assert len(dedup) == 36 and not any(d.startswith("orig-") for d in dedup)
+
+
+# -- sizes -----------------------------------------------------------------------------------------
+
+
+def test_big_messages_split_batches_by_size(sqs: Any, url: str) -> None:
+    """Near-1 MiB messages: each SendMessageBatch stays within 1 MiB (moto rejects more)."""
+    from eda_cli.aws.resolve import QueueRef
+    from eda_cli.core.redrive import MAX_BATCH_BYTES, RedriveOptions, redrive
+
+    _, dlq = make_pipeline(sqs)
+    sizes = [600_000, 600_000, 300_000, 1_000_000, 20, 20]
+    for i, size in enumerate(sizes):
+        body = json.dumps({"id": f"m{i:03d}", "pad": "x" * (size - 30)})
+        sqs.send_message(QueueUrl=dlq, MessageBody=body,
+                         MessageAttributes={"tenant": {"DataType": "String", "StringValue": "acme"}})
+    batches: list[int] = []
+
+    def spy(params: dict[str, Any], **kwargs: Any) -> None:
+        batches.append(sum(len(e["MessageBody"].encode()) for e in params["Entries"]))
+
+    sqs.meta.events.register("provide-client-params.sqs.SendMessageBatch", spy)
+    result = redrive(sqs, QueueRef("orders-dlq", dlq, arn_of(sqs, dlq)),
+                     options=RedriveOptions(mode="copy", concurrency=1, wait_seconds=0))
+    assert result.moved == 6 and not result.failed_message_ids
+    # 2.5 MB in six messages: at least three batches, none over 1 MiB, where one batch of 10 would have done.
+    assert len(batches) >= 3 and max(batches) <= MAX_BATCH_BYTES, batches
+    assert sum(batches) == sum(len(json.dumps({"id": "m000", "pad": "x" * (s - 30)})) for s in sizes)
+    assert sorted(body_ids(url, "orders")) == [f"m{i:03d}" for i in range(6)]
+
+
+# -- archive and replay ----------------------------------------------------------------------------
+
+
+def test_archive_then_replay_round_trip(cli: Eda, sqs: Any, url: str, tmp_path: Path) -> None:
+    _, dlq = make_pipeline(sqs)
+    ids = fill(sqs, dlq, 14)
+    archive = tmp_path / "run.jsonl"
+    result = cli("--output", "json", "redrive", "orders-dlq", "--archive", str(archive), "--yes",
+                 "--wait-seconds", "0")
+    assert result.code == 0 and result.json()["archive"] == str(archive)
+    records = [json.loads(line) for line in archive.read_text().splitlines()]
+    assert sorted(json.loads(r["body"])["id"] for r in records) == sorted(ids)
+    assert records[0]["format"] == "eda-redrive-archive/1"
+    assert records[0]["message_attributes"]["blob"]["data_type"] == "Binary"
+    replay_target = sqs.create_queue(QueueName="replayed")["QueueUrl"]
+    again = cli("--output", "json", "redrive", "replay", str(archive), "--to", "replayed", "--yes")
+    assert again.code == 0, again.stderr
+    assert again.json()["moved"] == 14 and again.json()["mode"] == "replay"
+    replayed = receive_all(sqs, replay_target)
+    assert sorted(json.loads(m["Body"])["id"] for m in replayed) == sorted(ids)
+    assert all(m["MessageAttributes"] == ATTRIBUTES for m in replayed)
+    assert len(body_ids(url, "orders")) == 14  # replay deletes nothing, moves nothing else
+
+
+def test_a_line_cut_by_a_killed_run_is_skipped_and_never_glued(cli: Eda, sqs: Any, url: str, tmp_path: Path) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 3)
+    archive = tmp_path / "run.jsonl"
+    archive.write_text('{"format": "eda-redrive-archive/1", "message_id": "half')  # a killed run's last write
+    result = cli("redrive", "orders-dlq", "--archive", str(archive), "--yes", "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    lines = archive.read_text().splitlines()
+    assert len(lines) == 4 and all(json.loads(line)["format"] for line in lines[1:])
+    sqs.create_queue(QueueName="replayed")
+    again = cli("--output", "json", "redrive", "replay", str(archive), "--to", "replayed",
+                "--filter", '{"body": {"id": ["m000", "m002"]}}', "--yes")
+    assert again.code == 0, again.stderr
+    assert (again.json()["moved"], again.json()["skipped"]) == (2, 1)
+    assert "are not archive records and are skipped" in " ".join(again.stderr.split())  # rich wraps stderr
+
+
+def test_replay_of_something_else_is_a_usage_error(cli: Eda, sqs: Any, tmp_path: Path) -> None:
+    sqs.create_queue(QueueName="q")
+    other = tmp_path / "other.txt"
+    other.write_text("hello\nworld\n")
+    result = cli("redrive", "replay", str(other), "--to", "q", "--yes")
+    assert_one_line_error(result, 2)
+    assert "not an eda redrive archive" in result.stderr
+
+
+def test_archive_in_a_missing_directory_is_refused_before_anything_moves(cli: Eda, sqs: Any, tmp_path: Path) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 2)
+    result = cli("redrive", "orders-dlq", "--archive", str(tmp_path / "no" / "such.jsonl"), "--yes")
+    assert_one_line_error(result, 2)
+    assert depth(sqs, dlq) == (2, 0)
+
+
+# -- the human summary -----------------------------------------------------------------------------
+
+
+def test_human_summary(cli: Eda, sqs: Any, tmp_path: Path) -> None:
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 5)
+    result = cli("redrive", "orders-dlq", "--archive", str(tmp_path / "a.jsonl"), "--yes", "--wait-seconds", "0")
+    assert result.code == 0, result.stderr
+    assert "orders-dlq: moved 5 message(s) to orders (copy mode)" in result.stdout
+    assert "eda redrive replay" in result.stdout and "now holds ~0" in result.stdout
+
+
+def test_demo_redrives_the_payments_dlq_back_to_zero() -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("--no-color", "demo", timeout=300)
+    assert result.code == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "payments-dlq: moved 4 message(s) to payments" in result.stdout
+    tail = result.stdout.split("The payments DLQ is empty again", 1)[1]
+    row = next(line for line in tail.splitlines() if line.startswith("payments-dlq"))
+    assert row.split()[1:3] == ["0", "0"]  # visible, in flight
