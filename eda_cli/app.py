@@ -129,6 +129,9 @@ def _report(error: EdaError) -> int:
 
 def _usage(exc: Any) -> int:
     """Click's usage error in at most three lines: usage, the error, where to get help."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `eda` or `eda dlq` alone: the help, not an "Error:"
+        _err(exc.format_message())
+        return int(exc.exit_code)
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:
         _err(ctx.get_usage())

@@ -213,3 +213,11 @@ def test_partial_inspect_exits_4(eda: Callable[..., Result], boto: Any) -> None:
 def test_json_output_is_parseable_even_when_empty(eda: Callable[..., Result]) -> None:
     result = eda("--output", "json", "dlq", "inspect")
     assert result.code == 0 and json.loads(result.stdout) == []
+
+
+def test_a_group_without_a_command_prints_its_help() -> None:
+    for args in ([], ["dlq"]):
+        result = run_cli(*args)
+        assert result.code == 2
+        assert result.stderr.startswith("Usage: eda")
+        assert "Error:" not in result.stderr and "Commands:" in result.stderr
