@@ -1,0 +1,129 @@
+"""`eda audit`: check the pipeline against the production rules, for people and for CI."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import typer
+
+from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands.topology import CONFIG_HELP, load
+from eda_cli.errors import ExitCode
+from eda_cli.render import TableView
+
+if TYPE_CHECKING:
+    from eda_cli.core.audit import AuditReport
+    from eda_cli.render import Renderer
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+
+
+class AuditFormat(str, Enum):
+    table = "table"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+
+
+def audit(
+    ctx: typer.Context,
+    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP, metavar="PATH"),
+    fail_on: FailOn = typer.Option(
+        FailOn.error, "--fail-on", case_sensitive=False, help="Exit 1 when a finding is at or above this severity."
+    ),
+    format_: AuditFormat | None = typer.Option(
+        None, "--format", "-f", case_sensitive=False,
+        help="table | json | junit | sarif (for CI). Takes precedence over --output.",
+    ),
+    only: list[str] = typer.Option(None, "--only", help="Run only this rule (id or glob, e.g. 'sqs-*'). Repeatable.",
+                                   metavar="RULE"),
+    skip: list[str] = typer.Option(None, "--skip", help="Skip this rule (id or glob). Repeatable.", metavar="RULE"),
+    list_rules: bool = typer.Option(False, "--list-rules", help="List the rules and exit."),
+) -> None:
+    """Check the pipeline against the rules teams forget: a DLQ on every queue, maxReceiveCount 3-5,
+    an alarm on every DLQ, DLQ retention, queue policies that block SNS, EventBridge target DLQs and
+    retry policies, stream and TTL settings, Lambda mapping failure handling, Step Functions
+    Retry/Catch, type and logging.
+
+    Each finding: rule, severity, resource, what is wrong, how to fix it, and where the rule comes
+    from. Exit 1 when a finding is at or above --fail-on (default error), 4 when discovery was
+    partial, else 0. Read-only.
+
+    Example: eda audit --format junit > audit.xml     # CI: the job fails on any error finding
+    """
+    from eda_cli import __version__
+    from eda_cli.core.audit import audit as run_audit
+    from eda_cli.core.audit import rules, select_rules, to_junit, to_sarif
+
+    app_ = ctx_of(ctx)
+    renderer = app_.renderer
+    if list_rules:
+        infos = rules()
+        renderer.emit([r.to_dict() for r in infos], TableView(
+            columns=["Rule", "Severity", "Checks", "Source"],
+            rows=[[r.id, r.severity, r.title, r.source] for r in infos]))
+        return
+    select_rules(only or (), skip or ())  # unknown rule ids fail (exit 2) before any AWS call
+    loaded = load(app_, config)
+    report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing)
+
+    fmt = format_.value if format_ is not None else ("table" if renderer.human else renderer.output)
+    if fmt == "junit":
+        _write(renderer, to_junit(report, fail_on.value))
+    elif fmt == "sarif":
+        from eda_cli.render import to_json
+
+        _write(renderer, to_json(to_sarif(report, __version__)) + "\n")
+    elif fmt == "json" and format_ is not None:
+        from eda_cli.render import to_json
+
+        _write(renderer, to_json(report.to_dict()) + "\n")
+    elif fmt in ("jsonl", "csv"):
+        renderer.emit([f.to_dict() for f in report.findings])
+    elif fmt == "table":
+        _print_report(renderer, report, fail_on.value)
+    else:
+        renderer.emit(report.to_dict())
+
+    if report.failed(fail_on.value):
+        exit_with(ExitCode.FINDING)
+    exit_with(ExitCode.PARTIAL if report.partial else ExitCode.OK)
+
+
+def _write(renderer: Renderer, text: str) -> None:
+    renderer.stdout.write(text)
+    renderer.stdout.flush()
+
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _print_report(renderer: Renderer, report: AuditReport, fail_on: str) -> None:
+    findings = report.findings
+    for f in findings:
+        line = f" ({report.config_path}:{f.line})" if f.line and report.config_path else ""
+        renderer.markup(f"[{_STYLE[f.severity]}]{f.severity.upper():<8}[/] [bold]{_esc(f.rule)}[/]  "
+                        f"{_esc(f.resource)}{_esc(line)}")
+        renderer.text(f"         {f.message}")
+        renderer.text(f"         fix: {f.fix}", style="green")
+        renderer.text(f"         from: {f.source}", style="dim")
+    counts = report.counts()
+    passed = sum(1 for c in report.checks if c.passed)
+    verdict = "FAIL" if report.failed(fail_on) else "PASS"
+    if findings:
+        renderer.text("")
+    renderer.markup(
+        f"[bold]{verdict}[/] (--fail-on {fail_on}): {counts['error']} error(s), {counts['warning']} warning(s), "
+        f"{counts['info']} info; {passed} of {len(report.checks)} checks passed over {report.resources} resources, "
+        f"{len(report.rules)} rules"
+    )
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

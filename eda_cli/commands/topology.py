@@ -1,0 +1,125 @@
+"""`eda topology`: the pipeline as a graph, for the terminal (a tree) or for docs (Mermaid, DOT)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import typer
+
+from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from eda_cli.context import AppContext
+    from eda_cli.core.pipeline import Loaded
+    from eda_cli.core.topology import TreeNode
+    from eda_cli.render import Renderer
+
+CONFIG_HELP = "Pipeline file naming the resources to look at (default: ./eda.yaml when it exists)."
+
+
+class TopologyFormat(str, Enum):
+    tree = "tree"
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+def load(app_: AppContext, config: str | None) -> Loaded:
+    """Discover the pipeline (narrowed to the pipeline file) and tell stderr what was not read."""
+    from eda_cli.core.pipeline import load_pipeline
+
+    session = app_.session
+    loaded = load_pipeline(session.client, session.region, config)
+    for warning in loaded.warnings:
+        app_.renderer.warn(warning)
+    for problem in loaded.pipeline.problems:
+        app_.renderer.warn(f"could not read {problem.service} {problem.resource}: {problem.error}")
+    return loaded
+
+
+def topology(
+    ctx: typer.Context,
+    format_: TopologyFormat | None = typer.Option(
+        None, "--format", "-f", case_sensitive=False,
+        help="tree (the terminal), mermaid or dot (documentation). Takes precedence over --output.",
+    ),
+    around: str | None = typer.Option(None, "--around", metavar="NAME",
+                                      help="Only this resource (name or ARN) and its neighbours."),
+    depth: int = typer.Option(1, "--depth", min=1, max=10, metavar="N",
+                              help="With --around: how many hops to include (default 1)."),
+    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP, metavar="PATH"),
+) -> None:
+    """Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets;
+    table -> stream -> consumers; state machines and what their tasks call.
+
+    DLQs show their depth and their alarm (or NO ALARM); queues without a DLQ say NO DLQ.
+    Read-only: discovery lists and describes, never changes anything.
+
+    Example: eda topology --format mermaid > docs/pipeline.mmd
+    """
+    from eda_cli.core.topology import around as around_fn
+    from eda_cli.core.topology import build_graph, to_dot, to_mermaid, to_tree
+
+    app_ = ctx_of(ctx)
+    loaded = load(app_, config)
+    graph = build_graph(loaded.pipeline)
+    if around:
+        graph = around_fn(graph, around, depth)
+    renderer = app_.renderer
+    if format_ in (TopologyFormat.mermaid, TopologyFormat.dot):
+        text = to_mermaid(graph) if format_ is TopologyFormat.mermaid else to_dot(graph)
+        renderer.stdout.write(text)
+        renderer.stdout.flush()
+    elif format_ is TopologyFormat.tree or renderer.human:
+        trees = to_tree(graph)
+        if format_ is TopologyFormat.tree and not renderer.human:
+            renderer.emit([t.to_dict() for t in trees])
+        else:
+            _print_tree(renderer, trees, loaded.pipeline.region)
+    else:
+        renderer.emit(graph.to_dict())
+    exit_with(ExitCode.PARTIAL if loaded.pipeline.partial else ExitCode.OK)
+
+
+_STYLES = {"topic": "bold magenta", "bus": "bold blue", "table": "bold green", "queue": "cyan", "dlq": "red",
+           "rule": "blue", "function": "yellow", "state_machine": "bold yellow", "external": "dim"}
+
+
+def _print_tree(renderer: Renderer, trees: list[TreeNode], region: str) -> None:
+    from eda_cli.core.topology import tree_lines
+
+    if not trees:
+        renderer.text(f"no event pipeline resources in {region}")
+        return
+    if not renderer.is_terminal:
+        for line in tree_lines(trees):
+            renderer.text(line)
+        return
+    from rich.text import Text
+    from rich.tree import Tree
+
+    def label(t: TreeNode) -> Text:
+        text = Text()
+        if t.via:
+            text.append(f"{t.via} ", style="dim")
+            text.append("→ ", style="dim")
+        text.append(t.node.name, style=_STYLES.get(t.node.kind, ""))
+        from eda_cli.core.topology import KINDS
+
+        text.append(f" ({KINDS.get(t.node.kind, t.node.kind)})", style="dim")
+        if t.node.details:
+            text.append(f" [{', '.join(t.node.details)}]", style="bold red" if t.node.warning else "")
+        if t.repeated:
+            text.append(" (see above)", style="dim")
+        return text
+
+    def add(parent: Tree, t: TreeNode) -> None:
+        branch = parent.add(label(t))
+        for c in t.children:
+            add(branch, c)
+
+    root = Tree(Text(f"event pipeline in {region}", style="bold"), guide_style="dim")
+    for t in trees:
+        add(root, t)
+    renderer.console.print(root)

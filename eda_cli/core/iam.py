@@ -1,0 +1,193 @@
+"""The least-privilege IAM policy each eda command needs.
+
+Every command that talks to AWS is listed here with exactly the actions it calls (the action a
+paginated List call needs once, not per page). Read-only commands list no action that changes or
+deletes anything; `tests/test_iam_policy.py` runs each of them against moto with IAM enforced,
+under exactly the policy printed here, and checks that a destructive action is denied.
+
+Commands that never call AWS (the sandbox, the demo, completion, iam-policy itself) need nothing.
+Resource is "*" throughout: eda discovers resources by listing them, and List actions do not
+support resource-level permissions. Narrow Resource to your ARNs for the commands that name one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from eda_cli.errors import UsageError
+
+POLICY_VERSION = "2012-10-17"
+
+#: What live discovery (core/pipeline/discovery.py) calls: one action per List/Describe it makes.
+DISCOVERY_ACTIONS: tuple[str, ...] = (
+    "sqs:ListQueues",
+    "sqs:GetQueueAttributes",
+    "sns:ListTopics",
+    "sns:ListSubscriptions",
+    "sns:GetSubscriptionAttributes",
+    "events:ListEventBuses",
+    "events:ListRules",
+    "events:ListTargetsByRule",
+    "dynamodb:ListTables",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:ListTagsOfResource",
+    "lambda:ListFunctions",
+    "lambda:ListEventSourceMappings",
+    "states:ListStateMachines",
+    "states:DescribeStateMachine",
+    "cloudwatch:DescribeAlarms",
+    "logs:DescribeLogGroups",
+)
+
+#: Actions that change or delete data: a read-only command's policy never holds one.
+WRITE_ACTION_PREFIXES = ("Delete", "Purge", "Send", "Put", "Update", "Create", "Start", "Stop", "Cancel",
+                         "Publish", "Set", "Tag", "Untag", "Invoke", "Redrive", "Remove", "Add")
+
+
+@dataclass(frozen=True)
+class CommandPolicy:
+    #: The command as typed after `eda`: "dlq inspect".
+    command: str
+    actions: tuple[str, ...]
+    read_only: bool
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": self.command, "read_only": self.read_only, "actions": list(self.actions),
+                "note": self.note}
+
+
+_DLQ_READ = ("sqs:ListQueues", "sqs:GetQueueAttributes")
+_RESOLVE_QUEUE = ("sqs:GetQueueUrl",)
+
+POLICIES: tuple[CommandPolicy, ...] = (
+    CommandPolicy("dlq list", _DLQ_READ, True),
+    CommandPolicy(
+        "dlq inspect",
+        (*_DLQ_READ, *_RESOLVE_QUEUE, "sqs:ListDeadLetterSourceQueues", "cloudwatch:DescribeAlarms",
+         "cloudwatch:GetMetricData"),
+        True,
+    ),
+    CommandPolicy(
+        "dlq peek",
+        (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"),
+        True,
+        "never deletes: ChangeMessageVisibility only makes the messages it read visible again at once",
+    ),
+    CommandPolicy(
+        "redrive run",
+        (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues", "sqs:ReceiveMessage",
+         "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:DeleteMessage", "sqs:StartMessageMoveTask",
+         "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask"),
+        False,
+        "moves messages: sends them to their source and deletes them from the DLQ (or starts a native move task)",
+    ),
+    CommandPolicy("redrive replay", (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:SendMessage"), False,
+                  "sends archived messages to a queue"),
+    CommandPolicy("redrive status", (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ListMessageMoveTasks"), True),
+    CommandPolicy("redrive cancel", (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ListMessageMoveTasks",
+                                     "sqs:CancelMessageMoveTask"), False, "cancels a running message move task"),
+    CommandPolicy(
+        "route test",
+        ("events:DescribeEventBus", "events:ListRules", "events:DescribeRule", "events:ListTargetsByRule",
+         "sns:ListTopics", "sns:ListSubscriptionsByTopic", "sns:GetSubscriptionAttributes"),
+        True,
+        "with patterns given on the command line only, it calls no AWS API",
+    ),
+    CommandPolicy("stream tail", ("dynamodb:DescribeTable", "dynamodb:DescribeStream", "dynamodb:GetShardIterator",
+                                  "dynamodb:GetRecords"), True),
+    CommandPolicy("saga validate", (), True, "checks a saga file locally; calls no AWS API"),
+    CommandPolicy("saga compile", ("sqs:GetQueueUrl", "sns:ListTopics"), True,
+                  "resolves QueueName/TopicName in the saga file; prints the state machine definition"),
+    CommandPolicy(
+        "saga deploy",
+        ("sqs:GetQueueUrl", "sns:ListTopics", "states:ListStateMachines", "states:DescribeStateMachine",
+         "states:CreateStateMachine", "states:UpdateStateMachine", "iam:PassRole"),
+        False,
+        "creates or updates the state machine; iam:PassRole is for its execution role",
+    ),
+    CommandPolicy(
+        "saga run",
+        ("sqs:GetQueueUrl", "sns:ListTopics", "states:ListStateMachines", "states:DescribeStateMachine",
+         "states:CreateStateMachine", "states:UpdateStateMachine", "iam:PassRole", "states:StartExecution",
+         "states:DescribeExecution", "states:GetExecutionHistory", "dynamodb:DescribeTable",
+         "dynamodb:DescribeTimeToLive", "dynamodb:BatchGetItem", "dynamodb:PutItem"),
+        False,
+        "the local engine also needs each step's own action (lambda:InvokeFunction, sqs:SendMessage, "
+        "sns:Publish, events:PutEvents, dynamodb:PutItem ...), as named in the saga file",
+    ),
+    CommandPolicy("saga status", ("states:DescribeStateMachineForExecution", "states:DescribeExecution",
+                                  "states:GetExecutionHistory"), True),
+    CommandPolicy("saga history", ("states:DescribeStateMachineForExecution", "states:GetExecutionHistory"), True),
+    CommandPolicy(
+        "trace",
+        (*(a for a in DISCOVERY_ACTIONS if not a.startswith("cloudwatch:")), "sqs:GetQueueUrl",
+         "sqs:ListDeadLetterSourceQueues", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+         "logs:FilterLogEvents", "logs:StartQuery", "logs:GetQueryResults", "dynamodb:Scan", "dynamodb:GetItem",
+         "dynamodb:BatchGetItem",
+         "dynamodb:Query", "dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords",
+         "states:ListExecutions", "states:DescribeExecution", "states:GetExecutionHistory"),
+        True,
+        "peeks DLQs without consuming them (ChangeMessageVisibility puts what it read back at once)",
+    ),
+    CommandPolicy("topology", DISCOVERY_ACTIONS, True),
+    CommandPolicy("audit", DISCOVERY_ACTIONS, True),
+    CommandPolicy("init", DISCOVERY_ACTIONS, True, "writes eda.yaml locally; changes nothing in AWS"),
+    CommandPolicy("iam-policy", (), True, "prints a policy; calls no AWS API"),
+    CommandPolicy("demo", (), True, "runs on the embedded sandbox; calls no AWS API"),
+    CommandPolicy("completion", (), True, "prints a shell completion script"),
+    CommandPolicy("sandbox", (), True, "the embedded sandbox (moto) on 127.0.0.1; calls no AWS API"),
+)
+
+
+def _key(command: str) -> str:
+    return " ".join(command.split())
+
+
+def known_commands() -> list[str]:
+    return [p.command for p in POLICIES]
+
+
+def policies_for(command: str | None = None, *, read_only: bool = False) -> list[CommandPolicy]:
+    """The policies of `command` ("dlq inspect"; a group "dlq" means all its commands), or of every
+    command when None. Raises UsageError for a command eda does not have."""
+    chosen = list(POLICIES)
+    if command:
+        key = _key(command)
+        chosen = [p for p in POLICIES if p.command == key or p.command.startswith(key + " ")
+                  or key.startswith(p.command + " ")]
+        if not chosen:
+            raise UsageError(f"no such command: {command}",
+                             hint="commands: " + ", ".join(known_commands()))
+    if read_only:
+        chosen = [p for p in chosen if p.read_only]
+    return chosen
+
+
+#: Actions whose names look like writes but that only read (AWS's access level for logs:StartQuery
+#: is Read), or that `dlq peek` and `trace` need to put back what they read.
+NOT_WRITES = frozenset({"ChangeMessageVisibility", "StartQuery"})
+
+
+def is_write_action(action: str) -> bool:
+    name = action.split(":", 1)[-1]
+    return name not in NOT_WRITES and name.startswith(WRITE_ACTION_PREFIXES)
+
+
+def policy_document(policies: Iterable[CommandPolicy]) -> dict[str, Any]:
+    """One IAM policy document granting what `policies` need: a read statement and, if any command
+    changes things, a separate write statement (so it is easy to see, and to drop)."""
+    read: set[str] = set()
+    write: set[str] = set()
+    for p in policies:
+        for action in p.actions:
+            (write if is_write_action(action) and not p.read_only else read).add(action)
+    statements: list[dict[str, Any]] = []
+    if read:
+        statements.append({"Sid": "EdaRead", "Effect": "Allow", "Action": sorted(read), "Resource": "*"})
+    if write:
+        statements.append({"Sid": "EdaWrite", "Effect": "Allow", "Action": sorted(write), "Resource": "*"})
+    return {"Version": POLICY_VERSION, "Statement": statements}

@@ -1,0 +1,47 @@
+"""What topology, audit and trace share: find the pipeline file, discover, and narrow to the file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eda_cli.core.concurrency import DEFAULT_CONCURRENCY
+from eda_cli.core.pipeline.discovery import discover
+from eda_cli.core.pipeline.model import Pipeline
+from eda_cli.core.pipeline.scope import missing_resources, scope_pipeline
+from eda_cli.core.pipeline.spec import PipelineSpec, find_pipeline_file, load_pipeline_file
+
+
+@dataclass(frozen=True)
+class Loaded:
+    #: The pipeline, narrowed to what the file names (the whole account without a file).
+    pipeline: Pipeline
+    spec: PipelineSpec
+    #: Things to tell the user on stderr: the file describes another region.
+    warnings: tuple[str, ...] = ()
+    #: Resources the file names that the account does not have: (kind, name, line).
+    missing: tuple[tuple[str, str, int], ...] = ()
+
+
+def load_pipeline(
+    client_factory: Callable[[str], Any],
+    region: str,
+    config: str | None = None,
+    *,
+    cwd: Path | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> Loaded:
+    """Read the pipeline file (`config`, else ./eda.yaml when it exists), then discover and narrow.
+
+    The file is read first, so an invalid file fails (exit 2) before any AWS call.
+    """
+    path = find_pipeline_file(config, cwd)
+    spec = load_pipeline_file(path) if path is not None else PipelineSpec()
+    full = discover(client_factory, region, concurrency=concurrency)
+    warnings: list[str] = []
+    if spec.region and spec.region != region:
+        warnings.append(f"{spec.path} describes region {spec.region}, but this is {region}")
+    missing = tuple(missing_resources(full, spec))
+    return Loaded(scope_pipeline(full, spec), spec, tuple(warnings), missing)

@@ -1,0 +1,232 @@
+"""Live discovery (core/pipeline/discovery.py) against the moto server, and with injected faults."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from eda_cli.core.pipeline import Pipeline, discover, name_from_arn
+
+ClientFactory = Callable[[str], Any]
+ROLE_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return {}\n")
+    return buffer.getvalue()
+
+
+def make_function(boto: ClientFactory, name: str, timeout: int = 30, dlq_arn: str | None = None) -> str:
+    iam = boto("iam")
+    try:
+        role = iam.get_role(RoleName="eda-test-lambda")["Role"]["Arn"]
+    except Exception:
+        role = iam.create_role(RoleName="eda-test-lambda",
+                               AssumeRolePolicyDocument=json.dumps(ROLE_POLICY))["Role"]["Arn"]
+    kwargs: dict[str, Any] = {"DeadLetterConfig": {"TargetArn": dlq_arn}} if dlq_arn else {}
+    # moto runs a Lambda in Docker only when it is invoked; creating and listing it needs no Docker.
+    return str(boto("lambda").create_function(
+        FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler",
+        Code={"ZipFile": _zip()}, Timeout=timeout, **kwargs)["FunctionArn"])
+
+
+def queue(boto: ClientFactory, name: str, **attributes: str) -> tuple[str, str]:
+    sqs = boto("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def build_account(boto: ClientFactory) -> dict[str, str]:
+    """One of everything discovery reads."""
+    arns: dict[str, str] = {}
+    _, arns["dlq"] = queue(boto, "work-dlq", MessageRetentionPeriod="1209600")
+    arns["work_url"], arns["work"] = queue(boto, "work", VisibilityTimeout="60", RedrivePolicy=json.dumps(
+        {"deadLetterTargetArn": arns["dlq"], "maxReceiveCount": 4}))
+    sns = boto("sns")
+    arns["topic"] = sns.create_topic(Name="events")["TopicArn"]
+    arns["subscription"] = sns.subscribe(
+        TopicArn=arns["topic"], Protocol="sqs", Endpoint=arns["work"], ReturnSubscriptionArn=True,
+        Attributes={"FilterPolicy": json.dumps({"kind": ["a"]}), "RawMessageDelivery": "true",
+                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": arns["dlq"]})})["SubscriptionArn"]
+    events = boto("events")
+    events.create_event_bus(Name="bus")
+    arns["rule"] = events.put_rule(Name="r1", EventBusName="bus", EventPattern=json.dumps({"source": ["s"]}))["RuleArn"]
+    events.put_targets(Rule="r1", EventBusName="bus", Targets=[
+        {"Id": "t1", "Arn": arns["work"], "DeadLetterConfig": {"Arn": arns["dlq"]},
+         "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 600}}])
+    dynamodb = boto("dynamodb")
+    table = dynamodb.create_table(
+        TableName="items", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        Tags=[{"Key": "team", "Value": "orders"}])["TableDescription"]
+    arns["table"], arns["stream"] = table["TableArn"], table["LatestStreamArn"]
+    dynamodb.create_table(
+        TableName="dedupe", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": "eda:role", "Value": "idempotency"}])
+    dynamodb.update_time_to_live(TableName="dedupe", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    arns["function"] = make_function(boto, "worker", timeout=20)
+    lam = boto("lambda")
+    arns["sqs_mapping"] = lam.create_event_source_mapping(
+        FunctionName="worker", EventSourceArn=arns["work"], BatchSize=5,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["a"]}})}]})["UUID"]
+    arns["stream_mapping"] = lam.create_event_source_mapping(
+        FunctionName="worker", EventSourceArn=arns["stream"], StartingPosition="LATEST",
+        BisectBatchOnFunctionError=True, DestinationConfig={"OnFailure": {"Destination": arns["dlq"]}})["UUID"]
+    logs = boto("logs")
+    logs.create_log_group(logGroupName="/sfn/flow")
+    group = logs.describe_log_groups(logGroupNamePrefix="/sfn/flow")["logGroups"][0]
+    definition = {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": arns["function"], "Retry": [{"ErrorEquals": ["States.ALL"]}], "End": True}}}
+    arns["machine"] = boto("stepfunctions").create_state_machine(
+        name="flow", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn", type="EXPRESS",
+        loggingConfiguration={"level": "ERROR", "includeExecutionData": False,
+                              "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group["arn"]}}]},
+    )["stateMachineArn"]
+    boto("cloudwatch").put_metric_alarm(
+        AlarmName="work-dlq-depth", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "work-dlq"}], Statistic="Maximum", Period=60,
+        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+    return arns
+
+
+def test_discovers_every_kind_of_resource(boto: ClientFactory) -> None:
+    arns = build_account(boto)
+    p = discover(boto, "us-east-1")
+    assert not p.problems, p.problems
+
+    work, dlq = p.queue("work"), p.queue("work-dlq")
+    assert work is not None and dlq is not None
+    assert (work.dead_letter_target_arn, work.max_receive_count, work.visibility_timeout) == (arns["dlq"], 4, 60)
+    assert dlq.retention_seconds == 1209600 and p.is_dlq(dlq) and not p.is_dlq(work)
+    assert [q.name for q in p.redrive_sources(dlq)] == ["work"]
+    assert [a.name for a in p.depth_alarms(dlq)] == ["work-dlq-depth"]
+
+    [sub] = p.subscriptions
+    assert (sub.topic_arn, sub.endpoint, sub.protocol) == (arns["topic"], arns["work"], "sqs")
+    assert sub.filter_policy == {"kind": ["a"]} and sub.raw_message_delivery
+    assert sub.dead_letter_target_arn == arns["dlq"]
+
+    [rule] = [r for r in p.rules if r.name == "r1"]
+    assert rule.bus_name == "bus" and json.loads(rule.event_pattern or "") == {"source": ["s"]}
+    [target] = rule.targets
+    assert (target.arn, target.dead_letter_arn, target.max_retry_attempts, target.max_event_age_seconds) == (
+        arns["work"], arns["dlq"], 2, 600)
+    assert {b.name for b in p.buses} == {"default", "bus"}
+
+    items, dedupe = p.table("items"), p.table("dedupe")
+    assert items is not None and dedupe is not None
+    assert (items.stream_enabled, items.stream_view_type, items.stream_arn) == (True, "NEW_IMAGE", arns["stream"])
+    assert items.tags == {"team": "orders"} and items.key_names == ("pk",)
+    assert (dedupe.ttl_enabled, dedupe.ttl_attribute, dedupe.tags["eda:role"]) == (True, "exp", "idempotency")
+
+    [fn] = p.functions
+    assert (fn.name, fn.timeout_seconds) == ("worker", 20)
+    by_uuid = {m.uuid: m for m in p.mappings}
+    sqs_mapping, stream_mapping = by_uuid[arns["sqs_mapping"]], by_uuid[arns["stream_mapping"]]
+    assert sqs_mapping.source_kind == "sqs" and sqs_mapping.reports_batch_item_failures
+    assert json.loads(sqs_mapping.filters[0]) == {"body": {"kind": ["a"]}}
+    assert stream_mapping.is_stream and stream_mapping.bisect_on_error
+    assert stream_mapping.on_failure_arn == arns["dlq"]
+    assert {m.uuid for m in p.consumers(arns["table"])} == {arns["stream_mapping"]}
+    assert {m.uuid for m in p.consumers(arns["work"])} == {arns["sqs_mapping"]}
+
+    [machine] = p.state_machines
+    assert machine.express and machine.logging_level == "ERROR" and machine.log_group_arns
+    assert machine.definition is not None and "Call" in machine.definition["States"]
+    assert [g.name for g in p.log_groups] == ["/sfn/flow"]
+    assert p.calls >= 20
+    # JSON-ready, snake_case.
+    doc = json.loads(json.dumps(p.to_dict()))
+    assert doc["queues"][0]["dead_letter_target_arn"] == arns["dlq"]
+    assert {"event_source_mappings", "state_machines", "log_groups", "problems"} <= set(doc)
+
+
+def test_concurrent_and_sequential_discovery_agree(boto: ClientFactory) -> None:
+    build_account(boto)
+    fast, slow = discover(boto, "us-east-1"), discover(boto, "us-east-1", concurrency=1)
+    assert fast.to_dict() == slow.to_dict()
+    assert fast.calls == slow.calls
+
+
+def test_every_list_call_is_paginated(boto: ClientFactory) -> None:
+    """moto pages ListTopics, ListSubscriptions and ListRules by 100, ListTables by 100."""
+    sns, events, dynamodb = boto("sns"), boto("events"), boto("dynamodb")
+    _, arn = queue(boto, "sink")
+    for i in range(105):
+        topic = sns.create_topic(Name=f"t{i:03d}")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        events.put_rule(Name=f"r{i:03d}", EventPattern=json.dumps({"source": [f"s{i}"]}))
+    for i in range(102):
+        dynamodb.create_table(TableName=f"tb{i:03d}", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST")
+    p = discover(boto, "us-east-1")
+    assert len(p.topics) == 105
+    assert len(p.subscriptions) == 105
+    assert len([r for r in p.rules if r.bus_name == "default"]) == 105
+    assert len(p.tables) == 102
+
+
+class _Failing:
+    """A client whose calls raise, as AWS does for a denied or vanished resource."""
+
+    def __init__(self, real: Any, fail: dict[str, str]) -> None:
+        self._real, self._fail = real, fail
+
+    def __getattr__(self, name: str) -> Any:
+        from botocore.exceptions import ClientError
+
+        if name in self._fail:
+            def raise_(*args: Any, **kwargs: Any) -> Any:
+                raise ClientError({"Error": {"Code": self._fail[name], "Message": "nope"}}, name)
+            return raise_
+        return getattr(self._real, name)
+
+
+def test_a_denied_service_is_a_problem_not_an_abort(boto: ClientFactory) -> None:
+    build_account(boto)
+
+    def factory(service: str) -> Any:
+        if service == "lambda":
+            return _Failing(boto(service), {"get_paginator": "AccessDeniedException"})
+        if service == "dynamodb":  # a table deleted between ListTables and DescribeTable: skipped silently
+            return _Failing(boto(service), {"describe_table": "ResourceNotFoundException"})
+        return boto(service)
+
+    p = discover(factory, "us-east-1")
+    assert p.partial
+    assert {(x.service, x.resource) for x in p.problems} == {("lambda", "list functions"),
+                                                            ("lambda", "list mappings")}
+    assert "access denied" in p.problems[0].error
+    assert p.functions == () and p.tables == ()
+    assert p.queue("work") is not None and p.rules  # the rest was read
+
+
+def test_empty_account(boto: ClientFactory) -> None:
+    p = discover(boto, "us-east-1")
+    assert isinstance(p, Pipeline)
+    assert (p.queues, p.topics, p.rules, p.tables, p.problems) == ((), (), (), (), ())
+    assert [b.name for b in p.buses] == ["default"]
+
+
+@pytest.mark.parametrize(("arn", "name"), [
+    ("arn:aws:sqs:us-east-1:123456789012:work", "work"),
+    ("arn:aws:dynamodb:us-east-1:123456789012:table/items/stream/2024", "items"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:worker:live", "worker"),
+    ("arn:aws:states:us-east-1:123456789012:stateMachine:flow", "flow"),
+    ("arn:aws:events:us-east-1:123456789012:rule/bus/r1", "r1"),
+    ("arn:aws:sns:us-east-1:123456789012:events", "events"),
+])
+def test_name_from_arn(arn: str, name: str) -> None:
+    assert name_from_arn(arn) == name
