@@ -13,8 +13,11 @@ _eda_completion_node() {
     _eda_completion_opts=()
     case "$1" in
         eda)
-            _eda_completion_cmds=(completion demo dlq redrive route saga sandbox stream)
+            _eda_completion_cmds=(audit completion demo dlq iam-policy init redrive route saga sandbox stream topology trace)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
+            ;;
+        'eda audit')
+            _eda_completion_opts=(--config -c --fail-on --format -f --only --skip --list-rules --help -h)
             ;;
         'eda completion')
             _eda_completion_opts=(--help -h)
@@ -34,6 +37,12 @@ _eda_completion_node() {
             ;;
         'eda dlq peek')
             _eda_completion_opts=(--max -n --group-by --force --help -h)
+            ;;
+        'eda iam-policy')
+            _eda_completion_opts=(--read-only --list --help -h)
+            ;;
+        'eda init')
+            _eda_completion_opts=(--config -c --force --correlation-id-path --help -h)
             ;;
         'eda redrive')
             _eda_completion_cmds=(cancel replay run status)
@@ -97,6 +106,12 @@ _eda_completion_node() {
         'eda stream tail')
             _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --help -h)
             ;;
+        'eda topology')
+            _eda_completion_opts=(--format -f --around --depth --config -c --help -h)
+            ;;
+        'eda trace')
+            _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --help -h)
+            ;;
         *) return 1 ;;
     esac
 }
@@ -112,11 +127,18 @@ _eda_completion_option() {
         'eda|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda|--role-arn') _eda_completion_nargs=1 ;;
         'eda|--output'|'eda|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda audit|--config'|'eda audit|-c') _eda_completion_nargs=1 ;;
+        'eda audit|--fail-on') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error warning) ;;
+        'eda audit|--format'|'eda audit|-f') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json junit sarif) ;;
+        'eda audit|--only') _eda_completion_nargs=1 ;;
+        'eda audit|--skip') _eda_completion_nargs=1 ;;
         'eda demo|--port'|'eda demo|-p') _eda_completion_nargs=1 ;;
         'eda dlq inspect|--fail-above') _eda_completion_nargs=1 ;;
         'eda dlq inspect|--watch') _eda_completion_nargs=1 ;;
         'eda dlq peek|--max'|'eda dlq peek|-n') _eda_completion_nargs=1 ;;
         'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error) ;;
+        'eda init|--config'|'eda init|-c') _eda_completion_nargs=1 ;;
+        'eda init|--correlation-id-path') _eda_completion_nargs=1 ;;
         'eda redrive replay|--to') _eda_completion_nargs=1 ;;
         'eda redrive replay|--filter') _eda_completion_nargs=1 ;;
         'eda redrive replay|--rate') _eda_completion_nargs=1 ;;
@@ -155,6 +177,19 @@ _eda_completion_option() {
         'eda stream tail|--count') _eda_completion_nargs=1 ;;
         'eda stream tail|--timeout') _eda_completion_nargs=1 ;;
         'eda stream tail|--poll') _eda_completion_nargs=1 ;;
+        'eda topology|--format'|'eda topology|-f') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(tree mermaid dot) ;;
+        'eda topology|--around') _eda_completion_nargs=1 ;;
+        'eda topology|--depth') _eda_completion_nargs=1 ;;
+        'eda topology|--config'|'eda topology|-c') _eda_completion_nargs=1 ;;
+        'eda trace|--config'|'eda trace|-c') _eda_completion_nargs=1 ;;
+        'eda trace|--queue'|'eda trace|-q') _eda_completion_nargs=1 ;;
+        'eda trace|--log-group'|'eda trace|-g') _eda_completion_nargs=1 ;;
+        'eda trace|--table') _eda_completion_nargs=1 ;;
+        'eda trace|--idempotency-table') _eda_completion_nargs=1 ;;
+        'eda trace|--state-machine') _eda_completion_nargs=1 ;;
+        'eda trace|--stream') _eda_completion_nargs=1 ;;
+        'eda trace|--since') _eda_completion_nargs=1 ;;
+        'eda trace|--id-path') _eda_completion_nargs=1 ;;
     esac
 }
 

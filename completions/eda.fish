@@ -14,6 +14,13 @@ function __eda_nargs
             'eda|--role-arn' \
             'eda|--output' \
             'eda|-o' \
+            'eda audit|--config' \
+            'eda audit|-c' \
+            'eda audit|--fail-on' \
+            'eda audit|--format' \
+            'eda audit|-f' \
+            'eda audit|--only' \
+            'eda audit|--skip' \
             'eda demo|--port' \
             'eda demo|-p' \
             'eda dlq inspect|--fail-above' \
@@ -21,6 +28,9 @@ function __eda_nargs
             'eda dlq peek|--max' \
             'eda dlq peek|-n' \
             'eda dlq peek|--group-by' \
+            'eda init|--config' \
+            'eda init|-c' \
+            'eda init|--correlation-id-path' \
             'eda redrive replay|--to' \
             'eda redrive replay|--filter' \
             'eda redrive replay|--rate' \
@@ -61,7 +71,25 @@ function __eda_nargs
             'eda stream tail|--filter' \
             'eda stream tail|--count' \
             'eda stream tail|--timeout' \
-            'eda stream tail|--poll'
+            'eda stream tail|--poll' \
+            'eda topology|--format' \
+            'eda topology|-f' \
+            'eda topology|--around' \
+            'eda topology|--depth' \
+            'eda topology|--config' \
+            'eda topology|-c' \
+            'eda trace|--config' \
+            'eda trace|-c' \
+            'eda trace|--queue' \
+            'eda trace|-q' \
+            'eda trace|--log-group' \
+            'eda trace|-g' \
+            'eda trace|--table' \
+            'eda trace|--idempotency-table' \
+            'eda trace|--state-machine' \
+            'eda trace|--stream' \
+            'eda trace|--since' \
+            'eda trace|--id-path'
         echo 1
         return
     end
@@ -71,14 +99,19 @@ end
 # __eda_is_command 'PATH WORD': is WORD a subcommand of the command at PATH?
 function __eda_is_command
     contains -- $argv[1] \
+        'eda audit' \
         'eda completion' \
         'eda demo' \
         'eda dlq' \
+        'eda iam-policy' \
+        'eda init' \
         'eda redrive' \
         'eda route' \
         'eda saga' \
         'eda sandbox' \
         'eda stream' \
+        'eda topology' \
+        'eda trace' \
         'eda dlq inspect' \
         'eda dlq list' \
         'eda dlq peek' \
@@ -150,14 +183,19 @@ complete -c eda -e
 complete -c eda -f
 
 # eda
+complete -c eda -n '__eda_arg eda 0 0' -f -a audit -d 'Check the pipeline against the rules teams forget: a DLQ on every queue, maxReceiveCount 3-5, an alarm on every DLQ,...'
 complete -c eda -n '__eda_arg eda 0 0' -f -a completion -d 'Print a static completion script for SHELL (bash, zsh or fish).'
 complete -c eda -n '__eda_arg eda 0 0' -f -a demo -d "Run eda's diagnostics on the embedded sandbox: no AWS account, nothing left running."
 complete -c eda -n '__eda_arg eda 0 0' -f -a dlq -d 'Dead-letter queues: find them, measure them, peek at them.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a iam-policy -d 'Print the least-privilege IAM policy (JSON) for an eda command, or for all of them.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a init -d "Discover the account's pipeline and write it as a pipeline file: topics, queues, buses, tables (idempotency tables..."
 complete -c eda -n '__eda_arg eda 0 0' -f -a redrive -d 'Move messages from a dead-letter queue back to their source (or --to a queue): at least once, never losing one, with...'
 complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: which rules match it, and why the others miss it.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a saga -d 'Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a stream -d 'DynamoDB streams: tail them, filter them, see what changed.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a topology -d 'Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
+complete -c eda -n '__eda_arg eda 0 0' -f -a trace -d 'Follow one correlation id through the pipeline and print one timeline and a verdict.'
 complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n '__eda_at eda' -l region -r -f -d 'AWS region.'
 complete -c eda -n '__eda_at eda' -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
@@ -167,6 +205,15 @@ complete -c eda -n '__eda_at eda' -l no-color -d 'No colour in output.'
 complete -c eda -n '__eda_at eda' -l debug -d 'Show tracebacks and AWS calls.'
 complete -c eda -n '__eda_at eda' -l version -d 'Print the version and exit.'
 complete -c eda -n '__eda_at eda' -l help -s h -d 'Show this message and exit.'
+
+# eda audit
+complete -c eda -n "__eda_at 'eda audit'" -l config -s c -r -f -d 'Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).'
+complete -c eda -n "__eda_at 'eda audit'" -l fail-on -r -f -a 'error warning' -d 'Exit 1 when a finding is at or above this severity.'
+complete -c eda -n "__eda_at 'eda audit'" -l format -s f -r -f -a 'table json junit sarif' -d 'table | json | junit | sarif (for CI). Takes precedence over --output.'
+complete -c eda -n "__eda_at 'eda audit'" -l only -r -f -d "Run only this rule (id or glob, e.g. 'sqs-*'). Repeatable."
+complete -c eda -n "__eda_at 'eda audit'" -l skip -r -f -d 'Skip this rule (id or glob). Repeatable.'
+complete -c eda -n "__eda_at 'eda audit'" -l list-rules -d 'List the rules and exit.'
+complete -c eda -n "__eda_at 'eda audit'" -l help -s h -d 'Show this message and exit.'
 
 # eda completion
 complete -c eda -n "__eda_at 'eda completion'" -l help -s h -d 'Show this message and exit.'
@@ -195,6 +242,17 @@ complete -c eda -n "__eda_at 'eda dlq peek'" -l max -s n -r -f -d 'At most this 
 complete -c eda -n "__eda_at 'eda dlq peek'" -l group-by -r -f -a error -d 'Group messages by error signature (the triage view).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l force -d 'Peek even a queue with a RedrivePolicy (raises receive counts of live messages).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l help -s h -d 'Show this message and exit.'
+
+# eda iam-policy
+complete -c eda -n "__eda_at 'eda iam-policy'" -l read-only -d 'Only the read-only commands (no write action).'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l list -d 'List each command, whether it is read-only, and its actions.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l help -s h -d 'Show this message and exit.'
+
+# eda init
+complete -c eda -n "__eda_at 'eda init'" -l config -s c -r -f -d "Where to write the pipeline file ('-' for stdout)."
+complete -c eda -n "__eda_at 'eda init'" -l force -d 'Overwrite an existing file.'
+complete -c eda -n "__eda_at 'eda init'" -l correlation-id-path -r -f -d 'Where messages carry their correlation id (dotted path). Repeatable. Default: correlationId and detail.correlationId.'
+complete -c eda -n "__eda_at 'eda init'" -l help -s h -d 'Show this message and exit.'
 
 # eda redrive
 complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a cancel -d 'Cancel the running SQS message move task of a DLQ.'
@@ -313,3 +371,24 @@ complete -c eda -n "__eda_at 'eda stream tail'" -l count -r -f -d 'Exit after N 
 complete -c eda -n "__eda_at 'eda stream tail'" -l timeout -r -f -d 'Exit after this many seconds.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l poll -r -f -d 'Seconds between polls of a shard that had nothing new.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l help -s h -d 'Show this message and exit.'
+
+# eda topology
+complete -c eda -n "__eda_at 'eda topology'" -l format -s f -r -f -a 'tree mermaid dot' -d 'tree (the terminal), mermaid or dot (documentation). Takes precedence over --output.'
+complete -c eda -n "__eda_at 'eda topology'" -l around -r -f -d 'Only this resource (name or ARN) and its neighbours.'
+complete -c eda -n "__eda_at 'eda topology'" -l depth -r -f -d 'With --around: how many hops to include (default 1).'
+complete -c eda -n "__eda_at 'eda topology'" -l config -s c -r -f -d 'Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).'
+complete -c eda -n "__eda_at 'eda topology'" -l help -s h -d 'Show this message and exit.'
+
+# eda trace
+complete -c eda -n "__eda_at 'eda trace'" -l config -s c -r -f -d 'Pipeline file (default ./eda.yaml when it exists).'
+complete -c eda -n "__eda_at 'eda trace'" -l queue -s q -r -f -d 'Search this queue (name, URL or ARN). Repeatable.'
+complete -c eda -n "__eda_at 'eda trace'" -l log-group -s g -r -f -d 'Search this log group. Repeatable.'
+complete -c eda -n "__eda_at 'eda trace'" -l table -r -f -d 'Look the id up as the key of this table. Repeatable.'
+complete -c eda -n "__eda_at 'eda trace'" -l idempotency-table -r -f -d 'Read this idempotency table (Powertools or TTL records). Repeatable.'
+complete -c eda -n "__eda_at 'eda trace'" -l state-machine -r -f -d "Search this state machine's executions (name or ARN). Repeatable."
+complete -c eda -n "__eda_at 'eda trace'" -l stream -r -f -d "Search this table's DynamoDB stream. Repeatable."
+complete -c eda -n "__eda_at 'eda trace'" -l since -r -f -d 'Look back this far (logs, executions, stream records): 30m, 2h, 1d or an ISO time.'
+complete -c eda -n "__eda_at 'eda trace'" -l id-path -r -f -d 'Another body path that carries the id (e.g. detail.order.ref). Repeatable.'
+complete -c eda -n "__eda_at 'eda trace'" -l insights -d 'Search logs with one Logs Insights query (large volumes).'
+complete -c eda -n "__eda_at 'eda trace'" -l force -d "Also read queues with a RedrivePolicy (raises their messages' receive counts)."
+complete -c eda -n "__eda_at 'eda trace'" -l help -s h -d 'Show this message and exit.'

@@ -30,32 +30,56 @@ _eda() {
         (command)
             local -a commands
             commands=(
+                'audit:Check the pipeline against the rules teams forget: a DLQ on every queue, maxReceiveCount 3-5, an alarm on every DLQ,...'
                 'completion:Print a static completion script for SHELL (bash, zsh or fish).'
                 'demo:Run eda'"'"'s diagnostics on the embedded sandbox: no AWS account, nothing left running.'
                 'dlq:Dead-letter queues: find them, measure them, peek at them.'
+                'iam-policy:Print the least-privilege IAM policy (JSON) for an eda command, or for all of them.'
+                'init:Discover the account'"'"'s pipeline and write it as a pipeline file: topics, queues, buses, tables (idempotency tables...'
                 'redrive:Move messages from a dead-letter queue back to their source (or --to a queue): at least once, never losing one, with...'
                 'route:Route an event offline: which rules match it, and why the others miss it.'
                 'saga:Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
                 'stream:DynamoDB streams: tail them, filter them, see what changed.'
+                'topology:Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
+                'trace:Follow one correlation id through the pipeline and print one timeline and a verdict.'
             )
             _describe -t commands 'eda command' commands && ret=0
             ;;
         (args)
             curcontext="${curcontext%:*:*}:eda-$words[1]:"
             case $words[1] in
+                (audit) _eda__audit && ret=0 ;;
                 (completion) _eda__completion && ret=0 ;;
                 (demo) _eda__demo && ret=0 ;;
                 (dlq) _eda__dlq && ret=0 ;;
+                (iam-policy) _eda__iam-policy && ret=0 ;;
+                (init) _eda__init && ret=0 ;;
                 (redrive) _eda__redrive && ret=0 ;;
                 (route) _eda__route && ret=0 ;;
                 (saga) _eda__saga && ret=0 ;;
                 (sandbox) _eda__sandbox && ret=0 ;;
                 (stream) _eda__stream && ret=0 ;;
+                (topology) _eda__topology && ret=0 ;;
+                (trace) _eda__trace && ret=0 ;;
             esac
             ;;
     esac
     return ret
+}
+
+_eda__audit() {
+    _arguments -s -S : \
+        '(--config -c)--config=[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
+        '(--config -c)-c+[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
+        '(--fail-on)--fail-on=[Exit 1 when a finding is at or above this severity.]:fail-on:(error warning)' \
+        '(--format -f)--format=[table | json | junit | sarif (for CI). Takes precedence over --output.]:format-:(table json junit sarif)' \
+        '(--format -f)-f+[table | json | junit | sarif (for CI). Takes precedence over --output.]:format-:(table json junit sarif)' \
+        '*--only=[Run only this rule (id or glob, e.g. '"'"'sqs-*'"'"'). Repeatable.]:rule: ' \
+        '*--skip=[Skip this rule (id or glob). Repeatable.]:rule: ' \
+        '(--list-rules)--list-rules[List the rules and exit.]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]'
 }
 
 _eda__completion() {
@@ -127,6 +151,25 @@ _eda__dlq__peek() {
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         ':The queue to peek at (name, URL or ARN).: '
+}
+
+_eda__iam-policy() {
+    _arguments -s -S : \
+        '(--read-only)--read-only[Only the read-only commands (no write action).]' \
+        '(--list)--list[List each command, whether it is read-only, and its actions.]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '*:The command, e.g. '"'"'dlq inspect'"'"' or '"'"'audit'"'"'. A group ('"'"'dlq'"'"') means all its commands. Default\: every command.: '
+}
+
+_eda__init() {
+    _arguments -s -S : \
+        '(--config -c)--config=[Where to write the pipeline file ('"'"'-'"'"' for stdout).]:path: ' \
+        '(--config -c)-c+[Where to write the pipeline file ('"'"'-'"'"' for stdout).]:path: ' \
+        '(--force)--force[Overwrite an existing file.]' \
+        '*--correlation-id-path=[Where messages carry their correlation id (dotted path). Repeatable. Default: correlationId and detail.correlationId.]:path: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]'
 }
 
 _eda__redrive() {
@@ -423,6 +466,39 @@ _eda__stream__tail() {
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         ':A table name or a stream ARN.: '
+}
+
+_eda__topology() {
+    _arguments -s -S : \
+        '(--format -f)--format=[tree (the terminal), mermaid or dot (documentation). Takes precedence over --output.]:format-:(tree mermaid dot)' \
+        '(--format -f)-f+[tree (the terminal), mermaid or dot (documentation). Takes precedence over --output.]:format-:(tree mermaid dot)' \
+        '(--around)--around=[Only this resource (name or ARN) and its neighbours.]:name: ' \
+        '(--depth)--depth=[With --around: how many hops to include (default 1).]:n: ' \
+        '(--config -c)--config=[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
+        '(--config -c)-c+[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]'
+}
+
+_eda__trace() {
+    _arguments -s -S : \
+        '(--config -c)--config=[Pipeline file (default ./eda.yaml when it exists).]:path: ' \
+        '(--config -c)-c+[Pipeline file (default ./eda.yaml when it exists).]:path: ' \
+        '*--queue=[Search this queue (name, URL or ARN). Repeatable.]:queue: ' \
+        '*-q+[Search this queue (name, URL or ARN). Repeatable.]:queue: ' \
+        '*--log-group=[Search this log group. Repeatable.]:group: ' \
+        '*-g+[Search this log group. Repeatable.]:group: ' \
+        '*--table=[Look the id up as the key of this table. Repeatable.]:table: ' \
+        '*--idempotency-table=[Read this idempotency table (Powertools or TTL records). Repeatable.]:table: ' \
+        '*--state-machine=[Search this state machine'"'"'s executions (name or ARN). Repeatable.]:machine: ' \
+        '*--stream=[Search this table'"'"'s DynamoDB stream. Repeatable.]:table: ' \
+        '(--since)--since=[Look back this far (logs, executions, stream records): 30m, 2h, 1d or an ISO time.]:age|time: ' \
+        '*--id-path=[Another body path that carries the id (e.g. detail.order.ref). Repeatable.]:path: ' \
+        '(--insights)--insights[Search logs with one Logs Insights query (large volumes).]' \
+        '(--force)--force[Also read queues with a RedrivePolicy (raises their messages'"'"' receive counts).]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        ':The correlation id to follow (e.g. an order'"'"'s correlationId).: '
 }
 
 if [ "$funcstack[1]" = _eda ]; then

@@ -8,14 +8,28 @@ from enum import Enum
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from eda_cli import __version__, context
 from eda_cli import _clicompat as compat
 from eda_cli.aws.session import AwsSettings
 from eda_cli.errors import EdaError, ExitCode
 
+#: The order `eda --help` lists commands in: the on-call path first, then CI, then the sandbox.
+COMMAND_ORDER = ("dlq", "redrive", "stream", "trace", "saga", "route", "audit", "topology", "init",
+                 "iam-policy", "sandbox", "demo", "completion")
+
+
+class _OrderedGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+
+
 app = typer.Typer(
     name="eda",
+    cls=_OrderedGroup,
     help=(
         "Diagnose event pipelines on AWS: dead-letter queues, redrive, DynamoDB streams, "
         "traces, sagas, routing and audits.\n\n"
@@ -95,18 +109,36 @@ def root(
 
 
 def _register() -> None:
-    from eda_cli.commands import completion, demo, dlq, redrive, route, sandbox, stream
+    """The command tree, in the order `eda --help` lists it: the on-call path first."""
+    from eda_cli.commands import (
+        audit,
+        completion,
+        demo,
+        dlq,
+        iam_policy,
+        init,
+        redrive,
+        route,
+        saga,
+        sandbox,
+        stream,
+        topology,
+        trace,
+    )
 
     app.add_typer(dlq.app, name="dlq")
     app.add_typer(redrive.app, name="redrive")
-    app.add_typer(route.app, name="route")
-    app.add_typer(sandbox.app, name="sandbox")
     app.add_typer(stream.app, name="stream")
+    app.command("trace")(trace.trace)
+    app.add_typer(saga.app, name="saga")
+    app.add_typer(route.app, name="route")
+    app.command("audit")(audit.audit)
+    app.command("topology")(topology.topology)
+    app.command("init")(init.init)
+    app.command("iam-policy")(iam_policy.iam_policy)
+    app.add_typer(sandbox.app, name="sandbox")
     app.command("demo")(demo.demo)
     app.command("completion")(completion.completion)
-    from eda_cli.commands import saga
-
-    app.add_typer(saga.app, name="saga")
 
 
 _register()

@@ -191,12 +191,14 @@ def test_dlq_depths_match_the_pipeline(demo: DemoPipeline, clients: ClientFactor
         "fraud-review": 3,
         "eu-fulfilment": 7,
         "cancellations": 2,
+        "shipping": 0,
         "inventory-dlq": 2,
         "payments-dlq": 4,
         "notifications-dlq": 1,
         "fraud-review-dlq": 0,
         "eu-fulfilment-dlq": 0,
         "notify-lambda-dlq": 3,
+        "shipping-dlq": 0,
     }
     assert json.loads(json.dumps(demo.to_dict()))["queues"][0]["name"] == "inventory"
 
@@ -257,7 +259,8 @@ def test_redrive_policies_and_retention(demo: DemoPipeline, clients: ClientFacto
             if queue.dlq:
                 redrive = json.loads(attributes["RedrivePolicy"])
                 assert redrive["deadLetterTargetArn"] == demo.queue(queue.dlq).arn
-                assert int(redrive["maxReceiveCount"]) == 3
+                # shipping's 10 is one of the demo's deliberate misconfigurations.
+                assert int(redrive["maxReceiveCount"]) == (10 if queue.name == "shipping" else 3)
             else:
                 assert "RedrivePolicy" not in attributes
         else:
@@ -266,7 +269,7 @@ def test_redrive_policies_and_retention(demo: DemoPipeline, clients: ClientFacto
 
 def test_topic_and_bus_routing(demo: DemoPipeline, clients: ClientFactory) -> None:
     sns, events = clients("sns"), clients("events")
-    assert len(demo.subscription_arns) == 3
+    assert len(demo.subscription_arns) == 4  # inventory, payments, notifications, shipping
     for arn in demo.subscription_arns:
         attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
         assert attributes.get("RawMessageDelivery", "false") == "false"
@@ -282,6 +285,10 @@ def test_alarms_exist_on_dlq_depth(demo: DemoPipeline, clients: ClientFactory) -
     alarms = {a["AlarmName"]: a for a in clients("cloudwatch").describe_alarms()["MetricAlarms"]}
     for queue in demo.queues:
         if queue.role == "source":
+            continue
+        if queue.name == "shipping-dlq":  # a deliberate misconfiguration: a DLQ without an alarm
+            assert queue.alarm is None
+            assert not any(queue.name in str(a["Dimensions"]) for a in alarms.values())
             continue
         alarm = alarms[queue.alarm or ""]
         assert alarm["Namespace"] == "AWS/SQS"
@@ -342,7 +349,7 @@ def test_seeding_twice_reuses_resources_and_skips_traffic(
     assert again.stream_arn == demo.stream_arn
     for queue in again.queues:
         assert _depth(clients, queue.url) == queue.messages
-    assert len(clients("sns").list_subscriptions_by_topic(TopicArn=demo.topic_arn)["Subscriptions"]) == 3
+    assert len(clients("sns").list_subscriptions_by_topic(TopicArn=demo.topic_arn)["Subscriptions"]) == 4
 
 
 def test_seed_after_reset_sends_traffic_again(server: SandboxServer, clients: ClientFactory) -> None:

@@ -11,6 +11,12 @@
     orders-idempotency (DynamoDB, TTL on `ttl`)           5. idempotent consumers
     notify-lambda-dlq                                     a Lambda's async on-failure DLQ
 
+Deliberate misconfigurations, for `eda audit` to catch (see MISCONFIGURED):
+    cancelled-orders' target has no DeadLetterConfig (the other two targets have one, and a RetryPolicy)
+    shipping, subscribed to orders, still allows only the retired topic orders-v1 to send to it (nothing
+        arrives in AWS) and has maxReceiveCount 10; its DLQ shipping-dlq has no alarm
+    legacy-idempotency (DynamoDB) is an idempotency table without TTL
+
 Then traffic, as it would flow in AWS: orders are published to the topic and put on the bus, the
 fan-out consumers process their queues (deleting what they handled and recording it in the
 idempotency table) and fail on the poison messages, which SQS moves to the DLQs once they are
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import RetryPolicyTypeDef, TargetTypeDef
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, MessageTypeDef
@@ -50,6 +57,15 @@ FANOUT_QUEUES = ("inventory", "payments", "notifications")
 EVENT_SOURCE = "shop.orders"
 
 MAX_RECEIVE_COUNT = 3
+#: The misconfigured slice: a queue set up in a hurry, and an idempotency table nobody expires.
+SHIPPING_QUEUE = "shipping"
+SHIPPING_DLQ = "shipping-dlq"
+SHIPPING_MAX_RECEIVE_COUNT = 10
+#: The topic shipping's access policy still names (it was renamed to `orders`).
+RETIRED_TOPIC = "orders-v1"
+LEGACY_IDEMPOTENCY_TABLE = "legacy-idempotency"
+#: The RetryPolicy of the well-configured rule targets.
+TARGET_RETRY_POLICY: RetryPolicyTypeDef = {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
 SOURCE_RETENTION_SECONDS = 4 * 24 * 3600  # 345600
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # 1209600: longer than the source's, so nothing expires on the way
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
@@ -90,6 +106,16 @@ RULES: tuple[_Rule, ...] = (
         "cancellations",
         None,
     ),
+)
+
+#: What `eda audit` finds in the demo pipeline on purpose: (rule id, resource).
+MISCONFIGURED: tuple[tuple[str, str], ...] = (
+    ("sqs-redrive-policy", "cancellations"),
+    ("events-target-dlq", "orders-bus/cancelled-orders -> cancellations"),
+    ("sqs-dlq-alarm", SHIPPING_DLQ),
+    ("sqs-max-receive-count", SHIPPING_QUEUE),
+    ("sns-queue-policy", f"{TOPIC} -> {SHIPPING_QUEUE}"),
+    ("dynamodb-idempotency-ttl", LEGACY_IDEMPOTENCY_TABLE),
 )
 
 #: The correlation ids of the poison messages, by the DLQ they end up in.
@@ -266,8 +292,13 @@ def seed_demo(
     # DLQs first: a RedrivePolicy must name a queue that exists.
     dlq_names = [f"{q}-dlq" for q in FANOUT_QUEUES] + [r.dlq for r in RULES if r.dlq] + [LAMBDA_DLQ]
     made: dict[str, tuple[str, str]] = {}
-    for name in dlq_names:
+    for name in [*dlq_names, SHIPPING_DLQ]:
         made[name] = _ensure_queue(sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
+    # A rule target's DLQ must let EventBridge send to it, as the rule's queue does.
+    for rule in RULES:
+        if rule.dlq:
+            policy = _send_policy(made[rule.dlq][1], "events.amazonaws.com", rule_arns[rule.name])
+            sqs.set_queue_attributes(QueueUrl=made[rule.dlq][0], Attributes={"Policy": policy})
 
     sources: list[tuple[str, str | None, str, str]] = [  # queue, dlq, principal, source arn
         *((q, f"{q}-dlq", "sns.amazonaws.com", topic_arn) for q in FANOUT_QUEUES),
@@ -284,16 +315,29 @@ def seed_demo(
                 {"deadLetterTargetArn": made[dlq][1], "maxReceiveCount": MAX_RECEIVE_COUNT}
             )
         made[name] = _ensure_queue(sqs, name, attributes)
+    # Misconfigured: the policy still names the retired topic, and maxReceiveCount is 10.
+    retired_topic_arn = f"{topic_arn.rsplit(':', 1)[0]}:{RETIRED_TOPIC}"
+    made[SHIPPING_QUEUE] = _ensure_queue(sqs, SHIPPING_QUEUE, {
+        "MessageRetentionPeriod": str(SOURCE_RETENTION_SECONDS),
+        "VisibilityTimeout": "30",
+        "Policy": _send_policy(_queue_arn(region, made, SHIPPING_QUEUE), "sns.amazonaws.com", retired_topic_arn),
+        "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": made[SHIPPING_DLQ][1], "maxReceiveCount": SHIPPING_MAX_RECEIVE_COUNT}
+        ),
+    })
 
     subscription_arns = tuple(_ensure_subscription(sns, topic_arn, made[q][1]) for q in FANOUT_QUEUES)
     for rule in RULES:
-        events.put_targets(
-            Rule=rule.name, EventBusName=BUS, Targets=[{"Id": rule.queue, "Arn": made[rule.queue][1]}]
-        )
+        target: TargetTypeDef = {"Id": rule.queue, "Arn": made[rule.queue][1]}
+        if rule.dlq:  # cancelled-orders' target has neither: an audit finding
+            target["DeadLetterConfig"] = {"Arn": made[rule.dlq][1]}
+            target["RetryPolicy"] = TARGET_RETRY_POLICY
+        events.put_targets(Rule=rule.name, EventBusName=BUS, Targets=[target])
 
     stream_arn = _ensure_table(dynamodb, ORDERS_TABLE, "order_id", stream=True)
     _ensure_table(dynamodb, IDEMPOTENCY_TABLE, "messageId", stream=False)
     _ensure_ttl(dynamodb, IDEMPOTENCY_TABLE, "ttl")
+    _ensure_table(dynamodb, LEGACY_IDEMPOTENCY_TABLE, "messageId", stream=False)  # no TTL: a finding
 
     alarms = {dlq: f"{dlq}-not-empty" for dlq in dlq_names}
     for dlq, alarm in alarms.items():
@@ -311,7 +355,7 @@ def seed_demo(
             TreatMissingData="notBreaching",
         )
 
-    all_queues = [*dlq_names, *(s[0] for s in sources)]
+    all_queues = [*dlq_names, *(s[0] for s in sources), SHIPPING_QUEUE, SHIPPING_DLQ]
     traffic = all(_depth(sqs, made[q][0], in_flight=True) == 0 for q in all_queues)
     sent = records = 0
     oldest: dict[str, int] = {}
@@ -319,8 +363,12 @@ def seed_demo(
     if traffic:
         sent, records, oldest = _run_traffic(sqs, sns, events, dynamodb, made, topic_arn, clock)
         _put_age_metrics(cloudwatch, oldest, clock())
+        _write_consumer_logs(client("logs"), clock)
     else:
         notes.append("the demo queues already held messages: no traffic sent")
+    # Subscribed after the traffic: in AWS its policy keeps every message out, but moto does not
+    # enforce queue policies, so subscribing earlier would fill the queue AWS would leave empty.
+    subscription_arns += (_ensure_subscription(sns, topic_arn, made[SHIPPING_QUEUE][1]),)
 
     depths = {q: _depth(sqs, made[q][0]) for q in all_queues}
     for dlq, alarm in alarms.items():
@@ -345,7 +393,10 @@ def seed_demo(
                 max_receive_count=MAX_RECEIVE_COUNT if dlq else None,
             )
         )
-    for name in dlq_names:
+    url, arn = made[SHIPPING_QUEUE]
+    queues.append(DemoQueue(name=SHIPPING_QUEUE, url=url, arn=arn, role="source", messages=depths[SHIPPING_QUEUE],
+                            dlq=SHIPPING_DLQ, max_receive_count=SHIPPING_MAX_RECEIVE_COUNT))
+    for name in [*dlq_names, SHIPPING_DLQ]:
         url, arn = made[name]
         queues.append(
             DemoQueue(
@@ -355,7 +406,7 @@ def seed_demo(
                 role="lambda-dlq" if name == LAMBDA_DLQ else "dlq",
                 messages=depths[name],
                 correlation_ids=POISON.get(name, ()),
-                alarm=alarms[name],
+                alarm=alarms.get(name),
             )
         )
 
@@ -367,7 +418,7 @@ def seed_demo(
         bus_name=BUS,
         bus_arn=bus_arn,
         rule_names=tuple(r.name for r in RULES),
-        table_names=(ORDERS_TABLE, IDEMPOTENCY_TABLE),
+        table_names=(ORDERS_TABLE, IDEMPOTENCY_TABLE, LEGACY_IDEMPOTENCY_TABLE),
         stream_arn=stream_arn,
         alarm_names=tuple(alarms.values()),
         poison_correlation_ids=tuple(sorted({c for ids in POISON.values() for c in ids})),
@@ -745,3 +796,66 @@ def _put_age_metrics(cloudwatch: CloudWatchClient, oldest: dict[str, int], now: 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+# -- consumer logs (for `eda trace`) ------------------------------------------------------------
+
+#: The log groups of the demo's consumers, by the queue they consume ("notify" is the notify
+#: Lambda, whose failed async invocations fill notify-lambda-dlq). The seed writes what each
+#: consumer would have logged: a line per message processed, an ERROR line per failed attempt.
+CONSUMER_LOG_GROUPS: dict[str, str] = {
+    **{queue: f"/aws/lambda/{queue}-consumer" for queue in FANOUT_QUEUES},
+    "notify": "/aws/lambda/notify",
+}
+
+
+def _consumer_error(queue: str, index: int) -> str | None:
+    """Why the consumer of `queue` failed on order number `index` (None: it processed it)."""
+    _order_id, amount, _region, sku, email = _ORDERS[index - 1]
+    if queue == "payments" and isinstance(amount, str):
+        return f"ValueError: amount {amount!r} is not a number"
+    if queue == "inventory" and f"corr-{index:04d}" in POISON["inventory-dlq"]:
+        return f"LookupError: unknown SKU {sku!r}"
+    if queue == "notifications" and email is None:
+        return "KeyError: 'email'"
+    return None
+
+
+def _write_consumer_logs(logs: Any, clock: Callable[[], float]) -> int:
+    """Write the consumers' log lines (CONSUMER_LOG_GROUPS); returns how many. Called with the traffic."""
+    from botocore.exceptions import ClientError
+
+    lines: dict[str, list[str]] = {group: [] for group in CONSUMER_LOG_GROUPS.values()}
+    for queue in FANOUT_QUEUES:
+        logged = lines[CONSUMER_LOG_GROUPS[queue]]
+        for index, row in enumerate(_ORDERS, start=1):
+            corr, error = f"corr-{index:04d}", _consumer_error(queue, index)
+            if error is None:
+                logged.append(f"INFO processed {corr} (order {row[0]}): recorded in {IDEMPOTENCY_TABLE}")
+            else:
+                logged += [f"ERROR processing {corr} (order {row[0]}): {error} (attempt {n} of {MAX_RECEIVE_COUNT})"
+                          for n in range(1, MAX_RECEIVE_COUNT + 1)]
+    for order_id, corr, _cents in _LEGACY:
+        lines[CONSUMER_LOG_GROUPS["payments"]] += [
+            f"ERROR processing {corr} (order {order_id}): KeyError: 'amount' (a v1 message: total_cents, "
+            f"no amount) (attempt {n} of {MAX_RECEIVE_COUNT})" for n in range(1, MAX_RECEIVE_COUNT + 1)]
+    for order_id, corr, error in _LAMBDA_FAILURES:  # an async invocation is tried three times
+        lines[CONSUMER_LOG_GROUPS["notify"]] += [
+            f"ERROR sending order-confirmation for {corr} (order {order_id}): {error} (attempt {n} of 3)"
+            for n in range(1, 4)]
+    start = int(clock() * 1000)
+    stream = f"{_iso(clock())[:10].replace('-', '/')}/[$LATEST]{uuid.uuid5(uuid.NAMESPACE_URL, 'eda-demo').hex}"
+    for group, messages in lines.items():
+        try:
+            logs.create_log_group(logGroupName=group)
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceAlreadyExistsException":
+                raise
+        try:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceAlreadyExistsException":
+                raise
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": start + i, "message": m} for i, m in enumerate(messages)])
+    return sum(len(m) for m in lines.values())

@@ -1,0 +1,169 @@
+"""`eda trace`: follow one correlation id across queues, DLQs, logs, tables and state machines."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import typer
+
+from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.errors import ExitCode, UsageError
+from eda_cli.render import Renderer, TableView
+
+if TYPE_CHECKING:
+    from eda_cli.core.trace import Hit, TraceResult
+
+DEFAULT_SINCE = "24h"
+
+
+def _since(text: str, now: float) -> float:
+    from eda_cli.core.streams import parse_since
+
+    try:
+        since = parse_since(text, now)
+    except UsageError:
+        raise UsageError(f"--since: cannot read {text!r} as a time",
+                         hint="use an age (30m, 2h, 1d, 1h30m) or an ISO 8601 time (2024-05-01T12:00:00Z)") from None
+    if since > now:
+        raise UsageError(f"--since {text} is in the future")
+    return since
+
+
+def trace(
+    ctx: typer.Context,
+    correlation_id: str = typer.Argument(..., help="The correlation id to follow (e.g. an order's correlationId).",
+                                        metavar="CORRELATION_ID"),
+    config: str | None = typer.Option(
+        None, "--config", "-c", help="Pipeline file (default ./eda.yaml when it exists).", metavar="PATH"),
+    queues: list[str] = typer.Option(None, "--queue", "-q", help="Search this queue (name, URL or ARN). Repeatable.",
+                                      metavar="QUEUE"),
+    log_groups: list[str] = typer.Option(None, "--log-group", "-g", help="Search this log group. Repeatable.",
+                                          metavar="GROUP"),
+    tables: list[str] = typer.Option(None, "--table", help="Look the id up as the key of this table. Repeatable.",
+                                      metavar="TABLE"),
+    idempotency_tables: list[str] = typer.Option(
+        None, "--idempotency-table", help="Read this idempotency table (Powertools or TTL records). Repeatable.",
+        metavar="TABLE"),
+    machines: list[str] = typer.Option(
+        None, "--state-machine", help="Search this state machine's executions (name or ARN). Repeatable.",
+        metavar="MACHINE"),
+    streams: list[str] = typer.Option(None, "--stream", help="Search this table's DynamoDB stream. Repeatable.",
+                                      metavar="TABLE"),
+    since: str = typer.Option(
+        DEFAULT_SINCE, "--since", metavar="AGE|TIME",
+        help="Look back this far (logs, executions, stream records): 30m, 2h, 1d or an ISO time."),
+    id_path: list[str] = typer.Option(
+        None, "--id-path", help="Another body path that carries the id (e.g. detail.order.ref). Repeatable.",
+        metavar="PATH"),
+    insights: bool = typer.Option(
+        False, "--insights", help="Search logs with one Logs Insights query (large volumes)."),
+    force: bool = typer.Option(
+        False, "--force", help="Also read queues with a RedrivePolicy (raises their messages' receive counts)."),
+) -> None:
+    """Follow one correlation id through the pipeline and print one timeline and a verdict.
+
+    Looks in the resources named by flags; else in the pipeline file's; else in every DLQ,
+    idempotency table, DynamoDB stream, state machine and log group of the region. Queues are
+    read like `dlq peek` (nothing consumed, visibility put back at once). Exit 0 found, 1 not
+    found, 4 when some places could not be searched (listed, with why).
+
+    Example: eda trace corr-0006 --since 2h
+    """
+    from eda_cli.core.trace import TraceOptions, id_paths, plan_for, plan_from_flags, run_trace
+
+    app_ = ctx_of(ctx)
+    cid = correlation_id.strip()
+    if not cid:
+        raise UsageError("the correlation id is empty")
+    now = time.time()
+    start = _since(since, now)
+    extra_paths = list(id_path or [])
+    id_paths(extra_paths)  # bad paths fail here, before any AWS call
+    session = app_.session
+    region = session.region
+    flags = plan_from_flags(queues=queues or [], log_groups=log_groups or [], tables=tables or [],
+                            idempotency_tables=idempotency_tables or [], machines=machines or [],
+                            streams=streams or [])
+    scope = plan_for(session.client, region, flags, config=config, force=force)
+    for warning in scope.warnings:
+        app_.renderer.warn(warning)
+    options = TraceOptions(correlation_id=cid, id_paths=id_paths(extra_paths, scope.spec.correlation_id_paths),
+                           since=start, until=now, insights=insights, force=force)
+    result = run_trace(session.client, scope.plan, options, region=region, where=session.where())
+    for error in result.errors:
+        app_.renderer.warn(f"could not search {error.source} {error.resource}: {error.error}")
+    app_.renderer.emit(result.to_dict(), lambda r: _human(r, result))
+    if result.partial:
+        exit_with(ExitCode.PARTIAL)
+    exit_with(ExitCode.OK if result.found else ExitCode.FINDING)
+
+
+# -- human output ---------------------------------------------------------------------------------
+
+
+def _searched_line(result: TraceResult, listed: bool = False) -> str:
+    kinds = Counter(p.source for p in result.searched)
+    parts = [f"{n} {kind}" for kind, n in sorted(kinds.items())]
+    text = f"searched {len(result.searched)} place{'s' if len(result.searched) != 1 else ''}"
+    if parts:
+        text += " (" + ", ".join(parts) + ")"
+    text += f" by {result.scope}, since {result.since}"
+    if result.skipped:
+        text += f"; skipped {len(result.skipped)}" + ("" if listed else " (see --output json)")
+    if result.errors:
+        text += f"; {len(result.errors)} could not be searched"
+    return text
+
+
+def _human(renderer: Renderer, result: TraceResult) -> None:
+    if not result.found:
+        renderer.text(f"{result.correlation_id}: not found", style="bold")
+        renderer.text(_searched_line(result, listed=True) + ":")
+        for place in result.searched:
+            renderer.text(f"  {place.source:<14} {place.resource}" + (f"  ({place.note})" if place.note else ""))
+        for place in result.skipped:
+            renderer.text(f"  {place.source:<14} {place.resource}  (skipped: {place.skipped})", style="dim")
+        for error in result.errors:
+            renderer.text(f"  {error.source:<14} {error.resource}  (NOT SEARCHED: {error.error})", style="yellow")
+        return
+    if renderer.is_terminal:
+        _tree(renderer, result)
+    else:
+        renderer.text(f"{result.correlation_id}: {len(result.hits)} hit(s)")
+        renderer.table(TableView(
+            columns=["Time", "Source", "Resource", "Summary"],
+            rows=[[h.time or "-", h.source, h.resource, h.summary] for h in result.hits],
+        ))
+        renderer.text(f"verdict: {result.verdict}")
+        renderer.text(_searched_line(result))
+
+
+def _short_time(hit: Hit, same_day: bool) -> str:
+    if hit.time is None:
+        return "--:--:--.---"
+    return hit.time[11:23] if same_day else hit.time[:23].replace("T", " ")
+
+
+def _tree(renderer: Renderer, result: TraceResult) -> None:
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    days = {h.time[:10] for h in result.hits if h.time}
+    same_day = len(days) <= 1
+    title = f"[bold]{escape(result.correlation_id)}[/bold]"
+    if same_day and days:
+        title += f"  [dim]{next(iter(days))} (UTC)[/dim]"
+    tree = Tree(title)
+    branches: dict[tuple[str, str], Tree] = {}
+    for hit in result.hits:
+        key = (hit.source, hit.resource)
+        if key not in branches:
+            branches[key] = tree.add(f"[cyan]{escape(hit.source)}[/cyan] [bold]{escape(hit.resource)}[/bold]")
+        style = "red" if hit.detail.get("dlq") or hit.detail.get("error") else ""
+        text = f"[dim]{_short_time(hit, same_day)}[/dim]  {escape(hit.summary)}"
+        branches[key].add(f"[{style}]{text}[/{style}]" if style else text)
+    renderer.console.print(tree)
+    renderer.console.print(f"[bold]verdict:[/bold] {escape(result.verdict)}")
+    renderer.console.print(f"[dim]{escape(_searched_line(result))}[/dim]")
