@@ -304,3 +304,51 @@ def test_arn_in_another_region_is_a_usage_error(eda: Callable[..., Result]) -> N
     result = eda("dlq", "peek", "arn:aws:sqs:eu-west-1:123456789012:x-dlq")
     assert_one_line_error(result, 2)
     assert "--region eu-west-1" in result.stderr
+
+
+class SamplingSqs:
+    """A queue whose short receives miss a message (as one SQS server sample can) and whose
+    ApproximateNumberOfMessages lags at 0; only a long-polled receive finds it."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.visibility: list[list[dict[str, Any]]] = []
+
+    def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if kwargs["WaitTimeSeconds"] == 0:
+            return {}
+        return {"Messages": [{"MessageId": "m1", "ReceiptHandle": f"h{len(self.calls)}", "Body": "{}",
+                              "Attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1000"}}]}
+
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.visibility.append(Entries)
+        return {"Failed": []}
+
+
+def test_browse_long_polls_before_trusting_an_empty_answer() -> None:
+    from contextlib import closing
+
+    from eda_cli.core.dlq import BrowseStats, browse
+
+    sqs = SamplingSqs()
+    stats = BrowseStats()
+    with closing(browse(sqs, "url", limit=10, visible=0, stats=stats)) as messages:
+        found = [m.message_id for m in messages]
+    assert found == ["m1"]
+    assert [c["WaitTimeSeconds"] for c in sqs.calls][:2] == [0, 1]
+    # Nothing deleted, and everything seen made visible again at once with its latest handle.
+    assert sqs.visibility == [[{"Id": "0", "ReceiptHandle": f"h{len(sqs.calls)}", "VisibilityTimeout": 0}]]
+    assert stats.receives == len(sqs.calls) and stats.seen == 1
+
+
+def test_browse_restores_visibility_when_stopped_early() -> None:
+    from contextlib import closing
+
+    from eda_cli.core.dlq import BrowseStats, browse
+
+    sqs = SamplingSqs()
+    stats = BrowseStats()
+    with closing(browse(sqs, "url", limit=10, visible=5, stats=stats)) as messages:
+        next(iter(messages))  # the consumer stops here (Ctrl-C, an error, enough found)
+    assert sqs.visibility and sqs.visibility[0][0]["VisibilityTimeout"] == 0

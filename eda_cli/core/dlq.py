@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -358,46 +359,55 @@ class PeekRefused(UsageError):
     pass
 
 
-def peek(
-    sqs: Any,
-    queue: QueueRef,
-    max_messages: int = 10,
-    *,
-    force: bool = False,
-    empty_receives: int = 3,
-    wait_seconds: int = 1,
-) -> PeekResult:
-    """Read up to `max_messages` without consuming them: nothing is ever deleted.
+def refuse_live_queue(name: str, max_receive_count: int | None) -> PeekRefused:
+    """The refusal to receive from a queue with a RedrivePolicy of its own (a live source queue)."""
+    return PeekRefused(
+        f"{name} has a RedrivePolicy (maxReceiveCount {max_receive_count}): every receive raises a message's "
+        "receive count, so reading it could push live messages into its DLQ",
+        hint="read its DLQ instead, or pass --force if you accept that risk",
+    )
 
-    Each receive hides messages for PEEK_VISIBILITY_SECONDS so the next receive reaches others;
-    when the peek ends (or is interrupted) every message seen is made visible again at once.
-    Messages are de-duplicated by id. The peek stops at `max_messages`, once as many messages as
-    the queue reported have been seen and a receive brings nothing new, or after `empty_receives`
-    receives in a row bring nothing new (a short receive samples only some SQS servers).
+
+@dataclass
+class BrowseStats:
+    """What a `browse` did, filled in as it goes (and completed when it ends)."""
+
+    receives: int = 0
+    seen: int = 0
+    #: Messages whose visibility could not be reset: they reappear after PEEK_VISIBILITY_SECONDS.
+    not_restored: tuple[str, ...] = ()
+
+
+def browse(
+    sqs: Any,
+    url: str,
+    *,
+    limit: int,
+    visible: int | None,
+    stats: BrowseStats,
+    empty_receives: int = 3,
+) -> Generator[Message, None, None]:
+    """Yield each message of a queue once, up to `limit`, WITHOUT consuming any: nothing is deleted.
+
+    Each receive hides what it got for PEEK_VISIBILITY_SECONDS so the next receive reaches other
+    messages; when the generator ends, or is closed, every message seen is made visible again at
+    once (use it inside `contextlib.closing` if you may stop early). Receives are short while they
+    bring new messages; after one that brings nothing new the next waits a second, since a short
+    receive samples only some SQS servers. It stops at `limit`, once as many messages as the queue
+    reported (`visible`) have been seen and a long-polled receive brings nothing new, or after
+    `empty_receives` receives in a row bring nothing new. Messages are de-duplicated by id.
     """
-    if max_messages < 1:
-        raise UsageError("--max must be at least 1")
-    info = get_queue_info(sqs, queue.url)
-    if info.redrive_policy and not force:
-        raise PeekRefused(
-            f"{queue.name} has a RedrivePolicy (maxReceiveCount {info.max_receive_count}): every receive "
-            "raises a message's receive count, so peeking could push live messages into its DLQ",
-            hint="peek its DLQ instead, or pass --force if you accept that risk",
-        )
-    visible = info.int_attr("ApproximateNumberOfMessages")
-    seen: dict[str, Message] = {}
+    seen: set[str] = set()
     handles: dict[str, str] = {}
-    receives = 0
-    quiet = 0
-    not_restored: list[str] = []
+    quiet = wait = 0
     try:
-        while len(seen) < max_messages and quiet < empty_receives:
-            receives += 1
+        while len(seen) < limit and quiet < empty_receives:
+            stats.receives += 1
             response = sqs.receive_message(
-                QueueUrl=queue.url,
-                MaxNumberOfMessages=min(10, max(1, max_messages - len(seen))),
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, limit - len(seen)),
                 VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
-                WaitTimeSeconds=wait_seconds,
+                WaitTimeSeconds=wait,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
@@ -405,20 +415,53 @@ def peek(
             for raw in response.get("Messages", []):
                 message_id = str(raw["MessageId"])
                 handles[message_id] = str(raw["ReceiptHandle"])
-                if message_id not in seen and len(seen) < max_messages:
-                    seen[message_id] = to_message(raw)
-                    new += 1
-            quiet = 0 if new else quiet + 1
-            if not new and visible is not None and len(seen) >= visible:
-                break
+                if message_id in seen or len(seen) >= limit:
+                    continue
+                seen.add(message_id)
+                stats.seen = len(seen)
+                new += 1
+                yield to_message(raw)
+            if new:
+                quiet = wait = 0
+            else:
+                # Seen all the queue reported, and a long-polled receive (which asks every server)
+                # found nothing more: done. A short receive alone could have missed some.
+                if wait and visible is not None and len(seen) >= visible:
+                    break
+                quiet, wait = quiet + 1, 1
     finally:
-        not_restored = change_visibility(sqs, queue.url, list(handles.items()), timeout=0)
-    ordered = sorted(seen.values(), key=lambda m: (m.sent_at or "", m.message_id))
+        stats.not_restored = tuple(change_visibility(sqs, url, list(handles.items()), timeout=0))
+
+
+def peek(
+    sqs: Any,
+    queue: QueueRef,
+    max_messages: int = 10,
+    *,
+    force: bool = False,
+    empty_receives: int = 3,
+) -> PeekResult:
+    """Read up to `max_messages` without consuming them (see `browse`): nothing is ever deleted.
+
+    Refuses a queue that has a RedrivePolicy of its own unless `force`: every receive raises a
+    message's receive count, which could push live messages into that queue's DLQ.
+    """
+    if max_messages < 1:
+        raise UsageError("--max must be at least 1")
+    info = get_queue_info(sqs, queue.url)
+    if info.redrive_policy and not force:
+        raise refuse_live_queue(queue.name, info.max_receive_count)
+    visible = info.int_attr("ApproximateNumberOfMessages")
+    stats = BrowseStats()
+    with closing(browse(sqs, queue.url, limit=max_messages, visible=visible, stats=stats,
+                        empty_receives=empty_receives)) as messages:
+        seen = list(messages)
+    ordered = sorted(seen, key=lambda m: (m.sent_at or "", m.message_id))
     return PeekResult(
         queue=queue,
         messages=tuple(ordered),
-        receives=receives,
-        not_restored=tuple(not_restored),
+        receives=stats.receives,
+        not_restored=stats.not_restored,
         visible_before=visible,
     )
 

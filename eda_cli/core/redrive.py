@@ -38,6 +38,7 @@ from eda_cli.core.archive import (
     read_archive,
     to_line,
 )
+from eda_cli.core.dlq import PEEK_VISIBILITY_SECONDS  # dry runs follow `eda dlq peek`'s visibility
 from eda_cli.core.sqs import QueueInfo, QueueVanished, change_visibility, get_queue_info, ms_to_iso, parse_body
 from eda_cli.errors import AwsError, ResourceNotFound, UsageError
 
@@ -52,8 +53,6 @@ MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 1_048_576
 #: How long a received batch stays hidden: covers archiving, a send with all its retries, and the delete.
 VISIBILITY_SECONDS = 60
-#: Dry runs follow `eda dlq peek`: short visibility, put back to 0 at the end.
-PEEK_VISIBILITY_SECONDS = 30
 #: StartMessageMoveTask accepts at most 500 messages per second.
 NATIVE_MAX_RATE = 500
 #: Receives in a row that bring nothing new before the queue's depth is checked.

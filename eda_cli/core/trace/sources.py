@@ -17,9 +17,9 @@ from typing import Any
 
 from eda_cli.aws.errors import is_client_error
 from eda_cli.core.concurrency import map_bounded
-from eda_cli.core.dlq import PEEK_VISIBILITY_SECONDS, PeekRefused, named_like_dlq
+from eda_cli.core.dlq import PEEK_VISIBILITY_SECONDS, BrowseStats, browse, named_like_dlq, refuse_live_queue
 from eda_cli.core.records import item_to_plain
-from eda_cli.core.sqs import Message, change_visibility, get_queue_info, parse_body, to_message
+from eda_cli.core.sqs import Message, get_queue_info, parse_body
 from eda_cli.core.trace.match import carries, match_message, mentions, powertools_hash
 from eda_cli.core.trace.model import (
     IDEMPOTENCY,
@@ -89,14 +89,6 @@ class QueueScan:
     complete: bool = True
 
 
-def redrive_refusal(name: str, max_receive_count: int | None) -> PeekRefused:
-    return PeekRefused(
-        f"{name} has a RedrivePolicy (maxReceiveCount {max_receive_count}): receiving raises the receive "
-        "count of its live messages and could push them into its DLQ",
-        hint="pass --force to search it anyway",
-    )
-
-
 def scan_queue(
     sqs: Any,
     name: str,
@@ -109,63 +101,32 @@ def scan_queue(
 ) -> QueueScan:
     """Read a whole queue for the id, with the `dlq peek` rules: never consume, put back at once.
 
-    Receives are short (WaitTimeSeconds 0) while they bring new messages; after one that brings
-    nothing new the next waits a second, since a short receive samples only some SQS servers.
-    The scan ends once as many messages as the queue reported have been seen and a further
-    receive brings nothing new, after EMPTY_RECEIVES receives in a row bring nothing new, or at
-    `budget` messages. Only matching messages are kept.
+    The reading is `core.dlq.browse` (when it stops, and why), up to `budget` messages; only
+    matching messages are kept.
     """
     info = get_queue_info(sqs, url)
     if info.redrive_policy and not force:
-        raise redrive_refusal(name, info.max_receive_count)
+        raise refuse_live_queue(name, info.max_receive_count)
     visible = info.int_attr("ApproximateNumberOfMessages")
-    seen: set[str] = set()
-    handles: dict[str, str] = {}
     matches: list[tuple[Message, tuple[str, ...]]] = []
-    receives = quiet = 0
-    wait = 0
-    try:
-        while len(seen) < budget and quiet < EMPTY_RECEIVES:
-            receives += 1
-            response = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
-                WaitTimeSeconds=wait,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
-            new = 0
-            for raw in response.get("Messages", []):
-                message_id = str(raw["MessageId"])
-                handles[message_id] = str(raw["ReceiptHandle"])
-                if message_id in seen:
-                    continue
-                seen.add(message_id)
-                new += 1
-                message = to_message(raw)
-                where = match_message(message, correlation_id, paths)
-                if where:
-                    matches.append((message, tuple(where)))
-            if new:
-                quiet, wait = 0, 0
-            else:
-                if visible is not None and len(seen) >= visible:
-                    break
-                quiet, wait = quiet + 1, 1
-    finally:
-        not_restored = change_visibility(sqs, url, list(handles.items()), timeout=0)
+    stats = BrowseStats()
+    with contextlib.closing(browse(sqs, url, limit=budget, visible=visible, stats=stats,
+                                   empty_receives=EMPTY_RECEIVES)) as messages:
+        for message in messages:
+            where = match_message(message, correlation_id, paths)
+            if where:
+                matches.append((message, tuple(where)))
     return QueueScan(
         name=name,
         url=url,
-        seen=len(seen),
+        seen=stats.seen,
         visible_before=visible,
         in_flight_before=info.int_attr("ApproximateNumberOfMessagesNotVisible"),
-        receives=receives,
+        receives=stats.receives,
         matches=tuple(matches),
-        not_restored=tuple(not_restored),
+        not_restored=stats.not_restored,
         has_redrive_policy=bool(info.redrive_policy),
-        complete=len(seen) < budget,
+        complete=stats.seen < budget,
     )
 
 
