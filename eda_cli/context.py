@@ -32,9 +32,6 @@ class AppContext:
             self._session = AwsSession(self.settings)
         return self._session
 
-    def use_session(self, session: AwsSession) -> None:
-        self._session = session
-
 
 #: The context of the invocation in progress, for the error boundary to name region and endpoint.
 CURRENT: AppContext | None = None

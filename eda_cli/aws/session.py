@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eda_cli import __version__
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 #: AWS_MAX_ATTEMPTS override them, as they do for the AWS CLI.
 DEFAULT_RETRY_MODE = "standard"
 DEFAULT_MAX_ATTEMPTS = 5
-#: Enough HTTP connections for the widest fan-out any command uses (see core/concurrency.py).
+#: Enough HTTP connections for the widest fan-out any command uses (redrive's --concurrency maximum, 32).
 DEFAULT_POOL_SIZE = 32
 
 
@@ -38,9 +38,6 @@ class AwsSettings:
         default_factory=lambda: _int_env("AWS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)
     )
     max_pool_connections: int = DEFAULT_POOL_SIZE
-
-    def with_pool(self, size: int) -> AwsSettings:
-        return replace(self, max_pool_connections=max(size, DEFAULT_POOL_SIZE))
 
 
 def _int_env(name: str, default: int) -> int:

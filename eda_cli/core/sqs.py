@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -239,5 +238,3 @@ def change_visibility(sqs: Any, url: str, handles: list[tuple[str, str]], timeou
             failed.append(chunk[int(entry["Id"])][0])
     return failed
 
-
-Sleep = Callable[[float], None]
