@@ -11,6 +11,7 @@ from typing import Any
 
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
+from eda_cli.core.pipeline.model import Alarm
 from eda_cli.core.sqs import (
     Message,
     QueueInfo,
@@ -27,8 +28,6 @@ from eda_cli.errors import UsageError
 #: (Lambda async DLQs, SNS subscription DLQs, EventBridge target DLQs).
 DLQ_SUFFIXES = ("-dlq", "-deadletter", "_dlq", "-dead-letter", "_deadletter")
 
-#: Depth metrics that count as "an alarm watches this DLQ".
-DEPTH_METRICS = {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessages"}
 
 
 def _strip_fifo(name: str) -> str:
@@ -236,20 +235,14 @@ class InspectResult:
         return [r for r in self.reports if (r.visible or 0) > threshold]
 
 
-def depth_alarms(cloudwatch: Any) -> dict[str, list[str]]:
-    """Queue name -> names of metric alarms on its depth (one paginated DescribeAlarms)."""
-    watched: dict[str, list[str]] = {}
-    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"]):
-        for alarm in page.get("MetricAlarms", []):
-            stats = [alarm]
-            stats += [q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if q.get("MetricStat")]
-            for metric in stats:
-                if metric.get("Namespace") != "AWS/SQS" or metric.get("MetricName") not in DEPTH_METRICS:
-                    continue
-                for dim in metric.get("Dimensions", []):
-                    if dim.get("Name") == "QueueName":
-                        watched.setdefault(dim["Value"], []).append(alarm["AlarmName"])
-    return watched
+def depth_alarms(cloudwatch: Any) -> list[Alarm]:
+    """Every metric alarm (one paginated DescribeAlarms); `Alarm.watches_queue_depth` says which
+    ones watch a queue's depth."""
+    return [
+        Alarm.from_api(alarm)
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+        for alarm in page.get("MetricAlarms", [])
+    ]
 
 
 def oldest_ages(
@@ -314,7 +307,7 @@ def inspect(
     try:
         alarms = depth_alarms(cloudwatch)
     except Exception as exc:
-        alarms = {}
+        alarms = []
         problems.append(Problem("cloudwatch:DescribeAlarms", describe_error(exc)))
     try:
         ages = oldest_ages(cloudwatch, [d.info.name for d in dlqs], now())
@@ -328,7 +321,7 @@ def inspect(
             in_flight=d.info.int_attr("ApproximateNumberOfMessagesNotVisible"),
             delayed=d.info.int_attr("ApproximateNumberOfMessagesDelayed"),
             oldest_age_seconds=ages.get(d.info.name),
-            alarms=tuple(alarms.get(d.info.name, [])),
+            alarms=tuple(a.name for a in alarms if a.watches_queue_depth(d.info.name)),
             retention_seconds=d.info.int_attr("MessageRetentionPeriod"),
         )
         for d in dlqs

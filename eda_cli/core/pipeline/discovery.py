@@ -235,7 +235,7 @@ def discover(
              if ("machine", m.get("stateMachineArn", "")) in answers),
             key=lambda m: m.name,
         )),
-        alarms=tuple(_alarm(a) for a in listed.get("cloudwatch:alarms", [])),
+        alarms=tuple(Alarm.from_api(a) for a in listed.get("cloudwatch:alarms", [])),
         log_groups=tuple(
             LogGroup(g.get("logGroupName", ""), g.get("logGroupArn") or g.get("arn", ""), g.get("retentionInDays"))
             for g in listed.get("logs:groups", [])
@@ -427,17 +427,3 @@ def _machine(answer: dict[str, Any]) -> StateMachine:
     )
 
 
-def _alarm(row: dict[str, Any]) -> Alarm:
-    metrics = []
-    sources = [row] + [q["MetricStat"]["Metric"] for q in row.get("Metrics", []) if q.get("MetricStat")]
-    for m in sources:
-        if m.get("MetricName"):
-            dims = tuple((str(d.get("Name")), str(d.get("Value"))) for d in m.get("Dimensions", []))
-            metrics.append((str(m.get("Namespace", "")), str(m["MetricName"]), dims))
-    return Alarm(
-        name=row.get("AlarmName", ""),
-        arn=row.get("AlarmArn", ""),
-        metrics=tuple(metrics),
-        state=row.get("StateValue"),
-        actions_enabled=bool(row.get("ActionsEnabled", True)),
-    )

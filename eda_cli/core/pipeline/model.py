@@ -419,6 +419,23 @@ class Alarm:
     state: str | None = None
     actions_enabled: bool = True
 
+    @classmethod
+    def from_api(cls, row: Mapping[str, Any]) -> Alarm:
+        """An alarm as DescribeAlarms returns it (metric-math alarms included)."""
+        metrics = []
+        sources = [row] + [q["MetricStat"]["Metric"] for q in row.get("Metrics", []) if q.get("MetricStat")]
+        for m in sources:
+            if m.get("MetricName"):
+                dims = tuple((str(d.get("Name")), str(d.get("Value"))) for d in m.get("Dimensions", []))
+                metrics.append((str(m.get("Namespace", "")), str(m["MetricName"]), dims))
+        return cls(
+            name=row.get("AlarmName", ""),
+            arn=row.get("AlarmArn", ""),
+            metrics=tuple(metrics),
+            state=row.get("StateValue"),
+            actions_enabled=bool(row.get("ActionsEnabled", True)),
+        )
+
     def watches_queue_depth(self, queue_name: str) -> bool:
         for namespace, metric, dimensions in self.metrics:
             if namespace == "AWS/SQS" and metric in DEPTH_METRICS and ("QueueName", queue_name) in dimensions:
