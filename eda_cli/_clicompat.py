@@ -14,6 +14,10 @@ _exit: list[type[BaseException]] = [typer.Exit]
 _abort: list[type[BaseException]] = [typer.Abort]
 _usage: list[type[BaseException]] = []
 for _name in ("typer._click.exceptions", "click.exceptions"):
+    # A typer that vendors click raises only its own click's exceptions: importing the real click
+    # as well would cost start-up time for nothing.
+    if _name == "click.exceptions" and _usage:
+        break
     try:
         _module = importlib.import_module(_name)
     except ImportError:

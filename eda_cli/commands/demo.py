@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -93,6 +91,9 @@ def demo(
 
     Example: eda demo
     """
+    import shutil
+    import tempfile
+
     from eda_cli.aws.session import sandbox_session
     from eda_cli.sandbox.demo_pipeline import seed_demo
     from eda_cli.sandbox.server import SandboxError, SandboxServer
