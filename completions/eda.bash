@@ -75,7 +75,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--help -h)
             ;;
         'eda saga deploy')
-            _eda_completion_opts=(--name --execution-role-arn --help -h)
+            _eda_completion_opts=(--name --execution-role-arn --dry-run --yes -y --help -h)
             ;;
         'eda saga history')
             _eda_completion_opts=(--help -h)

@@ -318,6 +318,8 @@ complete -c eda -n "__eda_at 'eda saga compile'" -l help -s h -d 'Show this mess
 # eda saga deploy
 complete -c eda -n "__eda_at 'eda saga deploy'" -l name -r -f -d "State machine name (default: the saga's name)."
 complete -c eda -n "__eda_at 'eda saga deploy'" -l execution-role-arn -r -f -d "The state machine's execution role (default: role_arn in the file). Not the global --role-arn, which is the role eda itself assumes."
+complete -c eda -n "__eda_at 'eda saga deploy'" -l dry-run -d 'Say whether it would create or update; change nothing.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l yes -s y -d 'Update an existing state machine without asking.'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l help -s h -d 'Show this message and exit.'
 
 # eda saga history

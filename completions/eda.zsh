@@ -336,6 +336,9 @@ _eda__saga__deploy() {
     _arguments -s -S : \
         '(--name)--name=[State machine name (default: the saga'"'"'s name).]:name: ' \
         '(--execution-role-arn)--execution-role-arn=[The state machine'"'"'s execution role (default: role_arn in the file). Not the global --role-arn, which is the role eda itself assumes.]:arn: ' \
+        '(--dry-run)--dry-run[Say whether it would create or update; change nothing.]' \
+        '(--yes -y)--yes[Update an existing state machine without asking.]' \
+        '(--yes -y)-y[Update an existing state machine without asking.]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         ':The saga file (YAML), or example\:checkout for the bundled example.: '

@@ -189,12 +189,22 @@ def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], 
     assert eda("-o", "json", "saga", "deploy", str(CHECKOUT)).json()["action"] == "unchanged"
     changed = tmp_path / "checkout.yaml"
     changed.write_text(CHECKOUT.read_text().replace("timeout: 30", "timeout: 20"))
-    assert eda("-o", "json", "saga", "deploy", str(changed)).json()["action"] == "updated"
+    arn = first.json()["arn"]
+    before = boto("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"]
+    assert eda("-o", "json", "saga", "deploy", str(changed), "--dry-run").json()["action"] == "would update"
+    refused = eda("saga", "deploy", str(changed))  # no terminal, no --yes: replacing needs consent
+    assert_one_line_error(refused, 2)
+    assert "--yes" in refused.stderr
+    assert boto("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"] == before
+    assert eda("-o", "json", "saga", "deploy", str(changed), "--yes").json()["action"] == "updated"
+    assert boto("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"] != before
     express = tmp_path / "express.yaml"
     express.write_text(CHECKOUT.read_text().replace("type: standard", "type: express"))
     mismatch = eda("saga", "deploy", str(express))
     assert_one_line_error(mismatch, 2)
     assert "is STANDARD, but the saga file says express" in mismatch.stderr
+    would = eda("-o", "json", "saga", "deploy", str(express), "--name", "checkout-express", "--dry-run")
+    assert would.json()["action"] == "would create"
     created = eda("-o", "json", "saga", "deploy", str(express), "--name", "checkout-express")
     assert created.json()["type"] == "EXPRESS"
     no_role = tmp_path / "norole.yaml"

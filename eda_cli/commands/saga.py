@@ -306,18 +306,35 @@ def deploy_cmd(
         help="The state machine's execution role (default: role_arn in the file). Not the global "
              "--role-arn, which is the role eda itself assumes.",
     ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say whether it would create or update; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Update an existing state machine without asking."),
 ) -> None:
     """Create or update the saga's state machine (Standard or Express, as the file says).
 
+    Replacing the definition of an existing state machine asks first on a terminal, and needs
+    --yes otherwise; creating one does not. --dry-run says which it would do.
+
     Example: eda saga deploy examples/sagas/checkout.yaml --execution-role-arn arn:aws:iam::123456789012:role/checkout
     """
+    import sys
+
     from eda_cli.core.saga.stepfunctions import StepFunctionsRun
 
     app_ = ctx_of(ctx)
     saga = _resolve_names(app_, _load(file))
     run = StepFunctionsRun(app_.session.client("stepfunctions"), saga, state_machine=name,
                            role_arn=execution_role_arn)
-    deployment = run.deploy()
+    plan = run.deploy(dry_run=True)
+    if dry_run or plan.action == "unchanged":
+        deployment = plan
+    else:
+        if plan.action == "would update" and not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"state machine {plan.name} exists and its definition would be replaced",
+                                 hint="pass --yes to update it (--dry-run only reports)")
+            if not typer.confirm(f"Replace the definition of state machine {plan.name}?", err=True):
+                raise typer.Exit(int(ExitCode.INTERRUPTED))
+        deployment = run.deploy()
     app_.renderer.emit(deployment.to_dict(), lambda r: r.text(
         f"{deployment.action} state machine {deployment.name} ({deployment.type}): {deployment.arn}"))
 

@@ -62,7 +62,7 @@ class Deployment:
     name: str
     arn: str
     type: str
-    #: "created", "updated" or "unchanged".
+    #: "created", "updated" or "unchanged"; in a dry run "would create", "would update" or "unchanged".
     action: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,8 +78,12 @@ def find_state_machine(sfn: Any, name: str) -> str | None:
 
 
 def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None = None,
-           role_arn: str | None = None) -> Deployment:
-    """Create the state machine, or update it when it exists (its type must match the file's)."""
+           role_arn: str | None = None, dry_run: bool = False) -> Deployment:
+    """Create the state machine, or update it when it exists (its type must match the file's).
+
+    With `dry_run`, only say what would happen ("would create", "would update" or "unchanged"):
+    every check is made, nothing is changed.
+    """
     name = name or saga.name
     sm_type = saga.type.upper()
     text = json.dumps(definition, ensure_ascii=False)
@@ -91,6 +95,8 @@ def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None
                 f"state machine {name!r} does not exist yet, and creating it needs an execution role",
                 hint="pass --execution-role-arn ARN, or put role_arn: in the saga file",
             )
+        if dry_run:
+            return Deployment(name, "", sm_type, "would create")
         created = sfn.create_state_machine(name=name, definition=text, roleArn=role, type=sm_type)
         return Deployment(name, str(created["stateMachineArn"]), sm_type, "created")
     current = sfn.describe_state_machine(stateMachineArn=arn)
@@ -102,6 +108,8 @@ def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None
     role = role_arn or None
     if current.get("definition") == text and (role is None or role == current.get("roleArn")):
         return Deployment(name, arn, sm_type, "unchanged")
+    if dry_run:
+        return Deployment(name, arn, sm_type, "would update")
     kwargs: dict[str, Any] = {"stateMachineArn": arn, "definition": text}
     if role:
         kwargs["roleArn"] = role
@@ -290,9 +298,9 @@ class StepFunctionsRun:
     sleep: Callable[[float], None] = time.sleep
     poll: float = DEFAULT_POLL_SECONDS
 
-    def deploy(self) -> Deployment:
+    def deploy(self, dry_run: bool = False) -> Deployment:
         return deploy(self.sfn, self.saga, asl.compile_saga(self.saga), name=self.state_machine,
-                      role_arn=self.role_arn)
+                      role_arn=self.role_arn, dry_run=dry_run)
 
     def start(self, deployment: Deployment, run_input: dict[str, Any], execution: str | None = None) -> str:
         name = execution or unique_execution_name(self.saga.name)
