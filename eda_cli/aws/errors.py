@@ -149,3 +149,13 @@ def translate(exc: BaseException, session: AwsSession | None = None) -> EdaError
     if isinstance(exc, bex.BotoCoreError):
         return AwsError(f"AWS client error: {exc}{at}")
     return None
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an error reported beside a partial answer (never raises): eda's own wording
+    when `translate` knows the error, else the exception's type and text."""
+    try:
+        translated = translate(exc)
+    except Exception:  # describing a failure must never be a second failure
+        translated = None
+    return translated.message if translated is not None else f"{type(exc).__name__}: {exc}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from eda_cli.aws.errors import describe
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.pipeline.model import Alarm
@@ -107,13 +108,6 @@ class DlqScan:
         return bool(self.problems)
 
 
-def describe_error(exc: BaseException) -> str:
-    from eda_cli.aws.errors import translate
-
-    translated = translate(exc)
-    return translated.message if translated is not None else f"{type(exc).__name__}: {exc}"
-
-
 def _sources_from(info: QueueInfo) -> Source:
     return Source(
         queue=info.name,
@@ -149,7 +143,7 @@ def scan_dlqs(sqs: Any, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
         dlqs=tuple(dlqs),
         queues_scanned=len(urls),
         dangling=tuple(dangling),
-        problems=tuple(Problem(url, describe_error(err)) for url, err in errors),
+        problems=tuple(Problem(url, describe(err)) for url, err in errors),
     )
 
 
@@ -173,7 +167,7 @@ def dlqs_for(
         if outcome.value is not None:
             dlqs.append(outcome.value)
         elif outcome.error is not None:
-            problems.append(Problem(outcome.item.name, describe_error(outcome.error)))
+            problems.append(Problem(outcome.item.name, describe(outcome.error)))
     return dlqs, problems
 
 
@@ -308,12 +302,12 @@ def inspect(
         alarms = depth_alarms(cloudwatch)
     except Exception as exc:
         alarms = []
-        problems.append(Problem("cloudwatch:DescribeAlarms", describe_error(exc)))
+        problems.append(Problem("cloudwatch:DescribeAlarms", describe(exc)))
     try:
         ages = oldest_ages(cloudwatch, [d.info.name for d in dlqs], now())
     except Exception as exc:
         ages = {}
-        problems.append(Problem("cloudwatch:GetMetricData", describe_error(exc)))
+        problems.append(Problem("cloudwatch:GetMetricData", describe(exc)))
     reports = [
         DlqReport(
             dlq=d,

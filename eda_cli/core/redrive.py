@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eda_cli.aws.errors import THROTTLED, error_code, is_client_error
+from eda_cli.aws.errors import THROTTLED, describe, error_code, is_client_error
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.archive import (
     ArchivedMessage,
@@ -887,7 +887,7 @@ class _CopyRun:
                 self.plan.dlq.name, self.sleep,
             )
         except Exception as exc:
-            reason = f"not sent: {_describe(exc)}"
+            reason = f"not sent: {describe(exc)}"
             with self.lock:
                 for item in batch:
                     message_id = item.message.message_id
@@ -1016,7 +1016,7 @@ class _CopyRun:
             would_move=self.would_move if self.dry_run else None,
             sample=tuple(self.sample),
             interrupted=interrupted,
-            error=_describe(self.error) if self.error is not None else None,
+            error=describe(self.error) if self.error is not None else None,
             left_in_dlq=left,
             notes=tuple(self.notes),
             exception=self.error,
@@ -1034,15 +1034,6 @@ def _sample(message: OutgoingMessage, target: QueueInfo) -> dict[str, Any]:
         "body": body_preview(parse_body(message.body), 80),
     }
 
-
-def _describe(exc: BaseException) -> str:
-    from eda_cli.aws.errors import translate
-
-    try:
-        translated = translate(exc)
-    except Exception:
-        translated = None
-    return translated.message if translated is not None else f"{type(exc).__name__}: {exc}"
 
 
 # -- native mode ----------------------------------------------------------------------------------
@@ -1250,7 +1241,7 @@ def replay(
         except Exception as exc:
             exception = exc
             for message in pending:
-                failures[message.message_id] = f"not sent: {_describe(exc)}"
+                failures[message.message_id] = f"not sent: {describe(exc)}"
     failed_ids = tuple(sorted(failures))
     return RedriveResult(
         source=path,
@@ -1268,7 +1259,7 @@ def replay(
         moved_by_target={target.name: moved},
         failures={k: failures[k] for k in failed_ids},
         interrupted=interrupted,
-        error=_describe(exception) if exception is not None else None,
+        error=describe(exception) if exception is not None else None,
         notes=tuple(notes + ([f"{call.retries} call(s) retried"] if call.retries else [])),
         exception=exception,
     )

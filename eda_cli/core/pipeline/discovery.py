@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from eda_cli.aws.errors import error_code, is_client_error
+from eda_cli.aws.errors import describe, error_code, is_client_error
 from eda_cli.aws.resolve import QUEUE_MISSING, queue_name_from_url
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.pipeline.model import (
@@ -69,15 +69,6 @@ class _Counter:
         with self._lock:
             self.value += n
 
-
-def _describe(exc: BaseException) -> str:
-    from eda_cli.aws.errors import translate
-
-    try:
-        translated = translate(exc)
-    except Exception:
-        translated = None
-    return translated.message if translated is not None else f"{type(exc).__name__}: {exc}"
 
 
 def _pages(client: Any, operation: str, key: str, counter: _Counter, **kwargs: Any) -> list[Any]:
@@ -163,7 +154,7 @@ def discover(
     for outcome in map_bounded(lambda key: listings[key](), list(listings), concurrency):
         if outcome.error is not None:
             service, what = outcome.item.split(":")
-            problems.append(Problem(service, f"list {what}", _describe(outcome.error)))
+            problems.append(Problem(service, f"list {what}", describe(outcome.error)))
             listed[outcome.item] = []
         else:
             listed[outcome.item] = list(outcome.value or [])
@@ -259,7 +250,7 @@ def _run(tasks: list[_Task], concurrency: int, answers: dict[tuple[str, str], An
         task = outcome.item
         if outcome.error is not None:
             if not isinstance(outcome.error, _Vanished):
-                problems.append(Problem(_SERVICE_OF[task.kind], task.resource, _describe(outcome.error)))
+                problems.append(Problem(_SERVICE_OF[task.kind], task.resource, describe(outcome.error)))
             continue
         answers[(task.kind, task.resource)] = outcome.value
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+from eda_cli.aws.errors import describe as describe_error
 from eda_cli.aws.errors import is_client_error
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.dlq import PeekRefused
@@ -63,13 +64,7 @@ def describe(exc: BaseException, source: str, resource: str, where: str, *, list
         return text + ("; it may have been deleted since it was listed" if listed else "")
     if isinstance(exc, src.InsightsFailed):
         return str(exc)
-    from eda_cli.aws.errors import translate
-
-    try:
-        translated = translate(exc)
-    except Exception:
-        translated = None
-    return translated.message if translated is not None else f"{type(exc).__name__}: {exc}"
+    return describe_error(exc)
 
 
 def _tasks(client: ClientFactory, plan: Plan, options: TraceOptions, *, region: str, where: str, now: float,
