@@ -92,6 +92,30 @@ def test_pattern_error_for_invalid_json_has_no_path() -> None:
     assert str(info.value).startswith("invalid pattern: invalid JSON")
 
 
+def test_anything_but_list_errors_name_the_operator_and_the_member() -> None:
+    cases = [
+        (
+            {"detail": {"state": [{"anything-but": {"prefix": ["init", ""]}}]}},
+            "invalid pattern at detail.state[0].anything-but.prefix: "
+            'anything-but prefix must not be empty, got "" at [1]',
+        ),
+        (
+            {"state": ["x", {"anything-but": {"suffix": [".txt", 7]}}]},
+            "invalid pattern at state[1].anything-but.suffix: "
+            "anything-but suffix takes a string or a non-empty list of strings, got number at [1]",
+        ),
+        (
+            {"state": [{"anything-but": {"wildcard": []}}]},
+            "invalid pattern at state[0].anything-but.wildcard: "
+            "anything-but wildcard takes a string or a non-empty list of strings, not an empty list",
+        ),
+    ]
+    for pattern, message in cases:
+        with pytest.raises(PatternError) as info:
+            compile_pattern(pattern)
+        assert str(info.value) == message
+
+
 def test_unknown_dialect_is_a_pattern_error() -> None:
     with pytest.raises(PatternError, match="unknown dialect"):
         compile_pattern({"a": ["b"]}, "kafka")
@@ -209,6 +233,19 @@ def test_explain_names_each_operator() -> None:
         (reason,) = _explain(pattern, {"a": "zzz"})
         assert reason["operator"] == operator
         assert reason["actual"] == "zzz"
+
+
+def test_explain_anything_but_list_reports_the_pattern_as_written() -> None:
+    pattern = {"detail": {"state": [{"anything-but": {"prefix": ["init", "error"]}}]}}
+    assert _explain(pattern, {"detail": {"state": "error-42"}}) == [
+        {
+            "path": "detail.state",
+            "operator": "anything-but",
+            "expected": [{"anything-but": {"prefix": ["init", "error"]}}],
+            "actual": "error-42",
+        }
+    ]
+    assert _explain(pattern, {"detail": {"state": "running"}}) == []
 
 
 def test_explain_or_gives_the_reasons_of_each_branch() -> None:

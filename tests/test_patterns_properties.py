@@ -51,15 +51,25 @@ def numeric_specs(draw: st.DrawFn) -> list[Any]:
     return [draw(st.sampled_from([">", ">="])), lo, draw(st.sampled_from(["<", "<="])), hi]
 
 
+affixes = plain_texts.filter(bool)
+affix_lists = st.lists(affixes, min_size=1, max_size=3)
+
+# The object forms of anything-but, each with one string or a list of them.
+anything_but_objects = st.one_of(
+    st.builds(lambda s: {"prefix": s}, st.one_of(affixes, affix_lists)),
+    st.builds(lambda s: {"suffix": s}, st.one_of(affixes, affix_lists)),
+    st.builds(
+        lambda s: {"equals-ignore-case": s}, st.one_of(plain_texts, st.lists(plain_texts, min_size=1, max_size=3))
+    ),
+    st.builds(lambda s: {"wildcard": s}, st.one_of(wildcards(), st.lists(wildcards(), min_size=1, max_size=2))),
+)
+
 anything_but_specs = st.one_of(
     plain_texts,
     numbers,
     st.lists(plain_texts, min_size=1, max_size=3),
     st.lists(numbers, min_size=1, max_size=3),
-    st.builds(lambda s: {"prefix": s}, plain_texts.filter(bool)),
-    st.builds(lambda s: {"suffix": s}, plain_texts.filter(bool)),
-    st.builds(lambda s: {"equals-ignore-case": s}, plain_texts),
-    st.builds(lambda s: {"wildcard": s}, wildcards()),
+    anything_but_objects,
 )
 
 leaf_elements = st.one_of(
@@ -134,23 +144,39 @@ def test_anything_but_values_is_the_negation_of_exact_values(values: list[Any], 
 
 
 @SETTINGS
-@given(
-    spec=st.one_of(
-        st.builds(lambda s: {"prefix": s}, plain_texts.filter(bool)),
-        st.builds(lambda s: {"suffix": s}, plain_texts.filter(bool)),
-        st.builds(lambda s: {"equals-ignore-case": s}, plain_texts),
-        st.builds(lambda s: {"equals-ignore-case": s}, st.lists(plain_texts, min_size=1, max_size=3)),
-        st.builds(lambda s: {"wildcard": s}, wildcards()),
-        st.builds(lambda s: {"wildcard": s}, st.lists(wildcards(), min_size=1, max_size=2)),
-    ),
-    value=scalars,
-)
+@given(spec=anything_but_objects, value=st.one_of(scalars, texts))
 def test_anything_but_operator_is_the_negation_of_the_operator(spec: dict[str, Any], value: Any) -> None:
     ((name, arg),) = spec.items()
     args = arg if isinstance(arg, list) else [arg]
     positive = compile_pattern({"f": [{name: a} for a in args]})
     negative = compile_pattern({"f": [{"anything-but": spec}]})
     assert positive.matches({"f": value}) != negative.matches({"f": value})
+
+
+@SETTINGS
+@given(spec=anything_but_objects, value=st.one_of(scalars, texts))
+def test_anything_but_list_excludes_what_any_member_excludes(spec: dict[str, Any], value: Any) -> None:
+    # For one value, "matches none of the listed strings" is "not excluded by each of them alone".
+    ((name, arg),) = spec.items()
+    args = arg if isinstance(arg, list) else [arg]
+    whole = compile_pattern({"f": [{"anything-but": spec}]}).matches({"f": value})
+    singles = [compile_pattern({"f": [{"anything-but": {name: a}}]}).matches({"f": value}) for a in args]
+    assert whole == all(singles)
+    one_element_list = compile_pattern({"f": [{"anything-but": {name: args[:1]}}]})
+    assert one_element_list.matches({"f": value}) == singles[0]
+
+
+@SETTINGS
+@given(spec=anything_but_objects, values=st.lists(st.one_of(scalars, texts), min_size=1, max_size=4))
+def test_anything_but_on_an_array_matches_when_any_element_does(spec: dict[str, Any], values: list[Any]) -> None:
+    compiled = compile_pattern({"f": [{"anything-but": spec}]})
+    assert compiled.matches({"f": values}) == any(compiled.matches({"f": v}) for v in values)
+
+
+@SETTINGS
+@given(spec=anything_but_objects, value=st.one_of(numbers, st.booleans(), st.none()))
+def test_anything_but_objects_never_exclude_non_strings(spec: dict[str, Any], value: Any) -> None:
+    assert compile_pattern({"f": [{"anything-but": spec}]}).matches({"f": value})
 
 
 @SETTINGS
@@ -245,6 +271,24 @@ pattern_like = st.one_of(
         st.sampled_from(NAMES),
         st.lists(st.dictionaries(st.sampled_from(OPERATORS), json_values, max_size=2), max_size=3),
         max_size=3,
+    ),
+    # anything-but objects holding anything: strings, lists (empty, mixed, nested), numbers, objects
+    st.dictionaries(
+        st.sampled_from(NAMES),
+        st.lists(
+            st.builds(
+                lambda inner: {"anything-but": inner},
+                st.dictionaries(
+                    st.sampled_from(["prefix", "suffix", "equals-ignore-case", "wildcard", "numeric"]),
+                    st.one_of(json_values, st.lists(st.one_of(texts, json_values), max_size=4)),
+                    max_size=2,
+                ),
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+        min_size=1,
+        max_size=2,
     ),
     st.text(max_size=30),
 )

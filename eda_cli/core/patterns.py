@@ -30,7 +30,9 @@ Semantics in brief (see ``compile_pattern`` for the details of each dialect):
   or an empty array) is not a leaf, so ``exists: true`` does not match it and ``exists: false`` does,
   as the EventBridge docs' ``c-count`` example shows.  ``null`` is a present leaf value.
 * ``anything-but`` matches a present leaf value that is not excluded; it never matches a missing field.
-  Combine it with ``{"exists": false}`` in the same list to also accept absence.
+  Combine it with ``{"exists": false}`` in the same list to also accept absence.  A list under its
+  ``prefix``, ``suffix``, ``equals-ignore-case`` or ``wildcard`` excludes a string matching any member
+  (``{"anything-but": {"prefix": ["init", "error"]}}`` matches "running" but not "error-42").
 """
 
 from __future__ import annotations
@@ -174,6 +176,8 @@ class _Options:
     allow_wildcard: bool = True
     #: operators allowed inside an anything-but object
     anything_but_forms: frozenset[str] = frozenset({"prefix", "suffix", "equals-ignore-case", "wildcard"})
+    #: whether anything-but prefix/suffix take a list of strings as well as one string
+    anything_but_affix_lists: bool = True
     #: whether prefix/suffix accept {"equals-ignore-case": "..."}
     case_insensitive_affixes: bool = True
     allow_nested: bool = True
@@ -194,6 +198,7 @@ _SNS_BODY: Final = _Options(
     "sns",
     allow_wildcard=False,
     anything_but_forms=frozenset({"prefix"}),
+    anything_but_affix_lists=False,
     case_insensitive_affixes=False,
     allow_empty_root=True,
 )
@@ -201,6 +206,7 @@ _SNS_ATTRIBUTES: Final = _Options(
     "sns",
     allow_wildcard=False,
     anything_but_forms=frozenset({"prefix"}),
+    anything_but_affix_lists=False,
     case_insensitive_affixes=False,
     allow_nested=False,
     negations_need_all=True,
@@ -588,22 +594,29 @@ def _anything_but_excluded(arg: Any, path: str, opts: _Options) -> Callable[[Any
             raise PatternError(ipath, f"unsupported anything-but operator {name!r}")
         if name not in opts.anything_but_forms:
             raise PatternError(ipath, f"anything-but with {name} is not supported by {opts.dialect}")
-        if name in ("prefix", "suffix"):
-            if not isinstance(inner, str):
-                raise PatternError(ipath, f"anything-but {name} takes a string")
-            if not inner:
-                raise PatternError(ipath, f"anything-but {name} must not be empty")
+        values = _anything_but_strings(name, inner, ipath, opts)
+        # Non-strings are never excluded by these forms, so anything-but matches them (as in event-ruler,
+        # where a number, true, false or null never starts or ends like a quoted string).
+        if name == "prefix" or name == "suffix":
+            # startswith/endswith take a tuple: one C call however many affixes are listed.
+            affixes: str | tuple[str, ...] = values[0] if len(values) == 1 else tuple(values)
             if name == "prefix":
-                return lambda x: type(x) is str and x.startswith(inner)
-            return lambda x: type(x) is str and x.endswith(inner)
-        values = inner if isinstance(inner, list) else [inner]
-        if not values or not all(isinstance(v, str) for v in values):
-            raise PatternError(ipath, f"anything-but {name} takes a string or a non-empty list of strings")
+                return lambda x: type(x) is str and x.startswith(affixes)
+            return lambda x: type(x) is str and x.endswith(affixes)
         if name == "equals-ignore-case":
             folded = frozenset(v.casefold() for v in values)
             return lambda x: type(x) is str and x.casefold() in folded
-        regexes = tuple(_wildcard_regex(v, ipath).fullmatch for v in values)
-        return lambda x: type(x) is str and any(m(x) is not None for m in regexes)
+        sources: list[str] = []
+        for i, v in enumerate(values):
+            try:
+                sources.append(_wildcard_regex(v, ipath).pattern)
+            except PatternError as e:
+                if not isinstance(inner, list):
+                    raise
+                raise PatternError(ipath, f"{e.problem} (at [{i}])") from None
+        # One alternation: a single fullmatch call per value instead of one per listed wildcard.
+        fullmatch = re.compile("|".join(f"(?:{src})" for src in sources), re.DOTALL).fullmatch
+        return lambda x: type(x) is str and fullmatch(x) is not None
     values = arg if isinstance(arg, list) else [arg]
     if not values:
         raise PatternError(path, "anything-but takes a string, a number or a non-empty list of them")
@@ -623,6 +636,35 @@ def _anything_but_excluded(arg: Any, path: str, opts: _Options) -> Callable[[Any
         return lambda x: type(x) is str and x in frozen_s
     frozen_n = frozenset(numbers)
     return lambda x: (type(x) is int or type(x) is float) and x in frozen_n
+
+
+def _anything_but_strings(name: str, inner: Any, path: str, opts: _Options) -> list[str]:
+    """The strings of an anything-but ``{name: s | [s, ...]}``.
+
+    As in event-ruler's JsonRuleCompiler, list members must be strings and a prefix or suffix must not
+    be the empty string (an empty equals-ignore-case or wildcard string is allowed).  An empty list is
+    rejected, as empty lists are everywhere else in a pattern.
+    """
+    affix = name == "prefix" or name == "suffix"
+    lists_ok = not affix or opts.anything_but_affix_lists
+    what = "a string or a non-empty list of strings" if lists_ok else "a string"
+    if isinstance(inner, str):
+        values = [inner]
+    elif isinstance(inner, list) and lists_ok:
+        values = inner
+    elif isinstance(inner, list):
+        raise PatternError(path, f"anything-but {name} takes a string: a list is not supported by {opts.dialect}")
+    else:
+        raise PatternError(path, f"anything-but {name} takes {what}, not {_type_name(inner)}")
+    if not values:
+        raise PatternError(path, f"anything-but {name} takes {what}, not an empty list")
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise PatternError(path, f"anything-but {name} takes {what}, got {_type_name(v)} at [{i}]")
+        if affix and not v:
+            where = f', got "" at [{i}]' if isinstance(inner, list) else ""
+            raise PatternError(path, f"anything-but {name} must not be empty{where}")
+    return values
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1078,21 +1120,23 @@ def compile_pattern(
     * ``eventbridge`` (default): an EventBridge event pattern.  Operators: exact values, ``prefix`` and
       ``suffix`` (a string, or ``{"equals-ignore-case": "..."}``), ``equals-ignore-case``, ``wildcard``
       (``*`` is any run of characters, ``\\*`` and ``\\\\`` escape, ``**`` is invalid), ``anything-but``
-      (a string, a number, a list of only strings or only numbers, or an object ``{"prefix": s}``,
-      ``{"suffix": s}``, ``{"equals-ignore-case": s | [s...]}``, ``{"wildcard": s | [s...]}``),
-      ``numeric`` (``["=", n]``, one bound, or a lower then an upper bound with lower < upper),
-      ``exists`` (true/false), ``cidr`` (IPv4 or IPv6) and ``$or`` (a list of at least 2 sub-patterns;
-      a ``"$or"`` whose value is not such a list is an ordinary field name, as in event-ruler).
-      Empty objects and empty lists are invalid.
+      (a string, a number, a list of only strings or only numbers, or an object ``{"prefix": s | [s...]}``,
+      ``{"suffix": s | [s...]}``, ``{"equals-ignore-case": s | [s...]}``, ``{"wildcard": s | [s...]}``;
+      an object excludes the strings that match ANY of its listed values, and never excludes a number,
+      boolean or null), ``numeric`` (``["=", n]``, one bound, or a lower then an upper bound with
+      lower < upper), ``exists`` (true/false), ``cidr`` (IPv4 or IPv6) and ``$or`` (a list of at
+      least 2 sub-patterns; a ``"$or"`` whose value is not such a list is an ordinary field name, as in
+      event-ruler).  Empty objects and empty lists are invalid.
     * ``sns``: an SNS subscription filter policy; ``scope`` is ``"MessageAttributes"`` (default, the
       event is the message-attribute dict; nesting is not allowed) or ``"MessageBody"`` (the event is
       the JSON body; nesting allowed).  As EventBridge but: no ``wildcard``; ``anything-but`` takes
-      values or ``{"prefix": s}`` only; ``prefix``/``suffix`` take plain strings.  Limits: at most 5
-      keys (distinct leaf keys over the whole policy, ``$or`` branches included) and at most 150 value
-      combinations (as the SNS docs count them: the product over leaves of the number of values times
-      the key's nesting depth, the branches of a ``$or`` added up).  ``{}`` matches every message.  With scope
-      MessageAttributes, ``anything-but`` on a String.Array/Number.Array attribute matches only when no
-      element is excluded, per the current SNS docs.
+      values or ``{"prefix": s}`` only (one string, as the SNS docs show it); ``prefix``/``suffix``
+      take plain strings.  Limits: at most 5 keys (distinct leaf keys over the whole policy, ``$or``
+      branches included) and at most 150 value combinations (as the SNS docs count them: the product
+      over leaves of the number of values times the key's nesting depth, the branches of a ``$or``
+      added up).  ``{}`` matches every message.  With scope MessageAttributes, ``anything-but`` on a
+      String.Array/Number.Array attribute matches only when no element is excluded, per the current
+      SNS docs.
     * ``lambda``: a Lambda event-source-mapping filter: a bare pattern, a list of patterns, or a whole
       FilterCriteria ``{"Filters": [{"Pattern": "<json>"}, ...]}``; filters are ORed.  As EventBridge
       but, like EventBridge Pipes: no ``wildcard`` and ``anything-but`` takes values only.  Data keys
