@@ -230,9 +230,9 @@ def test_partial_discovery_exits_4_and_is_a_junit_error(
     import eda_cli.core.pipeline.discovery as discover_module
 
     def denied(events: Any, counter: Any) -> Any:
-        from botocore.exceptions import ClientError
+        from tests.aws_shapes import aws_error
 
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListEventBuses")
+        raise aws_error("events", "ListEventBuses", "AccessDeniedException", "no")
 
     monkeypatch.setattr(discover_module, "_list_event_buses", denied)
     boto("sqs").create_queue(QueueName="lonely-dlq", Attributes={"SqsManagedSseEnabled": "true"})

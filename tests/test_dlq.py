@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.aws_shapes import AwsFake
 from tests.conftest import Result, assert_one_line_error
 
 
@@ -306,7 +307,7 @@ def test_arn_in_another_region_is_a_usage_error(eda: Callable[..., Result]) -> N
     assert "--region eu-west-1" in result.stderr
 
 
-class SamplingSqs:
+class SamplingSqs(AwsFake, service="sqs"):
     """A queue whose short receives miss a message (as one SQS server sample can) and whose
     ApproximateNumberOfMessages lags at 0; only a long-polled receive finds it."""
 
@@ -323,7 +324,7 @@ class SamplingSqs:
 
     def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.visibility.append(Entries)
-        return {"Failed": []}
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries], "Failed": []}
 
 
 def test_browse_long_polls_before_trusting_an_empty_answer() -> None:

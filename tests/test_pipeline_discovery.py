@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from eda_cli.core.pipeline import Pipeline, discover, name_from_arn
+from tests.aws_shapes import AwsFake, aws_error
 
 ClientFactory = Callable[[str], Any]
 ROLE_POLICY = {"Version": "2012-10-17", "Statement": [
@@ -178,18 +179,32 @@ def test_every_list_call_is_paginated(boto: ClientFactory) -> None:
     assert len(p.tables) == 102
 
 
-class _Failing:
-    """A client whose calls raise, as AWS does for a denied or vanished resource."""
+class _Failing(AwsFake):
+    """A client whose calls (and paginated calls) of the operations in `fail` raise that error, as AWS
+    does for a denied or vanished resource. The error must be one the operation can answer with; the
+    real client's answers are checked against botocore's model as a fake's are."""
 
-    def __init__(self, real: Any, fail: dict[str, str]) -> None:
-        self._real, self._fail = real, fail
+    def __init__(self, service: str, real: Any, fail: dict[str, str]) -> None:
+        self.aws_service, self._real, self._fail = service, real, fail
+
+    def _error(self, operation: str) -> Exception:
+        return aws_error(self.aws_service, operation, self._fail[operation], "nope")
+
+    def get_paginator(self, name: str) -> Any:
+        if name not in self._fail:
+            return self._real.get_paginator(name)
+        outer = self
+
+        class Denied:
+            def paginate(self, **kwargs: Any) -> Any:
+                raise outer._error(name)
+
+        return Denied()
 
     def __getattr__(self, name: str) -> Any:
-        from botocore.exceptions import ClientError
-
         if name in self._fail:
             def raise_(*args: Any, **kwargs: Any) -> Any:
-                raise ClientError({"Error": {"Code": self._fail[name], "Message": "nope"}}, name)
+                raise self._error(name)
             return raise_
         return getattr(self._real, name)
 
@@ -199,9 +214,10 @@ def test_a_denied_service_is_a_problem_not_an_abort(boto: ClientFactory) -> None
 
     def factory(service: str) -> Any:
         if service == "lambda":
-            return _Failing(boto(service), {"get_paginator": "AccessDeniedException"})
+            return _Failing(service, boto(service), {"list_functions": "AccessDeniedException",
+                                                     "list_event_source_mappings": "AccessDeniedException"})
         if service == "dynamodb":  # a table deleted between ListTables and DescribeTable: skipped silently
-            return _Failing(boto(service), {"describe_table": "ResourceNotFoundException"})
+            return _Failing(service, boto(service), {"describe_table": "ResourceNotFoundException"})
         return boto(service)
 
     p = discover(factory, "us-east-1")

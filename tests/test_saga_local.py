@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from eda_cli.core.saga import model as m
 from eda_cli.core.saga.local import IdempotencyStore, LocalEngine, session_clients
 from eda_cli.core.saga.spec import Saga, parse_saga, read_saga, with_resolved_names
 from eda_cli.errors import ResourceNotFound, UsageError
+from tests.aws_shapes import AwsFake, aws_error
 from tests.test_saga_support import CHECKOUT, ORDER, drain, make_checkout_resources
 
 SAGA = """\
@@ -35,12 +37,23 @@ steps:
 """
 
 
-class FakeClient:
-    """Records calls; `failures[(method, body)]` is a list of exceptions to raise, one per call."""
+class FakeClient(AwsFake):
+    """Every service a saga calls, answering as each API does (checked against botocore's model).
+
+    Records calls, in one log for all services; `failures[body or method]` is a list of exceptions
+    to raise, one per call. Called as the engine's `client_for`, it hands out itself as that service.
+    """
 
     def __init__(self, failures: dict[str, list[BaseException]] | None = None) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures = failures or {}
+
+    def __call__(self, service: str, timeout: int) -> FakeClient:
+        """This fake speaking as `service`: the calls and failures are shared."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.aws_service = service
+        return view
 
     def _call(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         self.calls.append((method, kwargs))
@@ -48,20 +61,31 @@ class FakeClient:
         queue = self.failures.get(key) or []
         if queue:
             raise queue.pop(0)
-        return {"MessageId": f"id-{len(self.calls)}", "Md5OfMessageBody": "x", "ResponseMetadata": {}}
+        message_id = f"id-{len(self.calls)}"
+        if method == "send_message":
+            md5 = hashlib.md5(kwargs["MessageBody"].encode()).hexdigest()
+            return {"MessageId": message_id, "MD5OfMessageBody": md5, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if method == "publish":
+            return {"MessageId": message_id, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if method == "put_events":
+            entries = [{"EventId": f"{message_id}-{i}"} for i, _ in enumerate(kwargs["Entries"])]
+            return {"FailedEntryCount": 0, "Entries": entries}
+        return {"ResponseMetadata": {"HTTPStatusCode": 200}}  # a DynamoDB write without ReturnValues
 
     def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
         return lambda **kwargs: self._call(method, kwargs)
 
 
-def client_error(code: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": f"{code} happened"}}, "Op")
+def client_error(service: str, operation: str, code: str) -> ClientError:
+    return aws_error(service, operation, code, f"{code} happened")
 
 
 def run(saga: Saga, client: FakeClient, fail_at: str | None = None) -> tuple[m.SagaResult, list[float], list[Any]]:
     sleeps: list[float] = []
     events: list[m.SagaEvent] = []
-    engine = LocalEngine(saga, lambda service, timeout: client, execution="x-1", fail_at=fail_at,
+    engine = LocalEngine(saga, client, execution="x-1", fail_at=fail_at,
                          on_event=events.append, sleep=sleeps.append, clock=lambda: 1_700_000_000.0)
     return engine.run({"id": "o-1"}), sleeps, events
 
@@ -83,7 +107,8 @@ def test_all_steps_succeed_with_results_feeding_templates() -> None:
 
 
 def test_retries_wait_as_step_functions_waits_and_then_compensate_in_reverse() -> None:
-    client = FakeClient({"put_item": [client_error("ProvisionedThroughputExceededException")] * 5})
+    throttled = client_error("dynamodb", "PutItem", "ProvisionedThroughputExceededException")
+    client = FakeClient({"put_item": [throttled] * 5})
     result, sleeps, events = run(parse_saga(SAGA), client)
     # interval 2, backoff 3, capped at max_delay 10: 2, then 6; three attempts in all.
     assert sleeps == [2.0, 6.0]
@@ -101,7 +126,7 @@ def test_retries_wait_as_step_functions_waits_and_then_compensate_in_reverse() -
 
 def test_errors_outside_the_retry_list_are_not_retried() -> None:
     saga = parse_saga(SAGA.replace("errors: [States.ALL]", "errors: [DynamoDB.ProvisionedThroughputExceededException]"))
-    client = FakeClient({"put_item": [client_error("ConditionalCheckFailedException")]})
+    client = FakeClient({"put_item": [client_error("dynamodb", "PutItem", "ConditionalCheckFailedException")]})
     result, sleeps, _ = run(saga, client)
     assert sleeps == [] and result.steps[1].attempts == 1
     assert result.steps[1].error == m.StepError("DynamoDB.ConditionalCheckFailedException",
@@ -121,7 +146,7 @@ def test_an_injected_failure_is_not_retried_and_calls_nothing() -> None:
 
 
 def test_a_failing_compensation_stops_the_saga_failed_and_says_what_is_left() -> None:
-    client = FakeClient({"undo c": [client_error("AccessDenied")] * 3})
+    client = FakeClient({"undo c": [client_error("sqs", "SendMessage", "AccessDenied")] * 3})
     result, _, _ = run(parse_saga(SAGA), client, fail_at="d")
     assert result.status == m.FAILED
     assert [(c.step, c.status, c.attempts) for c in result.compensations] == [("c", "FAILED", 3)]
@@ -208,7 +233,8 @@ class Crash(BaseException):
 
 
 class CrashingClients:
-    """session clients, except that one call of one method crashes the run."""
+    """session clients, except that one call of one method crashes the run; what the real clients
+    answer is still checked against botocore's model, as a fake's answers are."""
 
     def __init__(self, real: Any, method: str, body_contains: str = "",
                  error: Callable[[], BaseException] = Crash) -> None:
@@ -221,7 +247,7 @@ class CrashingClients:
         client = self.real(service, timeout)
         outer = self
 
-        class Wrapper:
+        class Wrapper(AwsFake):
             def __getattr__(self, name: str) -> Any:
                 attribute = getattr(client, name)
                 if name != outer.method:
@@ -234,7 +260,9 @@ class CrashingClients:
 
                 return crash
 
-        return Wrapper()
+        wrapper = Wrapper()
+        wrapper.aws_service = service
+        return wrapper
 
 
 @pytest.fixture
@@ -299,7 +327,8 @@ def test_a_crash_while_compensating_resumes_the_compensations(checkout: tuple[Sa
 def test_after_a_failed_compensation_a_rerun_retries_it_and_goes_on(
         checkout: tuple[Saga, Any, IdempotencyStore], boto: Any) -> None:
     saga, clients, store = checkout
-    broken = CrashingClients(clients, "update_item", error=lambda: client_error("AccessDeniedException"))
+    broken = CrashingClients(clients, "update_item",
+                             error=lambda: client_error("dynamodb", "UpdateItem", "AccessDeniedException"))
     first = LocalEngine(saga, broken, execution="order-3", fail_at="ship", store=store, sleep=lambda s: None).run(ORDER)
     assert first.status == m.FAILED and first.still_in_effect == ["reserve"]
     fixed = LocalEngine(saga, clients, execution="order-3", fail_at="ship", store=store).run(ORDER)

@@ -4,6 +4,8 @@ moto gives a table one shard that never closes or splits, iterators that never e
 DescribeStream that ignores ExclusiveStartShardId, so lineage, shard roll-over, pagination,
 expiry, trimming and throttling are all tested here against `FakeStreams`, which behaves as AWS
 documents. Time is a `FakeClock`: `sleep` advances it, so nothing here waits on the wall clock.
+`FakeStreams` is an `AwsFake`: every answer it gives is checked against botocore's model of the
+DynamoDB Streams API, and every error it raises is one that API can send.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from eda_cli.core.streams import (
     describe_stream,
 )
 from eda_cli.errors import ResourceNotFound
+from tests.aws_shapes import AwsFake, aws_error
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"
 T0 = 1_714_521_600.0  # 2024-05-01T00:00:00Z
@@ -59,8 +62,17 @@ class FakeClock:
             action()
 
 
+#: What a shard ID looks like on the wire (28 to 65 characters); tests name shards by the last part.
+SHARD_PREFIX = "shardId-00000001714521600000-"
+
+
+def sid(name: str) -> str:
+    """The shard ID of the shard a test calls `name`, as DescribeStream and the puller give it."""
+    return SHARD_PREFIX + name
+
+
 def client_error(code: str, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": f"fake {code}"}}, operation)
+    return aws_error("dynamodbstreams", operation, code)
 
 
 @dataclass
@@ -74,11 +86,13 @@ class FakeShard:
     trimmed: int = 0
 
 
-class FakeStreams:
+class FakeStreams(AwsFake, service="dynamodbstreams"):
     """DynamoDB Streams as AWS documents it: lineage, closing shards, pages, expiry, trimming.
 
     Iterators are opaque tokens for (shard, index). GetRecords on a closed shard read to its end
     returns no NextShardIterator. `fail(op, code, times)` makes the next calls of `op` raise.
+    Tests name shards "A", "parent", ...; on the wire they are `sid(name)`, and `calls` records the
+    names again.
     """
 
     def __init__(self, page_size: int | None = None, ignore_exclusive_start: bool = False) -> None:
@@ -161,24 +175,27 @@ class FakeStreams:
 
     def describe_stream(self, **kwargs: Any) -> dict[str, Any]:
         with self._lock:
-            self.calls.append(("describe_stream", dict(kwargs)))
+            start = kwargs.get("ExclusiveStartShardId")
+            if start:
+                start = start.removeprefix(SHARD_PREFIX)
+            self.calls.append(("describe_stream", {**kwargs, "ExclusiveStartShardId": start}))
             self._maybe_fail("describe_stream", None)
             visible = [s for s in self.shards.values() if s.shard_id not in self.hidden]
-            start = kwargs.get("ExclusiveStartShardId")
             if start and not self.ignore_exclusive_start:
                 ids = [s.shard_id for s in visible]
                 visible = visible[ids.index(start) + 1:]
             page = visible if self.page_size is None else visible[: self.page_size]
             shards = []
             for s in page:
-                numbers = {"StartingSequenceNumber": str(s.start)}
+                # Sequence numbers are 21 to 40 digits long.
+                numbers = {"StartingSequenceNumber": str(s.start).rjust(21, "0")}
                 if s.closed:
                     numbers["EndingSequenceNumber"] = (
-                        s.records[-1]["dynamodb"]["SequenceNumber"] if s.records else str(s.start)
+                        s.records[-1]["dynamodb"]["SequenceNumber"] if s.records else str(s.start).rjust(21, "0")
                     )
-                entry: dict[str, Any] = {"ShardId": s.shard_id, "SequenceNumberRange": numbers}
+                entry: dict[str, Any] = {"ShardId": sid(s.shard_id), "SequenceNumberRange": numbers}
                 if s.parent_id:
-                    entry["ParentShardId"] = s.parent_id
+                    entry["ParentShardId"] = sid(s.parent_id)
                 shards.append(entry)
             description: dict[str, Any] = {
                 "StreamArn": kwargs["StreamArn"], "StreamStatus": self.status, "TableName": "orders",
@@ -186,13 +203,14 @@ class FakeStreams:
                 "Shards": shards,
             }
             if self.page_size is not None and len(page) == self.page_size and page:
-                description["LastEvaluatedShardId"] = page[-1].shard_id
+                description["LastEvaluatedShardId"] = sid(page[-1].shard_id)
             return {"StreamDescription": description}
 
     def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]:
         with self._lock:
-            self.calls.append(("get_shard_iterator", dict(kwargs)))
-            shard = self.shards[kwargs["ShardId"]]
+            name = kwargs["ShardId"].removeprefix(SHARD_PREFIX)
+            self.calls.append(("get_shard_iterator", {**kwargs, "ShardId": name}))
+            shard = self.shards[name]
             self._maybe_fail("get_shard_iterator", shard.shard_id)
             kind = kwargs["ShardIteratorType"]
             if kind == TRIM_HORIZON:
@@ -253,14 +271,14 @@ def make_puller(fake: FakeStreams, clock: FakeClock, **kwargs: Any) -> StreamPul
 def test_closed_parent_is_read_to_its_end_before_either_child() -> None:
     fake = FakeStreams()
     # DescribeStream lists the children first: the order must come from ParentShardId, not the page.
-    left = fake.add_shard("shardId-child-left", "shardId-parent")
-    right = fake.add_shard("shardId-child-right", "shardId-parent")
-    parent = fake.add_shard("shardId-parent")
+    left = fake.add_shard("child-left", "parent")
+    right = fake.add_shard("child-right", "parent")
+    parent = fake.add_shard("parent")
     fake.shards = {s.shard_id: s for s in (left, right, parent)}
-    parent_seqs = [fake.put("shardId-parent") for _ in range(5)]
-    fake.close("shardId-parent")
-    left_seqs = [fake.put("shardId-child-left") for _ in range(3)]
-    right_seqs = [fake.put("shardId-child-right") for _ in range(2)]
+    parent_seqs = [fake.put("parent") for _ in range(5)]
+    fake.close("parent")
+    left_seqs = [fake.put("child-left") for _ in range(3)]
+    right_seqs = [fake.put("child-right") for _ in range(2)]
     clock = FakeClock()
     records, _ = drain(make_puller(fake, clock, start=TRIM_HORIZON, follow=False, limit=2, concurrency=4))
 
@@ -272,9 +290,9 @@ def test_closed_parent_is_read_to_its_end_before_either_child() -> None:
     assert [s for s in got if s in right_seqs] == right_seqs
     # No child iterator was even asked for before the parent's last page.
     ops = fake.calls
-    last_parent = max(i for i, (op, kw) in enumerate(ops) if op == "get_records" and kw["shard"] == "shardId-parent")
+    last_parent = max(i for i, (op, kw) in enumerate(ops) if op == "get_records" and kw["shard"] == "parent")
     first_child = min(i for i, (op, kw) in enumerate(ops)
-                      if op == "get_shard_iterator" and kw["ShardId"].startswith("shardId-child"))
+                      if op == "get_shard_iterator" and kw["ShardId"].startswith("child"))
     assert last_parent < first_child
     assert clock.sleeps == [pytest.approx(0.2)]  # the backlog without waiting; then the tip of an open child, paced
 
@@ -327,8 +345,8 @@ def test_shard_that_closes_mid_tail_is_followed_into_its_children() -> None:
     assert sorted(seqs(records)) == sorted(written)
     assert len(records) == len(written)
     assert seqs(records)[:2] == written[:2]  # A's records before its children's
-    assert {r.shard_id for r in records} == {"A", "B", "C"}
-    assert any("new shard B" in n.message for n in notices)
+    assert {r.shard_id for r in records} == {sid("A"), sid("B"), sid("C")}
+    assert any(f"new shard {sid('B')} (child of {sid('A')})" in n.message for n in notices)
     # The children were found because A closed, long before the 60 s periodic describe.
     describes = [i for i, (op, _) in enumerate(fake.calls) if op == "describe_stream"]
     assert len(describes) >= 2
@@ -419,7 +437,7 @@ def test_describe_stream_follows_every_page() -> None:
     for i in range(5):
         fake.add_shard(f"shardId-{i:02d}")
     info = describe_stream(fake, ARN)
-    assert [s.shard_id for s in info.shards] == [f"shardId-{i:02d}" for i in range(5)]
+    assert [s.shard_id for s in info.shards] == [sid(f"shardId-{i:02d}") for i in range(5)]
     starts = [kw.get("ExclusiveStartShardId") for op, kw in fake.calls if op == "describe_stream"]
     assert starts == [None, "shardId-01", "shardId-03"]
     assert info.table == "orders" and info.key_names == ("pk",)
@@ -447,7 +465,7 @@ def test_an_endpoint_that_ignores_exclusive_start_does_not_loop() -> None:
 def test_describe_stream_backs_off_when_throttled() -> None:
     fake = FakeStreams()
     fake.add_shard("A")
-    fake.fail("describe_stream", "LimitExceededException", times=2)
+    fake.fail("describe_stream", "ThrottlingException", times=2)
     clock = FakeClock()
     info = describe_stream(fake, ARN, sleep=clock.sleep)
     assert len(info.shards) == 1
@@ -531,14 +549,15 @@ def test_throttling_backs_off_and_loses_nothing() -> None:
     fake = FakeStreams()
     fake.add_shard("A")
     expected = [fake.put("A") for _ in range(3)]
-    fake.fail("get_records", "ProvisionedThroughputExceededException", times=3)
+    # GetRecords over its limits answers LimitExceededException (ProvisionedThroughputExceeded is Kinesis').
+    fake.fail("get_records", "LimitExceededException", times=3)
     clock = FakeClock()
     records, notices = drain(make_puller(fake, clock, start=TRIM_HORIZON, follow=False))
     assert seqs(records) == expected
     assert clock.sleeps[:3] == [0.5, 1.0, 2.0]
     assert clock.sleeps[3:] == [pytest.approx(0.2)]  # then the shard's tip, paced as usual
     assert [n.message for n in notices if "throttl" in n.message] == [
-        "DynamoDB Streams is throttling reads (ProvisionedThroughputExceededException); backing off"
+        "DynamoDB Streams is throttling reads (LimitExceededException); backing off"
     ]
 
 
@@ -704,3 +723,29 @@ def test_filter_sees_the_record_as_lambda_does() -> None:
                                         '"dynamodb": {"NewImage": {"status": {"S": ["SHIPPED"]}}}}'}]}
     tail = make_tail(fake, FakeClock(), filter=compile_pattern(criteria, dialect="lambda"))
     assert [c.sequence for c in tail if isinstance(c, Change)] == [paid]
+
+
+TTL_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}  # as GetRecords spells it
+
+
+def test_a_ttl_expiry_is_recognised_as_get_records_returns_it() -> None:
+    fake = FakeStreams()
+    fake.add_shard("A")
+    expired = fake.put("A", "REMOVE", "o1", old={"pk": {"S": "o1"}}, identity=TTL_IDENTITY)
+    deleted = fake.put("A", "REMOVE", "o2", old={"pk": {"S": "o2"}})
+    changes = [c for c in make_tail(fake, FakeClock()) if isinstance(c, Change)]
+    assert [(c.sequence, c.ttl_expiry) for c in changes] == [(expired, True), (deleted, False)]
+
+
+def test_a_filter_on_the_ttl_identity_matches_as_in_lambda() -> None:
+    """The filter AWS documents for TTL deletes: Lambda spells userIdentity's fields type and principalId."""
+    from eda_cli.core.patterns import compile_pattern
+
+    fake = FakeStreams()
+    fake.add_shard("A")
+    expired = fake.put("A", "REMOVE", "o1", old={"pk": {"S": "o1"}}, identity=TTL_IDENTITY)
+    fake.put("A", "REMOVE", "o2", old={"pk": {"S": "o2"}})
+    criteria = {"Filters": [{"Pattern": '{"userIdentity": {"type": ["Service"], '
+                                        '"principalId": ["dynamodb.amazonaws.com"]}}'}]}
+    tail = make_tail(fake, FakeClock(), filter=compile_pattern(criteria, dialect="lambda"))
+    assert [c.sequence for c in tail if isinstance(c, Change)] == [expired]

@@ -24,14 +24,17 @@ from eda_cli.core.records import (
     to_change,
     to_plain,
 )
+from tests.aws_shapes import assert_valid_response
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"
 WHEN = datetime(2024, 5, 1, 12, 30, 5, tzinfo=timezone.utc)
-TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+#: As GetRecords returns it (Lambda's event spells the same fields "type" and "principalId").
+TTL_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
 
 
 def record(event: str, old: dict[str, Any] | None = None, new: dict[str, Any] | None = None,
            **extra: Any) -> dict[str, Any]:
+    """One record as GetRecords returns it through boto3 (checked against botocore's model)."""
     data: dict[str, Any] = {"ApproximateCreationDateTime": WHEN, "Keys": {"order_id": {"S": "o-1"}},
                             "SequenceNumber": "000000000000000000101", "SizeBytes": 50,
                             "StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -39,8 +42,10 @@ def record(event: str, old: dict[str, Any] | None = None, new: dict[str, Any] | 
         data["OldImage"] = old
     if new is not None:
         data["NewImage"] = new
-    return {"eventID": "e1", "eventName": event, "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-            "dynamodb": data, **extra}
+    raw = {"eventID": "e1", "eventName": event, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+           "awsRegion": "us-east-1", "dynamodb": data, **extra}
+    assert_valid_response("dynamodbstreams", "GetRecords", {"Records": [raw]})
+    return raw
 
 
 # -- numbers ---------------------------------------------------------------------------------------
@@ -161,8 +166,11 @@ def test_to_change_row_shape() -> None:
 def test_ttl_expiry_is_recognised() -> None:
     assert is_ttl_expiry(record("REMOVE", old={"order_id": {"S": "o-1"}}, userIdentity=TTL_IDENTITY))
     assert not is_ttl_expiry(record("REMOVE", old={"order_id": {"S": "o-1"}}))
-    assert not is_ttl_expiry(record("REMOVE", userIdentity={"type": "Service", "principalId": "someone"}))
+    assert not is_ttl_expiry(record("REMOVE", userIdentity={"Type": "Service", "PrincipalId": "someone"}))
     assert not is_ttl_expiry(record("MODIFY", userIdentity=TTL_IDENTITY))
+    # A record in Lambda's event format (not what GetRecords returns) is read too.
+    lambda_record = {**record("REMOVE"), "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"}}
+    assert is_ttl_expiry(lambda_record)
 
 
 def test_lambda_view_is_dynamodb_json_with_epoch_time_and_base64() -> None:
@@ -172,6 +180,8 @@ def test_lambda_view_is_dynamodb_json_with_epoch_time_and_base64() -> None:
     assert view["dynamodb"]["NewImage"]["sig"] == {"B": "AQ=="}
     assert view["dynamodb"]["ApproximateCreationDateTime"] == WHEN.timestamp()
     assert raw["dynamodb"]["NewImage"]["sig"] == {"B": b"\x01"}  # the original is untouched
+    ttl = lambda_view(record("REMOVE", old={"order_id": {"S": "o-1"}}, userIdentity=TTL_IDENTITY), ARN)
+    assert ttl["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 # -- the human view ----------------------------------------------------------------------------------

@@ -22,16 +22,20 @@ from eda_cli.core.trace.model import Hit, epoch_of
 from eda_cli.core.trace.sources import InsightsFailed, search_insights
 from eda_cli.core.trace.verdict import verdict
 from eda_cli.errors import UsageError
+from tests.aws_shapes import AwsFake, assert_valid_response, aws_error
 
 
 def _raw(body: Any, attributes: dict[str, Any] | None = None, system: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
+    """One message as ReceiveMessage returns it (checked against botocore's model)."""
+    raw = {
         "MessageId": "m-1",
         "ReceiptHandle": "h",
         "Body": body if isinstance(body, str) else json.dumps(body),
         "Attributes": {"ApproximateReceiveCount": "1", **(system or {})},
         "MessageAttributes": attributes or {},
     }
+    assert_valid_response("sqs", "ReceiveMessage", {"Messages": [raw]})
+    return raw
 
 
 def test_paths_are_the_defaults_then_the_file_then_the_flags() -> None:
@@ -76,7 +80,7 @@ def test_epoch_of_reads_every_time_shape() -> None:
 # -- Logs Insights, with a fake client ---------------------------------------------------------------
 
 
-class FakeLogs:
+class FakeLogs(AwsFake, service="logs"):
     def __init__(self, statuses: list[str], rows: list[list[dict[str, str]]] | None = None) -> None:
         self.statuses = statuses
         self.rows = rows or []
@@ -93,7 +97,7 @@ class FakeLogs:
 
     def stop_query(self, queryId: str) -> dict[str, Any]:
         self.stopped.append(queryId)
-        return {}
+        return {"success": True}
 
 
 def _row(group: str, message: str, ts: str = "2024-05-01 12:00:00.000") -> list[dict[str, str]]:
@@ -136,14 +140,11 @@ def test_insights_that_fails_or_never_finishes_is_an_error_entry_per_group() -> 
 
 
 def test_an_express_state_machine_is_skipped_with_the_reason() -> None:
-    from botocore.exceptions import ClientError
-
     class Pages:
         def paginate(self, **kwargs: Any) -> Any:
-            raise ClientError({"Error": {"Code": "StateMachineTypeNotSupported", "Message": "express"}},
-                              "ListExecutions")
+            raise aws_error("stepfunctions", "ListExecutions", "StateMachineTypeNotSupported", "express")
 
-    class FakeSfn:
+    class FakeSfn(AwsFake, service="stepfunctions"):
         def get_paginator(self, name: str) -> Pages:
             return Pages()
 

@@ -211,12 +211,16 @@ def iso_time(when: datetime | None) -> str | None:
 
 
 def is_ttl_expiry(record: Mapping[str, Any]) -> bool:
-    """A REMOVE done by DynamoDB's TTL process, not by an application."""
+    """A REMOVE done by DynamoDB's TTL process, not by an application.
+
+    GetRecords spells the identity ``{"Type": ..., "PrincipalId": ...}``; Lambda's event (and AWS's
+    TTL guide) ``{"type": ..., "principalId": ...}``. Either is read.
+    """
     identity = record.get("userIdentity") or {}
     return (
         record.get("eventName") == "REMOVE"
-        and identity.get("type") == "Service"
-        and identity.get("principalId") == TTL_PRINCIPAL
+        and identity.get("Type", identity.get("type")) == "Service"
+        and identity.get("PrincipalId", identity.get("principalId")) == TTL_PRINCIPAL
     )
 
 
@@ -284,11 +288,18 @@ def lambda_view(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
     """The record as Lambda hands it to a function (and to its FilterCriteria).
 
     DynamoDB JSON stays DynamoDB JSON (binary as base64), ApproximateCreationDateTime is epoch
-    seconds, and ``eventSourceARN`` names the stream.
+    seconds, ``eventSourceARN`` names the stream, and userIdentity's ``Type`` and ``PrincipalId``
+    (as GetRecords spells them) are ``type`` and ``principalId``.
     """
     view: dict[str, Any] = json.loads(json.dumps(record, default=_wire))
     view.setdefault("eventSourceARN", stream_arn)
+    identity = view.get("userIdentity")
+    if isinstance(identity, dict):
+        view["userIdentity"] = {_LAMBDA_IDENTITY.get(k, k): v for k, v in identity.items()}
     return view
+
+
+_LAMBDA_IDENTITY: Final = {"Type": "type", "PrincipalId": "principalId"}
 
 
 def _wire(value: Any) -> Any:
