@@ -66,6 +66,25 @@ def is_client_error(exc: BaseException, *codes: str) -> bool:
     return code is not None and (not codes or code in codes)
 
 
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a botocore ClientError's answer, else None."""
+    status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return int(status) if status else None
+
+
+def unimplemented(exc: BaseException) -> bool:
+    """Whether the endpoint does not implement the operation at all, as emulators answer: HTTP 501, a
+    NotImplemented / UnknownOperation error code, or an HTTP 5xx whose body is no AWS error (botocore then
+    names the error by the status, as for moto's HTML error page). AWS's own 5xx answers carry a code
+    (InternalFailure, ServiceUnavailable): those are faults, not missing capabilities."""
+    status = http_status(exc)
+    code = error_code(exc)
+    if status == 501 or code in ("NotImplemented", "NotImplementedException", "UnknownOperationException",
+                                 "InvalidAction"):
+        return True
+    return status is not None and status >= 500 and code in (None, str(status))
+
+
 def _operation(exc: BaseException) -> str:
     return str(getattr(exc, "operation_name", "") or "the request")
 
@@ -73,7 +92,10 @@ def _operation(exc: BaseException) -> str:
 def _message(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Message") or "").strip()
+        message = str(response.get("Error", {}).get("Message") or "").strip()
+        if message.startswith("<"):  # an HTML error page (an emulator's), not an AWS error message
+            return f"HTTP {http_status(exc)} with no AWS error in the answer"
+        return " ".join(message.split())
     return ""
 
 

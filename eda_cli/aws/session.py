@@ -108,10 +108,22 @@ class AwsSession:
                 self._clients[service] = cached
             return cached
 
-    def _config(self) -> Any:
+    def single_attempt_client(self, service: str) -> Any:
+        """A client that never retries, for capability checks: an endpoint that lacks an operation
+        (an emulator) answers HTTP 500, which the retrying client would repeat for seconds."""
+        key = f"{service}#single-attempt"
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is None:
+                cached = self._make_client(service, max_attempts=1)
+                self._clients[key] = cached
+            return cached
+
+    def _config(self, max_attempts: int | None = None) -> Any:
         from botocore.config import Config
 
-        retries: Any = {"mode": self.settings.retry_mode, "total_max_attempts": self.settings.max_attempts}
+        attempts = self.settings.max_attempts if max_attempts is None else max_attempts
+        retries: Any = {"mode": self.settings.retry_mode, "total_max_attempts": attempts}
         return Config(
             # total_max_attempts counts the first try too, as AWS_MAX_ATTEMPTS does (max_attempts would not).
             retries=retries,
@@ -119,15 +131,18 @@ class AwsSession:
             max_pool_connections=self.settings.max_pool_connections,
             connect_timeout=5,
             read_timeout=65,
+            # AWS serves some operations on a prefixed host (StartSyncExecution on sync-states...). A custom
+            # endpoint is one host: botocore would otherwise call sync-127.0.0.1 and fail to resolve it.
+            inject_host_prefix=not self.settings.endpoint_url,
         )
 
-    def _make_client(self, service: str) -> Any:
+    def _make_client(self, service: str, max_attempts: int | None = None) -> Any:
         client: Any = self.boto_session.client  # a str service name, not one of the stubs' literals
         return client(
             service,
             region_name=self.region,
             endpoint_url=self.settings.endpoint_url,
-            config=self._config(),
+            config=self._config(max_attempts),
         )
 
     def _make_session(self) -> boto3.Session:
