@@ -64,6 +64,22 @@ def _resolve_names(app_: AppContext, saga: Saga) -> Saga:
     return with_resolved_names(saga, lambda kind, name: resolved[(kind, name)])
 
 
+def _roles(app_: AppContext, saga: Saga, execution_role_arn: str | None) -> tuple[Saga, str | None]:
+    """The saga and --execution-role-arn with ${account} filled in from STS GetCallerIdentity."""
+    from dataclasses import replace
+
+    from eda_cli.core.saga.spec import with_account
+
+    answers: list[str] = []
+
+    def account() -> str:
+        if not answers:
+            answers.append(str(app_.session.client("sts").get_caller_identity()["Account"]))
+        return answers[0]
+
+    return replace(saga, role_arn=with_account(saga.role_arn, account)), with_account(execution_role_arn, account)
+
+
 def _parse_input(raw: str | None) -> dict[str, Any]:
     if raw is None:
         return {}
@@ -321,18 +337,17 @@ def deploy_cmd(
     from eda_cli.core.saga.stepfunctions import StepFunctionsRun
 
     app_ = ctx_of(ctx)
-    saga = _resolve_names(app_, _load(file))
-    run = StepFunctionsRun(app_.session.client("stepfunctions"), saga, state_machine=name,
-                           role_arn=execution_role_arn)
+    saga, role_arn = _roles(app_, _resolve_names(app_, _load(file)), execution_role_arn)
+    run = StepFunctionsRun(app_.session.client("stepfunctions"), saga, state_machine=name, role_arn=role_arn)
     plan = run.deploy(dry_run=True)
     if dry_run or plan.action == "unchanged":
         deployment = plan
     else:
         if plan.action == "would update" and not yes:
             if not sys.stdin.isatty():
-                raise UsageError(f"state machine {plan.name} exists and its definition would be replaced",
+                raise UsageError(f"state machine {plan.name} exists and its definition or role would be replaced",
                                  hint="pass --yes to update it (--dry-run only reports)")
-            if not typer.confirm(f"Replace the definition of state machine {plan.name}?", err=True):
+            if not typer.confirm(f"Replace the definition (and role) of state machine {plan.name}?", err=True):
                 raise typer.Exit(int(ExitCode.INTERRUPTED))
         deployment = run.deploy()
     app_.renderer.emit(deployment.to_dict(), lambda r: r.text(
@@ -425,8 +440,9 @@ def _run_stepfunctions(app_: AppContext, saga: Saga, run_input: dict[str, Any], 
     from eda_cli.core.saga.stepfunctions import StepFunctionsRun
 
     session = app_.session
+    saga, role_arn = _roles(app_, saga, role_arn)
     run = StepFunctionsRun(session.client("stepfunctions"), saga, state_machine=name, role_arn=role_arn,
-                           sync_express=session.endpoint_url is None, poll=poll)
+                           sync_client=session.single_attempt_client("stepfunctions"), poll=poll)
     started: list[str] = []
 
     def on_started(arn: str) -> None:
@@ -438,7 +454,7 @@ def _run_stepfunctions(app_: AppContext, saga: Saga, run_input: dict[str, Any], 
     try:
         with view:
             return run.run(with_fail_at(run_input, fail_at), execution=execution, on_event=view,
-                           on_started=on_started)
+                           on_started=on_started, on_note=lambda text: _note(app_.renderer, text))
     except KeyboardInterrupt:
         if started:
             app_.renderer.warn(f"stopped following; the execution goes on: eda saga status {started[0]}")

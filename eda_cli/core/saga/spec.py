@@ -2,7 +2,7 @@
 
     name: checkout
     type: standard                  # or express
-    role_arn: arn:aws:iam::123456789012:role/checkout-saga   # optional: the state machine's role
+    role_arn: arn:aws:iam::${account}:role/checkout-saga   # optional; ${account}: the caller's account
     defaults:                       # optional: for every action and compensation
       retry: {attempts: 3, interval: 1, backoff: 2.0, errors: [States.ALL]}
       timeout: 30
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ _SAGA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 #: A step name: it becomes a state name and a JSON path segment.
 _STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 MAX_STEPS = 500
+#: In role_arn (or --execution-role-arn): the account of the credentials in use, so one file serves every
+#: account. Step Functions runs each integration as the role, in the role's account.
+ACCOUNT_PLACEHOLDER = "${account}"
 MAX_SECONDS = 99_999_999
 
 DEFAULT_ATTEMPTS = 3
@@ -233,7 +237,8 @@ class _Validator:
             raise self.err(("comment",), "comment must be a string")
         role_arn = doc.get("role_arn")
         if role_arn is not None and (not isinstance(role_arn, str) or not role_arn.startswith("arn:")):
-            raise self.err(("role_arn",), "role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+            raise self.err(("role_arn",), "role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME; "
+                                          f"{ACCOUNT_PLACEHOLDER} stands for the caller's account)")
         retry, timeout = Retry(), DEFAULT_TIMEOUT
         if "defaults" in doc:
             defaults = self.mapping(doc["defaults"], ("defaults",), ["retry", "timeout"], "defaults")
@@ -395,6 +400,13 @@ def with_resolved_names(saga: Saga, resolve: Any) -> Saga:
         for s in saga.steps
     )
     return replace(saga, steps=steps)
+
+
+def with_account(role_arn: str | None, account: Callable[[], str]) -> str | None:
+    """role_arn with ${account} replaced by the caller's account (asked only when the placeholder is there)."""
+    if role_arn is None or ACCOUNT_PLACEHOLDER not in role_arn:
+        return role_arn
+    return role_arn.replace(ACCOUNT_PLACEHOLDER, account())
 
 
 def names_to_resolve(saga: Saga) -> list[tuple[str, str]]:

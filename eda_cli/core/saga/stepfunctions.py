@@ -5,8 +5,8 @@ engine emits, and the same Tracker folds them into the SagaResult: both engines 
 
 An Express execution keeps no history on AWS: eda runs it with StartSyncExecution and reads the
 outcome from the trace the compiled state machine puts in its Fail states' cause (attempts and
-step times are then unknown). Against a local endpoint (moto, LocalStack), where StartSyncExecution
-is missing, Express runs like Standard.
+step times are then unknown). Where an endpoint does not implement StartSyncExecution (moto), eda
+says so and runs Express like Standard.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from eda_cli.aws.errors import http_status, unimplemented
 from eda_cli.core.saga import asl
 from eda_cli.core.saga.model import (
     ACTION,
@@ -105,7 +106,9 @@ def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None
             f"state machine {name!r} is {current.get('type')}, but the saga file says {saga.type}",
             hint="Step Functions cannot change a state machine's type: deploy under another --name",
         )
-    role = role_arn or None
+    # The file's role applies to an existing state machine too: keeping an old role would run the
+    # integrations as whatever account that role belongs to.
+    role = role_arn or saga.role_arn
     if current.get("definition") == text and (role is None or role == current.get("roleArn")):
         return Deployment(name, arn, sm_type, "unchanged")
     if dry_run:
@@ -293,8 +296,9 @@ class StepFunctionsRun:
     saga: Saga
     state_machine: str | None = None
     role_arn: str | None = None
-    #: StartSyncExecution for Express sagas (AWS); False on local endpoints, which lack it.
-    sync_express: bool = True
+    #: The client for StartSyncExecution (Express sagas): one without retries, because an endpoint that lacks
+    #: the operation answers HTTP 500 (and a retried StartSyncExecution could run the saga twice). Default: sfn.
+    sync_client: Any = None
     sleep: Callable[[float], None] = time.sleep
     poll: float = DEFAULT_POLL_SECONDS
 
@@ -310,23 +314,37 @@ class StepFunctionsRun:
 
     def run(self, run_input: dict[str, Any], *, execution: str | None = None,
             on_event: EventSink | None = None,
-            on_started: Callable[[str], None] | None = None) -> SagaResult:
-        """Deploy, start and follow. Errors before the start propagate (AWS errors: exit 3)."""
+            on_started: Callable[[str], None] | None = None,
+            on_note: Callable[[str], None] | None = None) -> SagaResult:
+        """Deploy, start and follow. Errors before the start propagate (AWS errors: exit 3).
+
+        Express sagas run with StartSyncExecution. Where the endpoint does not implement it (moto), eda
+        says so through `on_note` and runs them as Standard ones are run: StartExecution, then the
+        execution's history (which AWS itself keeps only for Standard executions)."""
         deployment = self.deploy()
         layout = asl.layout_of(self.saga)
-        if self.saga.type == "express" and self.sync_express:
+        if self.saga.type == "express":
             name = execution or unique_execution_name(self.saga.name)
-            answer = self.sfn.start_sync_execution(stateMachineArn=deployment.arn, name=name,
-                                                   input=json.dumps(run_input, ensure_ascii=False))
-            tracker = Tracker(self.saga.name, layout.steps, "stepfunctions",
-                              str(answer.get("executionArn", name)), counts_attempts=False)
-            if on_started is not None:
-                on_started(tracker.execution)
-            for event in events_from_sync(layout, answer):
-                tracker.apply(event)
-                if on_event is not None:
-                    on_event(event)
-            return tracker.result()
+            try:
+                answer = (self.sync_client or self.sfn).start_sync_execution(
+                    stateMachineArn=deployment.arn, name=name, input=json.dumps(run_input, ensure_ascii=False))
+            except Exception as exc:
+                if not unimplemented(exc):
+                    raise
+                if on_note is not None:
+                    on_note(f"the endpoint does not implement StartSyncExecution (HTTP {http_status(exc)}): "
+                            "running the Express saga with StartExecution and following its history")
+                execution = name
+            else:
+                tracker = Tracker(self.saga.name, layout.steps, "stepfunctions",
+                                  str(answer.get("executionArn", name)), counts_attempts=False)
+                if on_started is not None:
+                    on_started(tracker.execution)
+                for event in events_from_sync(layout, answer):
+                    tracker.apply(event)
+                    if on_event is not None:
+                        on_event(event)
+                return tracker.result()
         execution_arn = self.start(deployment, run_input, execution)
         if on_started is not None:
             on_started(execution_arn)
