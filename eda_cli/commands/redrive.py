@@ -99,18 +99,6 @@ def _confirm(app_: AppContext, question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
 
 
-def _probe_client(app_: AppContext) -> Any:
-    """An SQS client without retries, to ask whether the endpoint knows move tasks: an endpoint
-    that does not (moto) answers HTTP 500, which the main client would retry for seconds."""
-    from dataclasses import replace
-
-    from eda_cli.aws.session import AwsSession
-
-    session = app_.session
-    quick = AwsSession(replace(session.settings, max_attempts=1), boto_session=session.boto_session)
-    return quick.client("sqs")
-
-
 class _Bar:
     """The progress bar on stderr: only for people (table output) on a terminal."""
 
@@ -234,8 +222,7 @@ def run_cmd(
     sqs = session.client("sqs")
     dlq_ref = resolve_queue(sqs, dlq, session.region, session.where())
     to_ref = resolve_queue(sqs, to, session.region, session.where()) if to else None
-    probe = _probe_client(app_) if mode is Mode.auto else None
-    plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=probe)
+    plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=session.single_attempt_client("sqs"))
     renderer.note(_describe_plan(plan))
     for note in plan.notes:
         renderer.note(note)
@@ -295,6 +282,9 @@ def _print_result(renderer: Renderer, result: RedriveResult) -> None:
             f"in {result.seconds:.1f}s with {result.api_calls} SQS API calls",
             style="bold",
         )
+        if result.unverified:
+            renderer.text(f"the move task reported {result.task_reported_moved} moved; {result.unverified} of them "
+                          "did not arrive where eda could see them", style="red")
         if len(result.moved_by_target) > 1:
             for target, count in result.moved_by_target.items():
                 renderer.text(f"  {target}: {count}")

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eda_cli.aws.errors import THROTTLED, describe, error_code, is_client_error
+from eda_cli.aws.errors import THROTTLED, describe, error_code, http_status, is_client_error, unimplemented
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.archive import (
     ArchivedMessage,
@@ -131,6 +131,10 @@ class RedriveResult:
     error: str | None = None
     left_in_dlq: int | None = None
     notes: tuple[str, ...] = ()
+    #: Native mode: what the move task says it moved (`moved` counts only what eda saw arrive).
+    task_reported_moved: int | None = None
+    #: Native mode: reported moved by the task, but not seen arriving at the destination.
+    unverified: int = 0
     #: The exception that stopped the run, for the command to raise when nothing moved.
     exception: BaseException | None = field(default=None, compare=False, repr=False)
 
@@ -140,7 +144,7 @@ class RedriveResult:
 
     @property
     def partial(self) -> bool:
-        return bool(self.failed_message_ids or self.not_deleted_message_ids)
+        return bool(self.failed_message_ids or self.not_deleted_message_ids or self.unverified)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +169,8 @@ class RedriveResult:
             "interrupted": self.interrupted,
             "error": self.error,
             "left_in_dlq": self.left_in_dlq,
+            "task_reported_moved": self.task_reported_moved,
+            "unverified": self.unverified,
             "notes": list(self.notes),
         }
 
@@ -303,13 +309,17 @@ def probe_move_tasks(probe: Any, dlq_arn: str) -> tuple[bool, str, list[dict[str
     try:
         tasks = probe.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10).get("Results", [])
     except Exception as exc:
-        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-        code = error_code(exc)
-        why = f"ListMessageMoveTasks answered HTTP {status}" if status and int(status) >= 500 else (
-            f"ListMessageMoveTasks failed: {code or type(exc).__name__}"
-        )
+        status = http_status(exc)
+        why = (f"ListMessageMoveTasks answered HTTP {status}" if unimplemented(exc)
+               else f"ListMessageMoveTasks failed: {error_code(exc) or type(exc).__name__}")
         return False, why, []
     return True, "", list(tasks)
+
+
+#: Why auto mode copies a FIFO DLQ: a move task may re-send with the messages' original deduplication ids
+#: (LocalStack's does), which a FIFO source silently drops within its 5-minute deduplication window.
+FIFO_COPY_REASON = ("the DLQ is FIFO: copy mode sends fresh deduplication ids, which a move task may not "
+                    "(a FIFO source drops a re-used id within 5 minutes)")
 
 
 def plan_redrive(
@@ -324,7 +334,8 @@ def plan_redrive(
     """Read the DLQ, its sources and the target, and choose the mode. Changes nothing.
 
     `probe` is the client used to ask whether the endpoint supports move tasks (a client without
-    retries answers at once on an endpoint that lacks them); it defaults to `sqs`.
+    retries answers at once on an endpoint that lacks them); it defaults to `sqs`. A move task
+    already running on the DLQ stops every mode: two movers would race for the same messages.
     """
     options = options or RedriveOptions()
     options.validate()
@@ -346,6 +357,18 @@ def plan_redrive(
         if options.archive and not options.dry_run:
             _check_archive_path(options.archive)
         needs = _needs_copy(options, per_message)
+        if probe is not None and probe is not sqs:
+            probe_calls += 1  # the counter sees only calls made through `sqs`
+        supported, why, tasks = probe_move_tasks(probe if probe is not None else sqs, info.arn)
+        running = [t for t in tasks if t.get("Status") in ("RUNNING", "CANCELLING")]
+        if running:
+            if not options.dry_run:
+                raise AwsError(
+                    f"a message move task is already running on {info.name}",
+                    hint=f"watch it with `eda redrive status {info.name}`; "
+                    f"stop it with `eda redrive cancel {info.name}`",
+                )
+            notes.append(f"a message move task is running on {info.name}: a real run would be refused")
         if options.mode == "native":
             if needs:
                 raise UsageError(
@@ -354,7 +377,15 @@ def plan_redrive(
                 )
             if options.rate is not None and options.rate > NATIVE_MAX_RATE:
                 raise UsageError(f"--rate is at most {NATIVE_MAX_RATE} messages per second in native mode")
+            if not supported:
+                raise AwsError(
+                    f"--mode native: the endpoint does not support message move tasks ({why})",
+                    hint=f"copy mode works on every endpoint: eda redrive {info.name} --mode copy",
+                )
             mode, reason = "native", "requested with --mode native"
+            if info.fifo:
+                notes.append(f"{info.name} is FIFO: {FIFO_COPY_REASON.split(': ', 1)[1]}; "
+                             "eda checks the target's depth afterwards")
         elif options.mode == "copy":
             mode, reason = "copy", "requested with --mode copy"
         elif needs:
@@ -363,20 +394,12 @@ def plan_redrive(
             mode, reason = "copy", f"--rate above the move task's {NATIVE_MAX_RATE}/s"
         elif not sources:
             mode, reason = "copy", "move tasks only redrive queues that are another queue's DLQ"
+        elif info.fifo:
+            mode, reason = "copy", FIFO_COPY_REASON
+        elif supported:
+            mode, reason = "native", "nothing needs copy mode and the endpoint supports move tasks"
         else:
-            probe_calls += 1
-            supported, why, tasks = probe_move_tasks(probe if probe is not None else sqs, info.arn)
-            running = [t for t in tasks if t.get("Status") in ("RUNNING", "CANCELLING")]
-            if running and not options.dry_run:
-                raise UsageError(
-                    f"a message move task is already running on {info.name}",
-                    hint=f"watch it with `eda redrive status {info.name}`; "
-                    f"stop it with `eda redrive cancel {info.name}`",
-                )
-            if supported:
-                mode, reason = "native", "nothing needs copy mode and the endpoint supports move tasks"
-            else:
-                mode, reason = "copy", f"the endpoint does not support move tasks ({why})"
+            mode, reason = "copy", f"the endpoint does not support move tasks ({why})"
         if info.redrive_policy:
             notes.append(
                 f"{info.name} has its own RedrivePolicy (maxReceiveCount {info.max_receive_count}): "
@@ -412,8 +435,8 @@ def is_retryable(exc: BaseException) -> bool:
     if is_client_error(exc):
         if error_code(exc) in RETRYABLE_CODES:
             return True
-        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return bool(status) and int(status) >= 500
+        status = http_status(exc)
+        return status is not None and status >= 500
     try:
         from botocore.exceptions import ConnectionError as BotoConnectionError
         from botocore.exceptions import HTTPClientError
@@ -946,7 +969,6 @@ class _CopyRun:
         counter = ApiCounter(self.sqs)
         interrupted = False
         not_restored: list[str] = []
-        left: int | None = None
         with counter:
             threads = [
                 threading.Thread(target=self.worker, name=f"eda-redrive-{i}", daemon=True)
@@ -975,16 +997,7 @@ class _CopyRun:
                 release = list(self.held.items())
             if release:
                 not_restored = change_visibility(self.sqs, self.plan.dlq.url, release, timeout=0)
-            try:
-                attributes = self.sqs.get_queue_attributes(
-                    QueueUrl=self.plan.dlq.url,
-                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-                ).get("Attributes", {})
-                left = int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
-                    attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
-                )
-            except Exception:
-                left = None
+            left = queue_depth(self.sqs, self.plan.dlq.url)
         if on_progress is not None:
             on_progress(self.progress(started))
         if not_restored:
@@ -998,7 +1011,7 @@ class _CopyRun:
         return RedriveResult(
             source=self.plan.dlq.name,
             targets=tuple(t.name for t in self.plan.targets),
-            mode="copy",
+            mode=self.plan.mode,
             dry_run=self.dry_run,
             moved=self.moved,
             skipped=self.skipped,
@@ -1039,6 +1052,27 @@ def _sample(message: OutgoingMessage, target: QueueInfo) -> dict[str, Any]:
 # -- native mode ----------------------------------------------------------------------------------
 
 
+def queue_depth(sqs: Any, url: str) -> int | None:
+    """Every message a queue holds (visible, in flight and delayed), or None when it cannot be read."""
+    try:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed"]).get("Attributes", {})
+    except Exception:
+        return None
+    return sum(int(attributes.get(key, 0)) for key in (
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"))
+
+
+def _native_destination(plan: RedrivePlan) -> QueueInfo | None:
+    """Where the move task is told to send: --to, or the DLQ's only source. Named even then, because a
+    move task without DestinationArn fails on messages SQS did not dead-letter itself (those with no
+    DeadLetterQueueSourceArn, such as ones `eda redrive replay --to DLQ` put there)."""
+    if plan.to is not None:
+        return plan.to
+    return plan.sources[0] if len(plan.sources) == 1 else None
+
+
 def _run_native(
     sqs: Any,
     plan: RedrivePlan,
@@ -1052,14 +1086,17 @@ def _run_native(
     interrupted = False
     error: str | None = None
     exception: BaseException | None = None
-    moved = 0
+    reported = 0
+    destination = _native_destination(plan)
     with ApiCounter(sqs) as counter:
+        before = queue_depth(sqs, destination.url) if destination is not None else None
         kwargs: dict[str, Any] = {"SourceArn": plan.dlq.arn}
-        if plan.to is not None:
-            kwargs["DestinationArn"] = plan.to.arn
+        if destination is not None:
+            kwargs["DestinationArn"] = destination.arn
         if plan.options.rate is not None:
             kwargs["MaxNumberOfMessagesPerSecond"] = max(1, min(NATIVE_MAX_RATE, int(plan.options.rate)))
-        handle = sqs.start_message_move_task(**kwargs)["TaskHandle"]
+        handle = _move_task_call(sqs.start_message_move_task, "StartMessageMoveTask", plan.dlq.name,
+                                 **kwargs)["TaskHandle"]
         task: dict[str, Any] = {}
         try:
             while True:
@@ -1069,17 +1106,17 @@ def _run_native(
                 if not task:
                     error = "ListMessageMoveTasks no longer lists the move task"
                     break
-                moved = int(task.get("ApproximateNumberOfMessagesMoved", 0))
+                reported = int(task.get("ApproximateNumberOfMessagesMoved", 0))
                 total = task.get("ApproximateNumberOfMessagesToMove")
                 if on_progress is not None:
-                    on_progress(RedriveProgress(moved, 0, 0, int(total) if total is not None else None,
+                    on_progress(RedriveProgress(reported, 0, 0, int(total) if total is not None else None,
                                                 clock() - started))
                 if task.get("Status") in DONE_STATUSES:
                     break
         except KeyboardInterrupt:
             interrupted = True
             answer = sqs.cancel_message_move_task(TaskHandle=handle)
-            moved = int(answer.get("ApproximateNumberOfMessagesMoved", moved))
+            reported = int(answer.get("ApproximateNumberOfMessagesMoved", reported))
             notes.append("the move task was cancelled; messages not yet moved stay in the DLQ")
         status = task.get("Status")
         if status == "FAILED":
@@ -1087,6 +1124,19 @@ def _run_native(
             exception = AwsError(error, hint=f"see `eda redrive status {plan.dlq.name}`; copy mode: --mode copy")
         elif status == "CANCELLED" and not interrupted:
             error = "the move task was cancelled"
+        moved, unverified = reported, 0
+        if destination is not None and before is not None and reported > 0:
+            arrived = _arrivals(sqs, destination.url, before, reported, sleep, poll_seconds)
+            if arrived is None:
+                notes.append(f"could not read {destination.name}'s depth to check what arrived")
+            elif arrived < reported:
+                moved, unverified = arrived, reported - arrived
+                notes.append(
+                    f"the move task reports {reported} moved, but {destination.name} holds only {arrived} more "
+                    f"message(s) than before: {unverified} are unaccounted for (its consumers may have taken "
+                    "them, or SQS dropped them, as a FIFO queue drops a deduplication id it saw in the last 5 minutes)"
+                )
+        left = queue_depth(sqs, plan.dlq.url)
     return RedriveResult(
         source=plan.dlq.name,
         targets=tuple(t.name for t in plan.targets),
@@ -1100,12 +1150,31 @@ def _run_native(
         archive=None,
         run_id=plan.run_id,
         mode_reason=plan.mode_reason,
-        moved_by_target={plan.to.name: moved} if plan.to is not None else {},
+        moved_by_target={destination.name: moved} if destination is not None else {},
         interrupted=interrupted,
         error=error,
+        left_in_dlq=left,
         notes=tuple(notes),
         exception=exception,
+        task_reported_moved=reported,
+        unverified=unverified,
     )
+
+
+def _arrivals(sqs: Any, url: str, before: int, expected: int, sleep: Sleep, poll_seconds: float) -> int | None:
+    """How many more messages the destination holds than before the move task, read until it accounts for
+    `expected` or MAX_DEPTH_CHECKS reads (SQS's approximate counts may lag a moment)."""
+    arrived: int | None = None
+    for attempt in range(MAX_DEPTH_CHECKS):
+        if attempt:
+            sleep(poll_seconds)
+        depth = queue_depth(sqs, url)
+        if depth is None:
+            continue
+        arrived = max(0, depth - before)
+        if arrived >= expected:
+            return arrived
+    return arrived
 
 
 def run_redrive(
@@ -1314,13 +1383,17 @@ def _move_task_call(fn: Callable[..., Any], operation: str, dlq_name: str, **kwa
     try:
         return fn(**kwargs)
     except Exception as exc:
-        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status and int(status) >= 500:
+        if unimplemented(exc):
             raise AwsError(
-                f"{operation} failed with HTTP {status} for {dlq_name}: the endpoint may not support "
-                "message move tasks (moto does not)",
+                f"{operation} failed with HTTP {http_status(exc)} for {dlq_name}: the endpoint does not "
+                "support message move tasks",
                 hint=f"copy mode works on every endpoint: eda redrive {dlq_name} --mode copy",
             ) from exc
+        if is_client_error(exc, "InvalidParameterValue", "InvalidParameterValueException"):
+            # eda built the request itself: SQS refusing it is SQS's state (a task already running), not bad input.
+            message = getattr(exc, "response", {}).get("Error", {}).get("Message") or error_code(exc)
+            raise AwsError(f"SQS refused {operation} for {dlq_name}: {message}",
+                           hint=f"see `eda redrive status {dlq_name}`") from exc
         raise
 
 
