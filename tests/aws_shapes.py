@@ -11,8 +11,8 @@ little stricter where a response differs from a request: a timestamp must be the
 * ``AwsFake`` is a base class: ``class FakeStreams(AwsFake, service="dynamodbstreams")`` has every
   public method whose name is an operation of the service (``get_records`` -> GetRecords, by
   botocore's ``xform_name``) checked on each return, and so do its subclasses, a ``__getattr__``
-  that hands out operations and the pages of ``get_paginator(...).paginate(...)``. Other methods
-  are left alone;
+  that hands out operations (unless the class wraps a real client) and the pages of
+  ``get_paginator(...).paginate(...)``. Other methods are left alone;
 * ``aws_error(service, operation, code)`` builds the ``ClientError`` for an error code the
   operation can answer with (one its model lists, or one every AWS API may send);
   ``assert_known_error`` only checks the code, for an error body written by hand.
@@ -186,12 +186,15 @@ class AwsFake:
     """Base of a hand-written fake client: its AWS operations' answers are checked against the model.
 
     Name the service in the class statement (``class FakeLogs(AwsFake, service="logs")``), or set
-    ``aws_service`` on an instance when one fake class stands in for several services.
+    ``aws_service`` on an instance when one fake class stands in for several services. A wrapper around a
+    real client (``wraps_real_client=True``) has only the answers it writes itself checked: what its
+    ``__getattr__`` passes through is the server's own answer, which may leave out an empty required list
+    (LocalStack's SendMessageBatch omits ``Failed``, as AWS's JSON protocol may).
     """
 
     aws_service: str = ""
 
-    def __init_subclass__(cls, service: str | None = None, **kwargs: Any) -> None:
+    def __init_subclass__(cls, service: str | None = None, wraps_real_client: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if service is not None:
             service_model(service)  # an unknown service name fails here, at import
@@ -200,7 +203,8 @@ class AwsFake:
             if not inspect.isfunction(value):
                 continue
             if name == "__getattr__":
-                setattr(cls, name, _check_getattr(value))
+                if not wraps_real_client:
+                    setattr(cls, name, _check_getattr(value))
             elif name == "get_paginator":
                 setattr(cls, name, _check_get_paginator(value))
             elif not name.startswith("_"):

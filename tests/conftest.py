@@ -1,79 +1,76 @@
-"""Shared fixtures: a real moto server over HTTP, and a way to run eda against it.
+"""Shared fixtures: real AWS servers over HTTP (moto and LocalStack), and a way to run eda against them.
 
-End-to-end tests talk to moto's server on 127.0.0.1 through `--endpoint-url`, exactly as a
-user would; the server runs in its own process, so no in-process mock can leak into them.
+End-to-end tests talk to a server on 127.0.0.1 through `--endpoint-url`, exactly as a user would;
+the server runs in its own process, so no in-process mock can leak into them. A test that asks for
+`endpoint` (or `eda`, `boto`) runs once per backend (tests/backends/__init__.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.backends import LOCALSTACK_LACKS, MOTO_LACKS, Backend, localstack_process, moto_process, requested
+from tests.backends import free_port as free_port
+from tests.backends import reset_moto as reset_moto
+
 REGION = "us-east-1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend", default=None,
+        help="AWS implementations for the end-to-end tests, comma-separated: moto,localstack "
+             "(default: both, or EDA_TEST_BACKENDS)",
+    )
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("moto server did not start in time")
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that needs an AWS endpoint runs once per requested backend: test_x[moto], test_x[localstack]."""
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", requested(metafunc.config), indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """A moto server in its own process on a free loopback port, for the whole session."""
-    port = free_port()
-    env = {**os.environ, "MOTO_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
+    with moto_process() as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
-def reset_moto(url: str) -> None:
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST", data=b"")
-    urllib.request.urlopen(request, timeout=10).read()
+@pytest.fixture(scope="session")
+def localstack_server() -> Iterator[str]:
+    """LocalStack on the host, for the whole session (started by tests/backends/localstack.sh)."""
+    with localstack_process() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The backend this test runs on (parametrized by pytest_generate_tests)."""
+    name = request.param
+    url = request.getfixturevalue(f"{name}_server")
+    return Backend(name, url, lacks=MOTO_LACKS if name == "moto" else LOCALSTACK_LACKS)
 
 
 @pytest.fixture
-def endpoint(moto_server: str) -> str:
-    """The moto server, emptied before each test."""
-    reset_moto(moto_server)
-    return moto_server
+def endpoint(backend: Backend, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The backend's URL, as empty as a new account: moto reset, or a fresh LocalStack account."""
+    backend.fresh(monkeypatch)
+    return backend.url
+
+
+@pytest.fixture
+def account(backend: Backend, endpoint: str) -> str:
+    """The account id the test's resources live in."""
+    return backend.account
 
 
 @pytest.fixture(autouse=True)
@@ -91,9 +88,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFa
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-@pytest.fixture
-def boto(endpoint: str) -> Callable[[str], Any]:
-    """boto3 clients on the moto server, for arranging and checking state."""
+def boto_clients(endpoint: str) -> Callable[[str], Any]:
+    """A cached boto3 client per service on `endpoint`, with the credentials the environment holds now."""
     import boto3
 
     session = boto3.Session(region_name=REGION)
@@ -105,6 +101,12 @@ def boto(endpoint: str) -> Callable[[str], Any]:
         return cache[service]
 
     return client
+
+
+@pytest.fixture
+def boto(endpoint: str) -> Callable[[str], Any]:
+    """boto3 clients on the backend, for arranging and checking state."""
+    return boto_clients(endpoint)
 
 
 @dataclass
@@ -119,7 +121,7 @@ class Result:
 
 @pytest.fixture
 def eda(endpoint: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run eda in-process, pointed at the moto server with --endpoint-url; returns code and output."""
+    """Run eda in-process, pointed at the backend with --endpoint-url; returns code and output."""
     from eda_cli.app import run
 
     def invoke(*args: str, endpoint_url: str | None = endpoint) -> Result:

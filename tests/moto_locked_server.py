@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -108,9 +107,9 @@ def dump_app(app: Any) -> Any:
 @contextmanager
 def locked_server() -> Iterator[str]:
     """Run this server in a subprocess on a free loopback port; yields its URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    from tests.backends import free_port, stop_process  # not at the top: this file also runs as a script
+
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), str(port)],
         stdout=subprocess.PIPE,
@@ -134,12 +133,7 @@ def locked_server() -> Iterator[str]:
                 time.sleep(0.05)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def all_messages(url: str, queue: str) -> list[dict[str, Any]]:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eda_cli.sandbox.demo_pipeline import MISCONFIGURED, seed_demo
+from tests.backends import Backend
 from tests.conftest import Result, assert_one_line_error, reset_moto, run_cli
 
 ERRORS = {(rule, resource) for rule, resource in MISCONFIGURED if rule not in ("sqs-max-receive-count",)}
@@ -22,31 +25,50 @@ def sandbox(boto: Any) -> Any:
     return seed_demo(boto)
 
 
-def seed_once(moto_server: str) -> str:
-    """Reset the shared moto server and seed the demo pipeline; for a module's read-only tests
-    (which must not use `endpoint`, as it resets the server, until the last of them has run)."""
-    import boto3
+@dataclass(frozen=True)
+class Seeded:
+    """The demo pipeline, seeded once into a backend for a module's read-only tests."""
 
-    reset_moto(moto_server)
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    url: str
+    access_key: str  # LocalStack: the module's own account; moto: any
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        session = boto3.Session(aws_access_key_id=self.access_key, aws_secret_access_key="testing",
+                                region_name="us-east-1")
+        return session.client(service, endpoint_url=self.url)  # type: ignore[call-overload]
+
+
+def seed_once(backend: Backend) -> Seeded:
+    """Seed the demo pipeline into an empty AWS: moto reset (so a module's read-only tests must not use
+    `endpoint`, which resets it, until the last of them has run), or a new LocalStack account."""
+    if backend.name == "moto":
+        reset_moto(backend.url)
+        seeded = Seeded(backend.url, "testing")
+    else:
+        seeded = Seeded(backend.url, f"{secrets.randbelow(9 * 10**11) + 10**11}")
     clients: dict[str, Any] = {}
 
     def client(service: str) -> Any:
         if service not in clients:
-            clients[service] = session.client(service, endpoint_url=moto_server)  # type: ignore[call-overload]
+            clients[service] = seeded.client(service)
         return clients[service]
 
     seed_demo(client)
-    return moto_server
+    return seeded
 
 
-def invoker(url: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Like conftest's `eda` fixture, on `url`, without resetting it."""
+def invoker(seeded: Seeded, capsys: pytest.CaptureFixture[str],
+            monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Like conftest's `eda` fixture, on the seeded backend (as its account), without resetting it."""
     from eda_cli.app import run
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seeded.access_key)
 
     def invoke(*args: str) -> Result:
         capsys.readouterr()
-        code = run([f"--endpoint-url={url}", *args])
+        code = run([f"--endpoint-url={seeded.url}", *args])
         out, err = capsys.readouterr()
         return Result(code, out, err)
 
@@ -54,13 +76,14 @@ def invoker(url: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Resul
 
 
 @pytest.fixture(scope="module")
-def seeded(moto_server: str) -> str:
-    return seed_once(moto_server)
+def seeded(backend: Backend) -> Seeded:
+    return seed_once(backend)
 
 
 @pytest.fixture
-def eda_ro(seeded: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    return invoker(seeded, capsys)
+def eda_ro(seeded: Seeded, capsys: pytest.CaptureFixture[str],
+           monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    return invoker(seeded, capsys, monkeypatch)
 
 
 def fix_the_sandbox(boto: Any) -> None:

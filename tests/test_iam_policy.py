@@ -32,7 +32,8 @@ from typing import Any
 import pytest
 
 from eda_cli.core.iam import DISCOVERY_ACTIONS, POLICIES, is_write_action, policies_for, policy_document
-from tests.conftest import Result, _wait_until_up, assert_one_line_error, free_port
+from tests.backends import free_port, stop_process, wait_until_up
+from tests.conftest import Result, assert_one_line_error
 from tests.test_pipeline_discovery import build_account, make_function
 
 SHIM = r"""
@@ -140,7 +141,7 @@ def iam_server() -> Iterator[IamServer]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, process)
+        wait_until_up(f"{url}/moto-api/", process, "moto server")
         import boto3
 
         iam = boto3.client("iam", endpoint_url=url, region_name=REGION,
@@ -153,11 +154,7 @@ def iam_server() -> Iterator[IamServer]:
         seed(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 @pytest.fixture

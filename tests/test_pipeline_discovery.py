@@ -179,10 +179,10 @@ def test_every_list_call_is_paginated(boto: ClientFactory) -> None:
     assert len(p.tables) == 102
 
 
-class _Failing(AwsFake):
+class _Failing(AwsFake, wraps_real_client=True):
     """A client whose calls (and paginated calls) of the operations in `fail` raise that error, as AWS
     does for a denied or vanished resource. The error must be one the operation can answer with; the
-    real client's answers are checked against botocore's model as a fake's are."""
+    real client's answers pass through as the server gave them."""
 
     def __init__(self, service: str, real: Any, fail: dict[str, str]) -> None:
         self.aws_service, self._real, self._fail = service, real, fail

@@ -15,19 +15,21 @@ from eda_cli.core.pipeline import (
     parse_pipeline_text,
     scope_pipeline,
 )
+from tests.backends import Backend
 from tests.conftest import Result, assert_one_line_error
-from tests.test_audit_cli import invoker, seed_once
+from tests.test_audit_cli import Seeded, invoker, seed_once
 
 
 @pytest.fixture(scope="module")
-def seeded(moto_server: str) -> str:
+def seeded(backend: Backend) -> Seeded:
     """The demo sandbox, seeded once for this module's read-only tests (see seed_once)."""
-    return seed_once(moto_server)
+    return seed_once(backend)
 
 
 @pytest.fixture
-def eda_ro(seeded: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    return invoker(seeded, capsys)
+def eda_ro(seeded: Seeded, capsys: pytest.CaptureFixture[str],
+           monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    return invoker(seeded, capsys, monkeypatch)
 
 
 FULL = """\
@@ -166,10 +168,9 @@ def test_init_to_stdout_and_json_summary(eda_ro: Callable[..., Result], tmp_path
     assert doc["queues"] == 14 and doc["idempotency_tables"] == 2 and doc["event_buses"] == 1
 
 
-def test_scope_keeps_named_resources_and_what_hangs_off_them(seeded: str) -> None:
-    from eda_cli.aws.session import sandbox_session
+def test_scope_keeps_named_resources_and_what_hangs_off_them(seeded: Seeded) -> None:
 
-    full = discover(sandbox_session(seeded).client, "us-east-1")
+    full = discover(seeded.client, "us-east-1")
     spec = parse_pipeline_text("version: 1\ntopics: [orders]\nevent_buses:\n  - name: orders-bus\n"
                                "    rules: [high-value-orders]\n")
     mine = scope_pipeline(full, spec)

@@ -1,8 +1,10 @@
-"""`eda redrive` end to end against a moto server over HTTP.
+"""`eda redrive` end to end against each backend over HTTP.
 
-The server is tests/moto_locked_server.py: moto with its SQS backend serialised by a lock, because
+On moto the server is tests/moto_locked_server.py: moto with its SQS backend serialised by a lock, because
 redrive runs several workers and plain moto loses or duplicates messages under concurrent deletes
-(MOTO-NOTES.md). Whatever these tests find missing or duplicated is therefore eda's doing.
+(MOTO-NOTES.md). Whatever these tests find missing or duplicated is therefore eda's doing. On LocalStack,
+which has message move tasks, auto mode goes native where nothing needs copy mode: tests of copy mode's
+mechanics ask for it with --mode copy.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from tests.backends import Backend
 from tests.conftest import REGION, Result, reset_moto
 from tests.conftest import assert_one_line_error as _one_line
-from tests.moto_locked_server import all_messages, locked_server
+from tests.moto_locked_server import locked_server
 
 Eda = Callable[..., Result]
 
@@ -37,7 +40,11 @@ def locked() -> Iterator[str]:
 
 
 @pytest.fixture
-def url(locked: str) -> str:
+def url(backend: Backend, endpoint: str, request: pytest.FixtureRequest) -> str:
+    """moto: the locked server, reset; LocalStack: the test's own account."""
+    if backend.name != "moto":
+        return endpoint
+    locked: str = request.getfixturevalue("locked")
     reset_moto(locked)
     return locked
 
@@ -103,8 +110,10 @@ def fill(sqs: Any, queue_url: str, count: int, *, start: int = 0, attributes: bo
     return ids
 
 
-def body_ids(url: str, queue: str) -> list[str]:
-    return [json.loads(m["body"])["id"] for m in all_messages(url, queue)]
+def body_ids(sqs: Any, queue: str) -> list[str]:
+    """The body ids of every message in a queue (received, and hidden for a minute: at a test's end)."""
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    return [json.loads(m["Body"])["id"] for m in receive_all(sqs, url)]
 
 
 def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
@@ -125,7 +134,7 @@ def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 # -- command shape ---------------------------------------------------------------------------------
 
 
-def test_every_command_shape_parses(cli: Eda, sqs: Any, tmp_path: Path) -> None:
+def test_every_command_shape_parses(cli: Eda, sqs: Any, tmp_path: Path, backend: Backend) -> None:
     make_pipeline(sqs, "payments")
     dry = cli("redrive", "payments-dlq", "--dry-run")
     assert dry.code == 0, dry.stderr
@@ -136,8 +145,11 @@ def test_every_command_shape_parses(cli: Eda, sqs: Any, tmp_path: Path) -> None:
     for sub in ("status", "cancel"):
         result = cli("redrive", sub, "payments-dlq")
         assert "No such command" not in result.stderr and "Usage:" not in result.stderr, result.stderr
-        assert result.code == 3  # moto has no move tasks; eda says so in one line
-        assert "may not support message move tasks" in result.stderr
+        if backend.has("sqs-move-tasks"):
+            assert result.code == (0 if sub == "status" else 1), result.stderr  # nothing runs: cancel says so
+        else:
+            assert result.code == 3  # moto has no move tasks; eda says so in one line
+            assert "does not support message move tasks" in result.stderr
 
 
 def test_a_dlq_named_like_a_subcommand_is_redriven_with_run(cli: Eda, sqs: Any) -> None:
@@ -159,20 +171,23 @@ def test_help_is_the_docstring_with_an_example(cli: Eda) -> None:
 # -- moving ----------------------------------------------------------------------------------------
 
 
-def test_moves_every_message_with_attributes_byte_for_byte(cli: Eda, sqs: Any, url: str) -> None:
+def test_moves_every_message_with_attributes_byte_for_byte(cli: Eda, sqs: Any, backend: Backend) -> None:
     (source,), dlq = make_pipeline(sqs)
     ids = fill(sqs, dlq, 25)
     result = cli("--output", "json", "redrive", "orders-dlq", "--yes", "--wait-seconds", "0")
     assert result.code == 0, result.stderr
     summary = result.json()
+    mode = "native" if backend.has("sqs-move-tasks") else "copy"
     assert {k: summary[k] for k in ("source", "targets", "mode", "dry_run", "moved", "skipped", "failed",
-                                   "failed_message_ids", "archive")} == {
-        "source": "orders-dlq", "targets": ["orders"], "mode": "copy", "dry_run": False, "moved": 25,
-        "skipped": 0, "failed": 0, "failed_message_ids": [], "archive": None}
-    assert summary["api_calls"] > 0 and summary["seconds"] >= 0 and summary["left_in_dlq"] == 0
-    assert "does not support move tasks" in summary["mode_reason"]  # auto fell back on moto, and says why
-    assert "copy mode" in result.stderr
-    assert all_messages(url, "orders-dlq") == []
+                                   "failed_message_ids", "archive", "moved_by_target", "left_in_dlq")} == {
+        "source": "orders-dlq", "targets": ["orders"], "mode": mode, "dry_run": False, "moved": 25,
+        "skipped": 0, "failed": 0, "failed_message_ids": [], "archive": None, "moved_by_target": {"orders": 25},
+        "left_in_dlq": 0}
+    assert summary["api_calls"] > 0 and summary["seconds"] >= 0
+    if mode == "copy":
+        assert "does not support move tasks" in summary["mode_reason"]  # auto fell back on moto, and says why
+    assert f"{mode} mode" in result.stderr
+    assert depth(sqs, dlq) == (0, 0)
     moved = receive_all(sqs, source)
     assert sorted(json.loads(m["Body"])["id"] for m in moved) == sorted(ids)
     for message in moved:
@@ -240,7 +255,7 @@ def test_filter_moves_matches_and_ends_when_only_skipped_messages_come_back(cli:
     assert result.code == 0, result.stderr
     summary = result.json()
     assert (summary["moved"], summary["skipped"], summary["failed"]) == (5, 15, 0)
-    assert sorted(body_ids(url, "orders")) == [f"m{i:03d}" for i in range(15, 20)]
+    assert sorted(body_ids(sqs, "orders")) == [f"m{i:03d}" for i in range(15, 20)]
     assert depth(sqs, dlq) == (15, 0)  # the skipped ones are visible again
 
 
@@ -270,7 +285,7 @@ def test_max_stops_there_and_leaves_the_rest_visible(cli: Eda, sqs: Any, url: st
     result = cli("--output", "json", "redrive", "orders-dlq", "--max", "7", "--yes", "--wait-seconds", "0")
     assert result.code == 0, result.stderr
     assert result.json()["moved"] == 7
-    assert len(body_ids(url, "orders")) == 7
+    assert len(body_ids(sqs, "orders")) == 7
     assert depth(sqs, dlq) == (16, 0)
 
 
@@ -280,7 +295,7 @@ def test_to_another_queue(cli: Eda, sqs: Any, url: str) -> None:
     fill(sqs, dlq, 4)
     result = cli("--output", "json", "redrive", "orders-dlq", "--to", "elsewhere", "--yes", "--wait-seconds", "0")
     assert result.json()["targets"] == ["elsewhere"]
-    assert len(body_ids(url, "elsewhere")) == 4 and body_ids(url, "orders") == []
+    assert len(body_ids(sqs, "elsewhere")) == 4 and body_ids(sqs, "orders") == []
 
 
 def test_several_sources_and_no_source_arn_refuses_and_lists_them(cli: Eda, sqs: Any, url: str) -> None:
@@ -314,7 +329,7 @@ def test_native_mode_cannot_filter(cli: Eda, sqs: Any) -> None:
 # -- FIFO ------------------------------------------------------------------------------------------
 
 
-def test_fifo_keeps_groups_order_and_never_reuses_the_dedup_id(cli: Eda, sqs: Any, url: str) -> None:
+def test_fifo_keeps_groups_order_and_never_reuses_the_dedup_id(cli: Eda, sqs: Any) -> None:
     _, dlq = make_pipeline(sqs, fifo=True)
     for seq in range(12):
         for group in ("g1", "g2", "g3"):
@@ -324,14 +339,78 @@ def test_fifo_keeps_groups_order_and_never_reuses_the_dedup_id(cli: Eda, sqs: An
     result = cli("--output", "json", "redrive", "orders-dlq.fifo", "--yes", "--concurrency", "4",
                  "--wait-seconds", "0")
     assert result.code == 0, result.stderr
-    assert result.json()["moved"] == 36
-    moved = all_messages(url, "orders.fifo")
+    assert result.json()["moved"] == 36 and result.json()["mode"] == "copy"  # auto copies a FIFO DLQ
+    source = sqs.get_queue_url(QueueName="orders.fifo")["QueueUrl"]
+    moved: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                       MessageSystemAttributeNames=["All"]).get("Messages"):
+        moved.extend(batch)  # FIFO: each group in order; deleted as read, so the next batch goes on
+        sqs.delete_message_batch(QueueUrl=source, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
     assert len(moved) == 36
     for group in ("g1", "g2", "g3"):
-        in_group = [json.loads(m["body"])["seq"] for m in moved if m["group_id"] == group]
+        in_group = [json.loads(m["Body"])["seq"] for m in moved if m["Attributes"]["MessageGroupId"] == group]
         assert in_group == list(range(12)), (group, in_group)  # every message kept its group, in order
-    dedup = {m["deduplication_id"] for m in moved}
+    dedup = {m["Attributes"]["MessageDeduplicationId"] for m in moved}
     assert len(dedup) == 36 and not any(d.startswith("orig-") for d in dedup)
+
+
+# -- native mode (message move tasks), where the backend has them ------------------------------------
+
+
+def test_native_and_auto_move_exactly_what_they_say(cli: Eda, sqs: Any, backend: Backend, tmp_path: Path) -> None:
+    """Messages SQS did not dead-letter itself (put there by `redrive replay --to DLQ`, so without
+    DeadLetterQueueSourceArn) go back to the DLQ's only source, and the JSON matches the queues."""
+    backend.require("sqs-move-tasks")
+    (source,), dlq = make_pipeline(sqs)
+    ids = fill(sqs, dlq, 12)
+    archive = tmp_path / "a.jsonl"
+    assert cli("redrive", "orders-dlq", "--archive", str(archive), "--yes", "--wait-seconds", "0").code == 0
+    assert cli("redrive", "replay", str(archive), "--to", "orders-dlq", "--yes").code == 0
+    receive_all(sqs, source)  # empty the source again (received and hidden; then purged)
+    sqs.purge_queue(QueueUrl=source)
+    assert depth(sqs, dlq) == (12, 0) and depth(sqs, source) == (0, 0)
+
+    dry = cli("-o", "json", "redrive", "orders-dlq", "--dry-run", "--wait-seconds", "0")
+    assert dry.code == 0, dry.stderr
+    assert dry.json()["mode"] == "native" and "native mode" in dry.stderr  # what the plan says, the JSON says
+    for mode in ("native", "auto"):
+        if mode == "auto":
+            fill(sqs, dlq, 5, start=100)
+        expected = 12 if mode == "native" else 5
+        result = cli("-o", "json", "redrive", "orders-dlq", "--mode", mode, "--yes")
+        assert result.code == 0, result.stderr
+        summary = result.json()
+        assert (summary["mode"], summary["moved"], summary["task_reported_moved"], summary["unverified"]) == (
+            "native", expected, expected, 0)
+        assert summary["moved_by_target"] == {"orders": expected} and summary["left_in_dlq"] == 0
+        assert depth(sqs, dlq) == (0, 0)
+        got = body_ids(sqs, "orders")
+        assert len(got) == expected
+    assert set(ids) <= set(ids + got)
+
+
+def test_a_native_fifo_redrive_reports_only_what_arrived(cli: Eda, sqs: Any, backend: Backend) -> None:
+    """A FIFO DLQ: auto copies (fresh deduplication ids); a native move task may re-send the original ids,
+    which the source drops inside its 5-minute window: eda then says so, exit 4, and never counts as moved
+    what did not arrive. Either way, summary == queues."""
+    backend.require("sqs-move-tasks")
+    (source,), dlq = make_pipeline(sqs, fifo=True)
+    for i in range(6):
+        body = json.dumps({"id": f"m{i:03d}"})
+        sqs.send_message(QueueUrl=source, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=f"d{i}")
+        sqs.send_message(QueueUrl=dlq, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=f"d{i}")
+    receive_all(sqs, source)
+    sqs.purge_queue(QueueUrl=source)  # the source saw these deduplication ids a moment ago
+    result = cli("-o", "json", "redrive", "orders-dlq.fifo", "--mode", "native", "--yes")
+    summary = result.json()
+    arrived = depth(sqs, source)[0]
+    assert summary["moved"] == arrived and summary["moved_by_target"] == {"orders.fifo": arrived}
+    assert summary["task_reported_moved"] - summary["moved"] == summary["unverified"]
+    assert result.code == (4 if summary["unverified"] else 0), result.stderr
+    if summary["unverified"]:
+        assert "unaccounted for" in result.stderr
+    assert "is FIFO" in result.stderr
 
 
 # -- sizes -----------------------------------------------------------------------------------------
@@ -360,7 +439,7 @@ def test_big_messages_split_batches_by_size(sqs: Any, url: str) -> None:
     # 2.5 MB in six messages: at least three batches, none over 1 MiB, where one batch of 10 would have done.
     assert len(batches) >= 3 and max(batches) <= MAX_BATCH_BYTES, batches
     assert sum(batches) == sum(len(json.dumps({"id": "m000", "pad": "x" * (s - 30)})) for s in sizes)
-    assert sorted(body_ids(url, "orders")) == [f"m{i:03d}" for i in range(6)]
+    assert sorted(body_ids(sqs, "orders")) == [f"m{i:03d}" for i in range(6)]
 
 
 # -- archive and replay ----------------------------------------------------------------------------
@@ -384,7 +463,7 @@ def test_archive_then_replay_round_trip(cli: Eda, sqs: Any, url: str, tmp_path: 
     replayed = receive_all(sqs, replay_target)
     assert sorted(json.loads(m["Body"])["id"] for m in replayed) == sorted(ids)
     assert all(m["MessageAttributes"] == ATTRIBUTES for m in replayed)
-    assert len(body_ids(url, "orders")) == 14  # replay deletes nothing, moves nothing else
+    assert len(body_ids(sqs, "orders")) == 14  # replay deletes nothing, moves nothing else
 
 
 def test_a_line_cut_by_a_killed_run_is_skipped_and_never_glued(cli: Eda, sqs: Any, url: str, tmp_path: Path) -> None:
@@ -429,7 +508,7 @@ def test_human_summary(cli: Eda, sqs: Any, tmp_path: Path) -> None:
     fill(sqs, dlq, 5)
     result = cli("redrive", "orders-dlq", "--archive", str(tmp_path / "a.jsonl"), "--yes", "--wait-seconds", "0")
     assert result.code == 0, result.stderr
-    assert "orders-dlq: moved 5 message(s) to orders (copy mode)" in result.stdout
+    assert "orders-dlq: moved 5 message(s) to orders (copy mode)" in result.stdout  # --archive needs copy mode
     assert "eda redrive replay" in result.stdout and "now holds ~0" in result.stdout
 
 

@@ -27,6 +27,7 @@ from eda_cli.core.redrive import (
     run_redrive,
     split_by_size,
 )
+from tests.aws_shapes import AwsFake, assert_known_error
 from tests.conftest import REGION, Result
 from tests.test_redrive import assert_one_line_error
 
@@ -79,10 +80,32 @@ def message(i: int, group: str | None = None, trace: str | None = None, source: 
     }
 
 
-def expect_plan(stub: Stubber, dlq: QueueRef = DLQ, src: QueueRef = SRC, visible: int = 3) -> None:
+UNSUPPORTED = "unsupported"
+
+
+def expect_plan(stub: Stubber, dlq: QueueRef = DLQ, src: QueueRef = SRC, visible: int = 3,
+                tasks: list[dict[str, Any]] | str | None = None) -> None:
+    """The plan's reads: the DLQ, its sources, and the move-task probe (which every mode makes: a task
+    already running stops any redrive). `tasks`: the probe's answer, or UNSUPPORTED for moto's HTTP 500."""
     stub.add_response("get_queue_attributes", attrs(dlq, visible), {"QueueUrl": dlq.url, "AttributeNames": ["All"]})
     stub.add_response("list_dead_letter_source_queues", {"queueUrls": [src.url]}, {"QueueUrl": dlq.url})
     stub.add_response("get_queue_attributes", attrs(src, policy=True), {"QueueUrl": src.url, "AttributeNames": ["All"]})
+    if tasks == UNSUPPORTED:
+        # What moto answers: an HTML 500 page, which botocore names by its status.
+        stub.add_client_error("list_message_move_tasks", "500", "<!doctype html>", 500)
+    else:
+        stub.add_response("list_message_move_tasks", {"Results": list(tasks or [])},
+                          {"SourceArn": dlq.arn, "MaxResults": 10})
+
+
+DEPTH_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed"]
+
+
+def expect_depth(stub: Stubber, ref: QueueRef, visible: int) -> None:
+    stub.add_response("get_queue_attributes", {"Attributes": {
+        "ApproximateNumberOfMessages": str(visible), "ApproximateNumberOfMessagesNotVisible": "0",
+        "ApproximateNumberOfMessagesDelayed": "0"}}, {"QueueUrl": ref.url, "AttributeNames": DEPTH_ATTRIBUTES})
 
 
 def expect_receive(stub: Stubber, messages: list[dict[str, Any]], dlq: QueueRef = DLQ) -> None:
@@ -154,7 +177,7 @@ def test_partial_batch_failure_deletes_only_what_was_sent(stubbed: tuple[Any, St
     assert result.moved == 2
     assert result.failed_message_ids == ("m-1",)
     assert result.failures["m-1"] == "InvalidParameterValue: too big"
-    assert result.partial and result.api_calls == 10
+    assert result.partial and result.api_calls == 11  # 4 to plan (with the move-task probe), 7 to move
 
 
 @pytest.fixture
@@ -164,6 +187,7 @@ def stub_session(monkeypatch: pytest.MonkeyPatch, stubbed: tuple[Any, Stubber]) 
 
     client, stub = stubbed
     monkeypatch.setattr(AwsSession, "client", lambda self, service: client)
+    monkeypatch.setattr(AwsSession, "single_attempt_client", lambda self, service: client)
     return stub
 
 
@@ -325,8 +349,9 @@ def test_a_failed_delete_is_reported_and_a_redelivery_is_deleted_not_resent(stub
 # -- several sources -------------------------------------------------------------------------------
 
 
-class _WithSourceArn:
-    """A moto client whose received messages say which source they came from, as SQS does."""
+class _WithSourceArn(AwsFake, service="sqs", wraps_real_client=True):
+    """A moto client whose received messages say which source they came from, as SQS does; what it
+    answers is checked against botocore's model."""
 
     def __init__(self, client: Any, source_of: Callable[[dict[str, Any]], str]) -> None:
         self._client = client
@@ -342,13 +367,13 @@ class _WithSourceArn:
         return answer
 
 
-def test_each_message_goes_back_to_its_own_source(boto: Callable[[str], Any]) -> None:
+def test_each_message_goes_back_to_its_own_source(boto: Callable[[str], Any], account: str) -> None:
     from tests.test_redrive import fill, make_pipeline
 
     sqs = boto("sqs")
     (first, second), dlq_url = make_pipeline(sqs, sources=2)
     fill(sqs, dlq_url, 10, attributes=False, body=lambda i: {"from": "orders-1" if i % 3 else "orders-2"})
-    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:"
+    arn = f"arn:aws:sqs:{REGION}:{account}:"
     proxy = _WithSourceArn(sqs, lambda raw: arn + json.loads(raw["Body"])["from"])
     result = redrive(proxy, QueueRef("orders-dlq", dlq_url, arn + "orders-dlq"),
                      options=RedriveOptions(concurrency=1, wait_seconds=0), sleep=Sleeps())
@@ -388,6 +413,8 @@ def test_injected_http_faults_lose_nothing(boto: Callable[[str], Any]) -> None:
         if not pending or seen[operation_name] % 2:  # every other attempt fails, until the list is used up
             return None
         status = pending.pop(0)
+        if status == 400:
+            assert_known_error("sqs", operation_name, "ThrottlingException")
         body = json.dumps({"__type": "com.amazonaws.sqs#ThrottlingException", "message": "Rate exceeded"}) \
             if status == 400 else "<html>oops</html>"
         headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
@@ -421,19 +448,79 @@ def task(status: str, moved: int, to_move: int = 3, handle: str | None = "t-1", 
 
 def test_auto_chooses_native_where_supported_and_watches_the_task(stubbed: tuple[Any, Stubber]) -> None:
     client, stub = stubbed
-    expect_plan(stub)
-    stub.add_response("list_message_move_tasks", {"Results": [task("COMPLETED", 9, handle=None)]},
-                      {"SourceArn": DLQ.arn, "MaxResults": 10})
+    expect_plan(stub, tasks=[task("COMPLETED", 9, handle=None)])
+    expect_depth(stub, SRC, 5)
+    # The only source is named: a move task without DestinationArn fails on messages SQS did not
+    # dead-letter itself (no DeadLetterQueueSourceArn).
     stub.add_response("start_message_move_task", {"TaskHandle": "t-1"},
-                      {"SourceArn": DLQ.arn, "MaxNumberOfMessagesPerSecond": 50})
+                      {"SourceArn": DLQ.arn, "DestinationArn": SRC.arn, "MaxNumberOfMessagesPerSecond": 50})
     stub.add_response("list_message_move_tasks", {"Results": [task("RUNNING", 1)]}, None)
     stub.add_response("list_message_move_tasks", {"Results": [task("COMPLETED", 3, handle=None)]}, None)
+    expect_depth(stub, SRC, 8)  # the 3 arrived
+    expect_depth(stub, DLQ, 0)
     seen: list[RedriveProgress] = []
     plan = plan_redrive(client, DLQ, options=RedriveOptions(rate=50))
     assert plan.mode == "native" and "supports move tasks" in plan.mode_reason
     result = run_redrive(client, plan, sleep=Sleeps(), on_progress=seen.append)
-    assert (result.mode, result.moved, result.error) == ("native", 3, None)
+    assert (result.mode, result.moved, result.error, result.unverified) == ("native", 3, None, 0)
+    assert (result.moved_by_target, result.left_in_dlq, result.task_reported_moved) == ({"orders": 3}, 0, 3)
+    assert not result.partial
     assert [p.moved for p in seen] == [1, 3] and seen[0].total == 3
+
+
+def test_a_move_task_whose_messages_do_not_arrive_is_partial(stubbed: tuple[Any, Stubber]) -> None:
+    """A move task that counts messages as moved while the destination never gets them (LocalStack's FIFO
+    move tasks re-send with the original deduplication ids, which the source drops): eda reports as moved
+    only what it saw arrive."""
+    client, stub = stubbed
+    expect_plan(stub)
+    expect_depth(stub, SRC, 0)
+    stub.add_response("start_message_move_task", {"TaskHandle": "t-1"}, None)
+    stub.add_response("list_message_move_tasks", {"Results": [task("COMPLETED", 3, handle=None)]}, None)
+    for _ in range(5):  # SQS's counts may lag: read a few times before saying so
+        expect_depth(stub, SRC, 1)
+    expect_depth(stub, DLQ, 0)
+    sleeps = Sleeps()
+    result = redrive(client, DLQ, options=RedriveOptions(mode="native"), sleep=sleeps)
+    assert (result.moved, result.task_reported_moved, result.unverified) == (1, 3, 2)
+    assert result.partial and result.moved_by_target == {"orders": 1}
+    assert any("2 are unaccounted for" in note for note in result.notes)
+    assert len(sleeps) == 1 + 4  # one poll of the task, four waits between depth reads
+
+
+def test_auto_copies_a_fifo_dlq_unless_told_native(stubbed: tuple[Any, Stubber]) -> None:
+    client, stub = stubbed
+    expect_plan(stub, FDLQ, FSRC)
+    plan = plan_redrive(client, FDLQ, options=RedriveOptions())
+    assert plan.mode == "copy" and "FIFO" in plan.mode_reason
+    expect_plan(stub, FDLQ, FSRC)
+    native = plan_redrive(client, FDLQ, options=RedriveOptions(mode="native"))
+    assert native.mode == "native" and any("FIFO" in note for note in native.notes)
+
+
+@pytest.mark.parametrize("mode", ["auto", "copy", "native"])
+def test_every_mode_refuses_while_a_move_task_runs(stubbed: tuple[Any, Stubber], mode: str) -> None:
+    from eda_cli.errors import AwsError
+
+    client, stub = stubbed
+    expect_plan(stub, tasks=[task("RUNNING", 1)])
+    with pytest.raises(AwsError, match="already running"):
+        plan_redrive(client, DLQ, options=RedriveOptions(mode=mode))
+    expect_plan(stub, tasks=[task("RUNNING", 1)])
+    dry = plan_redrive(client, DLQ, options=RedriveOptions(mode=mode, dry_run=True))
+    assert any("a real run would be refused" in note for note in dry.notes)
+
+
+def test_a_second_start_refused_by_sqs_exits_3(stub_session: Stubber, cli: Callable[..., Result]) -> None:
+    """A task started by someone else between eda's probe and its start: SQS says no (exit 3, not 2)."""
+    expect_resolve(stub_session, DLQ)
+    expect_plan(stub_session)
+    expect_depth(stub_session, SRC, 0)
+    stub_session.add_client_error("start_message_move_task", "InvalidParameterValue",
+                                  "There is already a task running.", 400)
+    result = cli("redrive", "orders-dlq", "--mode", "native", "--yes")
+    assert_one_line_error(result, 3)
+    assert "already a task running" in result.stderr
 
 
 def test_native_rate_above_500_is_refused(stubbed: tuple[Any, Stubber]) -> None:
@@ -446,11 +533,15 @@ def test_native_rate_above_500_is_refused(stubbed: tuple[Any, Stubber]) -> None:
 
 
 def test_auto_falls_back_to_copy_when_a_task_is_unsupported(stubbed: tuple[Any, Stubber]) -> None:
+    from eda_cli.errors import AwsError
+
     client, stub = stubbed
-    expect_plan(stub)
-    stub.add_client_error("list_message_move_tasks", "InternalFailure", "not implemented", 500)
+    expect_plan(stub, tasks=UNSUPPORTED)
     plan = plan_redrive(client, DLQ, options=RedriveOptions())
     assert plan.mode == "copy" and "HTTP 500" in plan.mode_reason
+    expect_plan(stub, tasks=UNSUPPORTED)
+    with pytest.raises(AwsError, match="does not support message move tasks"):
+        plan_redrive(client, DLQ, options=RedriveOptions(mode="native"))
 
 
 def test_a_failed_move_task_that_moved_nothing_exits_3(stub_session: Stubber, cli: Callable[..., Result],
@@ -460,9 +551,12 @@ def test_a_failed_move_task_that_moved_nothing_exits_3(stub_session: Stubber, cl
     monkeypatch.setattr(core, "NATIVE_POLL_SECONDS", 0.0)
     expect_resolve(stub_session, DLQ)
     expect_plan(stub_session)
-    stub_session.add_response("start_message_move_task", {"TaskHandle": "t-1"}, {"SourceArn": DLQ.arn})
+    expect_depth(stub_session, SRC, 0)
+    stub_session.add_response("start_message_move_task", {"TaskHandle": "t-1"},
+                              {"SourceArn": DLQ.arn, "DestinationArn": SRC.arn})
     stub_session.add_response("list_message_move_tasks", {"Results": [
         task("FAILED", 0, handle=None, reason="AWS.SimpleQueueService.NonExistentQueue")]}, None)
+    expect_depth(stub_session, DLQ, 3)
     result = cli("redrive", "orders-dlq", "--mode", "native", "--yes")
     assert_one_line_error(result, 3)
     assert "move task failed" in result.stderr and "NonExistentQueue" in result.stderr
@@ -471,9 +565,12 @@ def test_a_failed_move_task_that_moved_nothing_exits_3(stub_session: Stubber, cl
 def test_ctrl_c_cancels_the_move_task(stubbed: tuple[Any, Stubber]) -> None:
     client, stub = stubbed
     expect_plan(stub)
+    expect_depth(stub, SRC, 0)
     stub.add_response("start_message_move_task", {"TaskHandle": "t-1"}, None)
     stub.add_response("list_message_move_tasks", {"Results": [task("RUNNING", 1)]}, None)
     stub.add_response("cancel_message_move_task", {"ApproximateNumberOfMessagesMoved": 2}, {"TaskHandle": "t-1"})
+    expect_depth(stub, SRC, 2)
+    expect_depth(stub, DLQ, 1)
 
     calls = Sleeps()
 
@@ -483,7 +580,7 @@ def test_ctrl_c_cancels_the_move_task(stubbed: tuple[Any, Stubber]) -> None:
             raise KeyboardInterrupt
 
     result = redrive(client, DLQ, options=RedriveOptions(mode="native"), sleep=sleep)
-    assert (result.interrupted, result.moved) == (True, 2)
+    assert (result.interrupted, result.moved, result.left_in_dlq) == (True, 2, 1)
 
 
 def test_status_and_cancel(stub_session: Stubber, cli: Callable[..., Result]) -> None:

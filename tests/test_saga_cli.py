@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from eda_cli.aws.session import sandbox_session
 from eda_cli.core.saga import asl
 from eda_cli.core.saga import model as m
 from eda_cli.core.saga.spec import parse_saga, read_saga
 from eda_cli.core.saga.stepfunctions import StepFunctionsRun, events_from_sync
+from tests.aws_shapes import AwsFake
+from tests.backends import Backend
 from tests.conftest import Result, assert_one_line_error
 from tests.test_saga_support import (  # noqa: F401  (sfn_endpoint is a fixture)
     CHECKOUT,
@@ -138,7 +140,7 @@ def make_checkout_resources_rest(boto: Any) -> None:
     boto("events").create_event_bus(Name="orders-bus")
 
 
-def test_stepfunctions_run_then_status_and_history(eda: Callable[..., Result], boto: Any,
+def test_stepfunctions_run_then_status_and_history(eda: Callable[..., Result], boto: Any, account: str,
                                                    sfn_endpoint: str) -> None:  # noqa: F811
     make_checkout_resources(boto)
     run = eda("-o", "json", "saga", "run", str(CHECKOUT), "--engine", "stepfunctions", "--input", INPUT,
@@ -146,7 +148,7 @@ def test_stepfunctions_run_then_status_and_history(eda: Callable[..., Result], b
     assert run.code == 1, run.stderr
     report = run.json()
     arn = report["execution"]
-    assert arn.startswith("arn:aws:states:us-east-1:123456789012:execution:checkout:checkout-")
+    assert arn.startswith(f"arn:aws:states:us-east-1:{account}:execution:checkout:checkout-")
     status = eda("-o", "json", "saga", "status", arn)
     assert status.code == 1
     assert {k: v for k, v in status.json().items()} == report
@@ -219,20 +221,56 @@ def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], 
     assert described["roleArn"] == "arn:aws:iam::123456789012:role/x"
 
 
-def test_express_on_a_local_endpoint_follows_the_history_and_the_trace_agrees(
-    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str,  # noqa: F811
+@pytest.mark.parametrize("fail_at", [None, "charge", "ship"])
+def test_express_and_standard_sagas_end_alike(
+    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str, backend: Backend,  # noqa: F811
+    fail_at: str | None,
 ) -> None:
-    """moto has no StartSyncExecution: on a local endpoint an Express saga runs like a Standard one.
+    """The checkout saga as Standard and as Express: the same outcome, step by step. Express runs with
+    StartSyncExecution where the endpoint has it (LocalStack, AWS), through the host-prefix-free client."""
+    make_checkout_resources(boto)
+    express = tmp_path / "checkout-express.yaml"
+    express.write_text(CHECKOUT.read_text().replace("type: standard", "type: express")
+                       .replace("name: checkout", "name: checkout-express"))
+    extra = ["--fail-at", fail_at] if fail_at else []
+    reports = {}
+    for kind, path in (("standard", CHECKOUT), ("express", express)):
+        order = {**ORDER, "order_id": f"o-{kind}"}
+        result = eda("-o", "json", "saga", "run", str(path), "--engine", "stepfunctions", "--input",
+                     json.dumps(order), "--poll", "0.1", *extra)
+        assert result.code == (1 if fail_at else 0), result.stderr
+        assert ("does not implement StartSyncExecution" in result.stderr) == (
+            kind == "express" and not backend.has("sfn-sync-express"))
+        reports[kind] = result.json()
+    if backend.has("sfn-sync-express"):
+        assert ":express:checkout-express:" in reports["express"]["execution"]
+
+    def outcome(report: dict[str, Any]) -> Any:
+        return (report["status"], [(s["name"], s["status"], (s["error"] or {}).get("error")) for s in report["steps"]],
+                [(c["step"], c["status"]) for c in report["compensations"]])
+
+    assert outcome(reports["express"]) == outcome(reports["standard"])
+    assert reports["standard"]["status"] == ("COMPENSATED" if fail_at else "SUCCEEDED")
+
+
+def test_express_without_start_sync_execution_follows_the_history_and_the_trace_agrees(
+    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str, backend: Backend,  # noqa: F811
+) -> None:
+    """Where the endpoint lacks StartSyncExecution (moto), eda says so and runs an Express saga like a
+    Standard one.
 
     On AWS eda reads an Express run from StartSyncExecution's answer (the Fail states' trace); this
-    test feeds the answer moto's interpreter produced to that reader and checks it reports alike.
+    test feeds the answer the interpreter produced to that reader and checks it reports alike.
     """
+    if backend.has("sfn-sync-express"):
+        pytest.skip(f"{backend.name} implements StartSyncExecution: there is no fallback to test")
     make_checkout_resources(boto)
     express = tmp_path / "checkout.yaml"
     express.write_text(CHECKOUT.read_text().replace("type: standard", "type: express"))
     result = eda("-o", "json", "saga", "run", str(express), "--engine", "stepfunctions", "--input", INPUT,
                  "--fail-at", "ship", "--poll", "0.1")
     assert result.code == 1, result.stderr
+    assert "does not implement StartSyncExecution" in result.stderr
     report = result.json()
     described = boto("stepfunctions").describe_execution(executionArn=report["execution"])
     saga = read_saga(str(express))
@@ -247,8 +285,13 @@ def test_express_on_a_local_endpoint_follows_the_history_and_the_trace_agrees(
     assert synced == report
 
 
-class FakeSyncSfn:
-    """Step Functions answering StartSyncExecution, which moto lacks."""
+SM_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:checkout"
+CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+class FakeSyncSfn(AwsFake, service="stepfunctions"):
+    """Step Functions answering StartSyncExecution, which moto lacks; `answer` is merged over the
+    members every StartSyncExecution answer has (the execution's ARN, start and stop)."""
 
     def __init__(self, answer: dict[str, Any]) -> None:
         self.answer = answer
@@ -257,19 +300,24 @@ class FakeSyncSfn:
     def get_paginator(self, name: str) -> Any:
         class Pages:
             def paginate(self) -> list[dict[str, Any]]:
-                return [{"stateMachines": [{"name": "checkout", "stateMachineArn": "arn:sm"}]}]
+                return [{"stateMachines": [{"name": "checkout", "stateMachineArn": SM_ARN, "type": "EXPRESS",
+                                            "creationDate": CREATED}]}]
 
         return Pages()
 
     def describe_state_machine(self, stateMachineArn: str) -> dict[str, Any]:
-        return {"type": "EXPRESS", "definition": "old", "roleArn": "r"}
+        return {"stateMachineArn": stateMachineArn, "name": "checkout", "type": "EXPRESS", "definition": "old",
+                "roleArn": "arn:aws:iam::123456789012:role/checkout", "creationDate": CREATED, "status": "ACTIVE"}
 
-    def update_state_machine(self, **kwargs: Any) -> None:
-        pass
+    def update_state_machine(self, **kwargs: Any) -> dict[str, Any]:
+        return {"updateDate": CREATED}
 
     def start_sync_execution(self, **kwargs: Any) -> dict[str, Any]:
         self.started.append(kwargs)
-        return self.answer
+        name = kwargs.get("name", "x")
+        return {"executionArn": f"{SM_ARN.replace(':stateMachine:', ':express:')}:{name}:0b1c",
+                "stateMachineArn": kwargs["stateMachineArn"], "name": name, "startDate": CREATED,
+                "stopDate": CREATED, **self.answer}
 
 
 def test_express_on_aws_uses_start_sync_execution() -> None:
@@ -277,10 +325,11 @@ def test_express_on_aws_uses_start_sync_execution() -> None:
                       .replace("QueueName: payments", "QueueUrl: https://sqs/payments"))
     trace = {"failed": {"charge": {"Error": "SQS.QueueDoesNotExistException", "Cause": "gone"}},
              "compensated": {"reserve": {}}, "compensation_failed": {}}
-    sfn = FakeSyncSfn({"executionArn": "arn:x", "status": "FAILED", "error": "Saga.Compensated",
+    sfn = FakeSyncSfn({"status": "FAILED", "error": "Saga.Compensated",
                        "cause": json.dumps(trace)})
     result = StepFunctionsRun(sfn, saga, sleep=lambda s: None).run({"order_id": "o-1"}, execution="e-1")
     assert sfn.started[0]["name"] == "e-1"
+    assert result.execution == "arn:aws:states:us-east-1:123456789012:express:checkout:e-1:0b1c"
     assert result.status == "COMPENSATED"
     assert [(s.name, s.status, s.attempts) for s in result.steps] == [
         ("reserve", "COMPENSATED", None), ("charge", "FAILED", None), ("ship", "NOT_RUN", None)]
@@ -309,12 +358,13 @@ def test_idempotency_table_from_the_cli(eda: Callable[..., Result], boto: Any) -
     assert len(drain(boto("sqs"), "payments")) == 1
 
 
-def test_the_demo_step_on_the_sandbox_pipeline(eda: Callable[..., Result], sfn_endpoint: str) -> None:  # noqa: F811
+def test_the_demo_step_on_the_sandbox_pipeline(eda: Callable[..., Result], boto: Any,
+                                                sfn_endpoint: str) -> None:  # noqa: F811
     """The demo's saga step, against the sandbox's own tables and queues: the compensations run."""
     from eda_cli.commands.demo import STEPS
     from eda_cli.sandbox.demo_pipeline import seed_demo
 
-    seed_demo(sandbox_session(sfn_endpoint).client)
+    seed_demo(boto)
     steps = [args for _, args in STEPS if args[:2] == ["saga", "run"]]
     assert len(steps) == 1
     result = eda("-o", "json", *steps[0], "--poll", "0.1")

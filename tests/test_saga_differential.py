@@ -1,9 +1,10 @@
-"""The differential test: each saga runs on both engines against the moto server, and the final resource
-state (DynamoDB items, queue messages) and the per-step outcomes must be identical.
+"""The differential test: each saga runs on both engines against the backend (moto, LocalStack), and the
+final resource state (DynamoDB items, queue messages) and the per-step outcomes must be identical.
 
 Both runs go through the CLI (`eda -o json saga run ... --engine local|stepfunctions`) with the same
-execution name; moto is reset between them. Step Functions runs on moto's interpreter, whose service
-integrations call back into the same moto server (MOTO_PORT is set by conftest).
+execution name, each in an empty AWS (moto reset, or a new LocalStack account). Step Functions runs on the
+backend's interpreter, whose service integrations call back into the same server, as the execution role's
+account: the sagas' role_arn names `${account}`, the account of the credentials in use.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, reset_moto
+from tests.backends import Backend
+from tests.conftest import Result, boto_clients
 from tests.test_saga_support import (  # noqa: F401  (sfn_endpoint is a fixture)
     CHECKOUT,
     ORDER,
-    enable_step_functions,
     make_checkout_resources,
     outcomes,
     sfn_endpoint,
@@ -43,7 +44,7 @@ BROKEN_REFUND = """\
 #: typed values, and both filters.
 TEMPLATES = """\
 name: templates
-role_arn: arn:aws:iam::123456789012:role/eda-saga-test
+role_arn: arn:aws:iam::${account}:role/eda-saga-test
 steps:
   - name: note
     action:
@@ -99,15 +100,17 @@ SCENARIOS: list[tuple[str, str, str | None, Callable[[Any], None] | None, str, i
                          [s[1:] for s in SCENARIOS], ids=[s[0] for s in SCENARIOS])
 def test_both_engines_end_in_the_same_state(
     saga: str, fail_at: str | None, setup: Callable[[Any], None] | None, status: str, code: int,
-    sfn_endpoint: str, eda: Callable[..., Result], boto: Any, tmp_path: Path,  # noqa: F811
+    sfn_endpoint: str, eda: Callable[..., Result], backend: Backend, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     path = _saga_file(tmp_path, saga)
     run_input = {**ORDER, "vip": True, "nested": {"a": [1, "b"]}} if saga == "templates" else ORDER
     reports: dict[str, dict[str, Any]] = {}
     states: dict[str, dict[str, Any]] = {}
     for engine in ("local", "stepfunctions"):
-        reset_moto(sfn_endpoint)
-        enable_step_functions(sfn_endpoint)
+        backend.fresh(monkeypatch)
+        backend.enable_step_functions()
+        boto = boto_clients(sfn_endpoint)  # with the new account's credentials
         make_checkout_resources(boto)
         if setup is not None:
             setup(boto)
@@ -149,7 +152,7 @@ def test_what_the_scenarios_leave_behind(sfn_endpoint: str, eda: Callable[..., R
 
 RUNTIME = """\
 name: runtime
-role_arn: arn:aws:iam::123456789012:role/eda-saga-test
+role_arn: arn:aws:iam::${account}:role/eda-saga-test
 steps:
   - name: a
     action: {call: sqs:sendMessage, parameters: {QueueName: payments, MessageBody: "a"}}
@@ -165,9 +168,9 @@ steps:
 def test_a_runtime_error_is_where_moto_differs_from_aws(sfn_endpoint: str, eda: Callable[..., Result],  # noqa: F811
                                                         boto: Any, tmp_path: Path) -> None:
     """A template reading a missing value is States.Runtime. On AWS, States.ALL does not catch it: the
-    execution fails at once, without compensating, and the local engine does the same. moto's
-    interpreter lacks that rule: its Catch on States.ALL catches the runtime error and compensates.
-    This test pins both behaviours, so that a moto upgrade that fixes it shows up here."""
+    execution fails at once, without compensating, and the local engine does the same. moto's and
+    LocalStack's interpreters (one code base) lack that rule: their Catch on States.ALL catches the runtime
+    error and compensates. This test pins both behaviours, so that an emulator that fixes it shows up here."""
     path = tmp_path / "runtime.yaml"
     path.write_text(RUNTIME)
     make_checkout_resources(boto)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from eda_cli.aws.session import sandbox_session
+from eda_cli.aws.session import AwsSession, AwsSettings
 from eda_cli.core.saga import model as m
 from eda_cli.core.saga.local import IdempotencyStore, LocalEngine, session_clients
 from eda_cli.core.saga.spec import Saga, parse_saga, read_saga, with_resolved_names
@@ -247,7 +247,7 @@ class CrashingClients:
         client = self.real(service, timeout)
         outer = self
 
-        class Wrapper(AwsFake):
+        class Wrapper(AwsFake, wraps_real_client=True):
             def __getattr__(self, name: str) -> Any:
                 attribute = getattr(client, name)
                 if name != outer.method:
@@ -277,7 +277,7 @@ def checkout(endpoint: str, boto: Any) -> tuple[Saga, Any, IdempotencyStore]:
                                          TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
     url = boto("sqs").get_queue_url(QueueName="payments")["QueueUrl"]
     saga = with_resolved_names(read_saga(str(CHECKOUT)), lambda kind, name: url)
-    clients = session_clients(sandbox_session(endpoint))
+    clients = session_clients(AwsSession(AwsSettings(region="us-east-1", endpoint_url=endpoint)))  # the test's account
     store = IdempotencyStore(boto("dynamodb"), "saga-steps", ttl_seconds=3600)
     return saga, clients, store
 

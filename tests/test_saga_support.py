@@ -1,32 +1,24 @@
-"""Shared helpers of the saga tests (no tests here): moto's Step Functions switch and the checkout resources."""
+"""Shared helpers of the saga tests (no tests here): a backend running Step Functions, and the checkout resources."""
 
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.backends import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOUT = ROOT / "examples" / "sagas" / "checkout.yaml"
 ORDER = {"order_id": "o-2001", "sku": "SKU-100", "amount": 42.5}
 
 
-def enable_step_functions(url: str) -> None:
-    """Run executions for real: conftest's moto server does not turn this on (and a reset may clear it)."""
-    request = urllib.request.Request(
-        f"{url}/moto-api/config", method="POST", headers={"Content-Type": "application/json"},
-        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-    )
-    urllib.request.urlopen(request, timeout=10).read()
-
-
 @pytest.fixture
-def sfn_endpoint(endpoint: str) -> str:
-    """The moto server, reset, with the Step Functions interpreter on."""
-    enable_step_functions(endpoint)
+def sfn_endpoint(endpoint: str, backend: Backend) -> str:
+    """The backend, empty, with Step Functions executions really running (moto needs its interpreter on)."""
+    backend.enable_step_functions()
     return endpoint
 
 

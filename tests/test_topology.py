@@ -13,20 +13,22 @@ import pytest
 
 from eda_cli.core.pipeline import discover
 from eda_cli.core.topology import around, build_graph, to_dot, to_mermaid, to_tree, tree_lines
+from tests.backends import Backend
 from tests.conftest import Result, assert_one_line_error
-from tests.test_audit_cli import invoker, seed_once
+from tests.test_audit_cli import Seeded, invoker, seed_once
 from tests.test_pipeline_discovery import build_account
 
 
 @pytest.fixture(scope="module")
-def seeded(moto_server: str) -> str:
+def seeded(backend: Backend) -> Seeded:
     """The demo sandbox, seeded once for this module's read-only tests (see seed_once)."""
-    return seed_once(moto_server)
+    return seed_once(backend)
 
 
 @pytest.fixture
-def eda_ro(seeded: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    return invoker(seeded, capsys)
+def eda_ro(seeded: Seeded, capsys: pytest.CaptureFixture[str],
+           monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    return invoker(seeded, capsys, monkeypatch)
 
 
 
@@ -117,7 +119,7 @@ def test_around_one_resource(eda_ro: Callable[..., Result]) -> None:
     assert_one_line_error(eda_ro("topology", "--around", "nothing-here"), 3)
 
 
-def test_rich_tree_on_a_terminal(seeded: str) -> None:
+def test_rich_tree_on_a_terminal(seeded: Seeded) -> None:
     from eda_cli.commands.topology import _print_tree
     from eda_cli.render import Renderer
 
@@ -127,9 +129,8 @@ def test_rich_tree_on_a_terminal(seeded: str) -> None:
 
     out = Tty()
     renderer = Renderer(stdout=out, color=False)
-    from eda_cli.aws.session import sandbox_session
 
-    pipeline = discover(sandbox_session(seeded).client, "us-east-1")
+    pipeline = discover(seeded.client, "us-east-1")
     _print_tree(renderer, to_tree(build_graph(pipeline)), "us-east-1")
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
     assert text.startswith("event pipeline in us-east-1")

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.aws_shapes import AwsFake, aws_error
 from tests.conftest import Result, assert_one_line_error
+from tests.streams_support import await_records, make_table
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +159,8 @@ def test_a_place_that_cannot_be_searched_exits_4_and_the_rest_is_still_searched(
 
 
 def _proxy(client: Any, fail: Callable[[str, dict[str, Any]], BaseException | None]) -> Any:
-    """A client whose calls (and paginated calls) raise `fail(operation, kwargs)` when it returns one."""
+    """A client whose calls (and paginated calls) raise `fail(operation, kwargs)` when it returns one;
+    the real client's answers are checked against botocore's model, as a fake's are."""
 
     class Pages:
         def __init__(self, name: str) -> None:
@@ -169,7 +172,9 @@ def _proxy(client: Any, fail: Callable[[str, dict[str, Any]], BaseException | No
                 raise error
             return client.get_paginator(self.name).paginate(**kwargs)
 
-    class Proxy:
+    class Proxy(AwsFake, wraps_real_client=True):
+        aws_service = client.meta.service_model.service_name
+
         def get_paginator(self, name: str) -> Any:
             return Pages(name)
 
@@ -188,8 +193,6 @@ def _proxy(client: Any, fail: Callable[[str, dict[str, Any]], BaseException | No
 
 
 def test_access_denied_on_one_log_group_is_an_error_entry_not_the_end(boto: Any) -> None:
-    from botocore.exceptions import ClientError
-
     from eda_cli.core.trace import TraceOptions, plan_from_flags, run_trace
 
     logs = boto("logs")
@@ -198,8 +201,7 @@ def test_access_denied_on_one_log_group_is_an_error_entry_not_the_end(boto: Any)
 
     def fail(operation: str, kwargs: dict[str, Any]) -> BaseException | None:
         if operation == "filter_log_events" and kwargs.get("logGroupName") == "/aws/lambda/secret":
-            return ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not yours"}},
-                               "FilterLogEvents")
+            return aws_error("logs", "FilterLogEvents", "AccessDeniedException", "not yours")
         return None
 
     def client(service: str) -> Any:
@@ -405,15 +407,13 @@ def test_a_dlq_message_with_a_record_under_its_message_id_is_not_called_unproces
 
 def test_items_by_key_and_stream_records(eda: Callable[..., Result], boto: Any) -> None:
     ddb = boto("dynamodb")
-    ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST",
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    make_table(ddb)
     ddb.put_item(TableName="orders", Item={"order_id": {"S": "o-1"}, "correlationId": {"S": "c-10"},
                                            "status": {"S": "CREATED"}})
     ddb.update_item(TableName="orders", Key={"order_id": {"S": "o-1"}}, UpdateExpression="SET #s = :s",
                     ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "PAID"}})
     ddb.put_item(TableName="orders", Item={"order_id": {"S": "o-2"}, "correlationId": {"S": "c-11"}})
+    await_records(ddb, "orders", 3)
     result = eda("-o", "json", "trace", "c-10", "--stream", "orders", "--table", "orders")
     assert result.code == 0, result.stderr
     doc = result.json()
