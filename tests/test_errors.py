@@ -35,6 +35,15 @@ def test_missing_credentials(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> 
     assert "no AWS credentials" in result.stderr
 
 
+def test_role_arn_without_credentials_to_assume_it_with(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    """Was an internal error (exit 70: 'NoneType' has no attribute 'get_frozen_credentials')."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run_cli("--endpoint-url", endpoint, "--role-arn", "arn:aws:iam::123456789012:role/oncall", "dlq", "list")
+    assert_one_line_error(result, 3)
+    assert "--role-arn needs credentials" in result.stderr
+
+
 def test_missing_region(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
     monkeypatch.delenv("AWS_REGION")
     result = run_cli("--endpoint-url", endpoint, "dlq", "list")

@@ -175,9 +175,16 @@ class AwsSession:
         def create_client(service: str, **kwargs: Any) -> Any:
             return make(service, region_name=region, endpoint_url=endpoint, config=config, **kwargs)
 
+        source = base.get_credentials()
+        if source is None:
+            raise AwsError(
+                f"--role-arn needs credentials to assume {self.settings.role_arn} with, and none were found",
+                hint="set AWS_PROFILE or pass --profile (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), "
+                "then --role-arn assumes the role from there",
+            )
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=create_client,
-            source_credentials=base.get_credentials(),
+            source_credentials=source,
             role_arn=self.settings.role_arn or "",
             extra_args={"RoleSessionName": self.settings.role_session_name},
         )
