@@ -183,11 +183,14 @@ def test_status_rejects_what_is_not_a_saga_execution(eda: Callable[..., Result],
 
 
 def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], boto: Any, tmp_path: Path,
-                                                    sfn_endpoint: str) -> None:  # noqa: F811
+                                                    account: str, sfn_endpoint: str) -> None:  # noqa: F811
     make_checkout_resources(boto)
     first = eda("-o", "json", "saga", "deploy", str(CHECKOUT))
     assert first.code == 0, first.stderr
     assert first.json()["action"] == "created" and first.json()["type"] == "STANDARD"
+    # role_arn: arn:aws:iam::${account}:role/... names the caller's account
+    machine = boto("stepfunctions").describe_state_machine(stateMachineArn=first.json()["arn"])
+    assert machine["roleArn"] == f"arn:aws:iam::{account}:role/eda-saga-checkout"
     assert eda("-o", "json", "saga", "deploy", str(CHECKOUT)).json()["action"] == "unchanged"
     changed = tmp_path / "checkout.yaml"
     changed.write_text(CHECKOUT.read_text().replace("timeout: 30", "timeout: 20"))
@@ -219,6 +222,12 @@ def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], 
     assert with_role.code == 0
     described = boto("stepfunctions").describe_state_machine(stateMachineArn=with_role.json()["arn"])
     assert described["roleArn"] == "arn:aws:iam::123456789012:role/x"
+    # An existing machine with another role takes the file's: its integrations run as the role's account.
+    sfn = boto("stepfunctions")
+    sfn.update_state_machine(stateMachineArn=arn, roleArn="arn:aws:iam::999999999999:role/old")
+    assert eda("-o", "json", "saga", "deploy", str(changed), "--dry-run").json()["action"] == "would update"
+    assert eda("-o", "json", "saga", "deploy", str(changed), "--yes").json()["action"] == "updated"
+    assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == f"arn:aws:iam::{account}:role/eda-saga-checkout"
 
 
 @pytest.mark.parametrize("fail_at", [None, "charge", "ship"])
