@@ -151,3 +151,95 @@ def test_ctrl_c_finishes_the_batches_in_flight_and_exits_130(locked: str, tmp_pa
     assert sorted(in_dlq + in_target) == sorted(ids + more)  # each message exactly once
     assert summary["moved"] == len(in_target) and 0 < len(in_target) < len(ids + more)
     assert all(m["visible"] for m in all_messages(locked, "orders-dlq"))  # held messages were put back
+
+
+SIGINT_TRIALS = 20
+SIGINT_MESSAGES = 120
+
+
+def _fill(url: str, trial: int, count: int) -> list[str]:
+    """_setup's queues with `count` messages."""
+    import boto3
+
+    ids = _setup(url, trial)
+    sqs = boto3.Session(region_name=REGION).client("sqs", endpoint_url=url)
+    dlq = sqs.get_queue_url(QueueName="orders-dlq")["QueueUrl"]
+    more = [f"t{trial:02d}-x{i:03d}" for i in range(count - len(ids))]
+    for start in range(0, len(more), 10):
+        sqs.send_message_batch(QueueUrl=dlq, Entries=[
+            {"Id": str(i), "MessageBody": json.dumps({"id": more[i]})} for i in range(start, min(start + 10, len(more)))])
+    return ids + more
+
+
+def _check_interrupted_run(url: str, ids: list[str], process: subprocess.Popen[str], context: str) -> dict[str, Any]:
+    """After a Ctrl-C: every message exactly once in the two queues, the DLQ's all visible, and the printed
+    summary equal to what the queues hold."""
+    out, err = process.communicate(timeout=60)
+    in_dlq, in_target = _ids(url, "orders-dlq"), _ids(url, "orders")
+    context = f"{context}: exit {process.returncode}, {len(in_dlq)} in DLQ, {len(in_target)} in target; {err[-500:]}"
+    assert sorted(in_dlq + in_target) == sorted(ids), context  # nothing lost, nothing duplicated
+    assert all(m["visible"] for m in all_messages(url, "orders-dlq")), f"messages left hidden ({context})"
+    if not out.strip():  # stopped before the redrive began (start-up or planning): nothing moved
+        assert in_target == [] and process.returncode in (130, -signal.SIGINT), context
+        return {}
+    summary: dict[str, Any] = json.loads(out)
+    assert summary["moved"] == len(in_target), context
+    assert summary["not_deleted_message_ids"] == [] and summary["in_flight_message_ids"] == [], context
+    assert summary["left_in_dlq"] == len(in_dlq), context
+    assert process.returncode == (130 if summary["interrupted"] else 0), context
+    return summary
+
+
+def test_sigint_at_random_moments_leaves_a_summary_that_matches_the_queues(locked: str, tmp_path: Path) -> None:
+    """Ctrl-C at random moments, 20 times: the summary equals the queue depths every time, each message is
+    in exactly one queue, and nothing stays hidden."""
+    seed = int(os.environ.get("REDRIVE_KILL_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    ids = _fill(locked, 98, SIGINT_MESSAGES)
+    started = time.monotonic()
+    whole = _start(locked, tmp_path / "calibrate.jsonl", "--rate", "80")
+    assert whole.wait(timeout=60) == 0, whole.stderr.read() if whole.stderr else ""
+    span = time.monotonic() - started
+    mid_run = 0
+    for trial in range(SIGINT_TRIALS):
+        ids = _fill(locked, trial, SIGINT_MESSAGES)
+        rate = ["--rate", "80"] if trial % 3 else []
+        process = _start(locked, tmp_path / f"int-{trial}.jsonl", *rate)
+        if trial % 2:
+            time.sleep(rng.uniform(0, span))  # a random moment: start-up, planning, moving or ending
+        else:
+            _wait_for(locked, "orders", rng.randrange(1, SIGINT_MESSAGES), process)  # a random point of progress
+        process.send_signal(signal.SIGINT)
+        summary = _check_interrupted_run(locked, ids, process, f"seed {seed}, trial {trial}")
+        if summary.get("interrupted") and 0 < summary["moved"] < len(ids):
+            mid_run += 1
+    assert mid_run >= SIGINT_TRIALS // 4, f"only {mid_run} of {SIGINT_TRIALS} interrupts landed mid-redrive (seed {seed})"
+
+
+def test_sigterm_is_a_ctrl_c(locked: str, tmp_path: Path) -> None:
+    ids = _fill(locked, 0, SIGINT_MESSAGES)
+    process = _start(locked, tmp_path / "a.jsonl", "--rate", "40")
+    _wait_for(locked, "orders", 20, process)
+    process.send_signal(signal.SIGTERM)
+    summary = _check_interrupted_run(locked, ids, process, "SIGTERM")
+    assert summary["interrupted"] is True and 0 < summary["moved"] < len(ids)
+
+
+def test_a_second_ctrl_c_stops_waiting_and_names_what_was_in_flight(locked: str, tmp_path: Path) -> None:
+    """The second Ctrl-C exits at once. Nothing is lost; a message sent but not yet deleted may be in both
+    queues, and then it is named in in_flight_message_ids (exit 130, a partial summary)."""
+    ids = _fill(locked, 0, SIGINT_MESSAGES)
+    process = _start(locked, tmp_path / "a.jsonl", "--rate", "40")
+    _wait_for(locked, "orders", 20, process)
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True
+    in_dlq, in_target = _ids(locked, "orders-dlq"), _ids(locked, "orders")
+    assert set(ids) == set(in_dlq) | set(in_target)  # nothing lost
+    in_both = set(in_dlq) & set(in_target)
+    assert len(in_target) >= summary["moved"]
+    # Whatever is in both queues, or in the target without being counted, was in flight, and is named.
+    assert len(in_both) <= len(summary["in_flight_message_ids"]) + len(summary["not_deleted_message_ids"])

@@ -230,8 +230,10 @@ def run_cmd(
         count = f"up to {max_messages}" if max_messages else f"~{plan.visible}"
         _confirm(app_, f"Move {count} message(s) from {plan.dlq.name} to "
                        f"{', '.join(t.name for t in plan.targets)}?", yes)
-    with _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
-        result = run_redrive(sqs, plan, on_progress=bar.update)
+    from eda_cli.interrupts import deferred_interrupts
+
+    with deferred_interrupts() as cancel, _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
+        result = run_redrive(sqs, plan, on_progress=bar.update, cancel=cancel)
     _finish(app_, plan, result)
 
 
@@ -309,7 +311,10 @@ def _print_result(renderer: Renderer, result: RedriveResult) -> None:
         renderer.text(f"{result.source} now holds ~{result.left_in_dlq} message(s)")
     if result.error:
         renderer.text(f"stopped by an error: {result.error}", style="red")
-    if result.interrupted:
+    if result.in_flight_message_ids:
+        renderer.text(f"interrupted twice: {len(result.in_flight_message_ids)} message(s) were being moved and may "
+                      f"be in both queues: {', '.join(result.in_flight_message_ids)}", style="yellow")
+    elif result.interrupted:
         renderer.text("interrupted: the batches in flight were finished; the rest stays in the DLQ", style="yellow")
 
 

@@ -135,6 +135,8 @@ class RedriveResult:
     task_reported_moved: int | None = None
     #: Native mode: reported moved by the task, but not seen arriving at the destination.
     unverified: int = 0
+    #: Interrupted twice: being moved when eda stopped waiting (in the DLQ, the target, or both).
+    in_flight_message_ids: tuple[str, ...] = ()
     #: The exception that stopped the run, for the command to raise when nothing moved.
     exception: BaseException | None = field(default=None, compare=False, repr=False)
 
@@ -144,7 +146,8 @@ class RedriveResult:
 
     @property
     def partial(self) -> bool:
-        return bool(self.failed_message_ids or self.not_deleted_message_ids or self.unverified)
+        return bool(self.failed_message_ids or self.not_deleted_message_ids or self.unverified
+                    or self.in_flight_message_ids)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,6 +174,7 @@ class RedriveResult:
             "left_in_dlq": self.left_in_dlq,
             "task_reported_moved": self.task_reported_moved,
             "unverified": self.unverified,
+            "in_flight_message_ids": list(self.in_flight_message_ids),
             "notes": list(self.notes),
         }
 
@@ -964,35 +968,65 @@ class _CopyRun:
 
     # -- the run --------------------------------------------------------------------------------
 
-    def run(self, on_progress: Callable[[RedriveProgress], None] | None) -> RedriveResult:
+    def run(self, on_progress: Callable[[RedriveProgress], None] | None,
+            cancel: threading.Event | None = None) -> RedriveResult:
         started = self.clock()
         counter = ApiCounter(self.sqs)
-        interrupted = False
+        interrupted = abandoned = False
         not_restored: list[str] = []
         with counter:
-            threads = [
-                threading.Thread(target=self.worker, name=f"eda-redrive-{i}", daemon=True)
-                for i in range(self.options.concurrency)
-            ]
-            try:
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    while thread.is_alive():
-                        thread.join(0.1)
-                        if on_progress is not None:
-                            on_progress(self.progress(started))
-            except KeyboardInterrupt:
-                # Stop receiving; let every worker finish the batch it holds (send and delete).
+            finished = [threading.Event() for _ in range(self.options.concurrency)]
+
+            def work(done: threading.Event) -> None:
+                try:
+                    self.worker()
+                finally:
+                    done.set()
+
+            def stop_receiving() -> None:
+                nonlocal interrupted
                 interrupted = True
                 with self.lock:
                     self.interrupted = True
                 self._halt()
-                for thread in threads:
-                    thread.join()
+
+            def wait_for_workers() -> None:
+                # Events, not Thread.join: on Python 3.10-3.12 a join that a KeyboardInterrupt cut short
+                # can make the next join return at once, while the worker is still sending.
+                for done in finished:
+                    while not done.wait(0.1):
+                        if on_progress is not None:
+                            on_progress(self.progress(started))
+                        if cancel is not None and cancel.is_set() and not interrupted:
+                            stop_receiving()  # a deferred Ctrl-C: finish every batch in hand
+
+            try:
+                for i, done in enumerate(finished):
+                    threading.Thread(target=work, args=(done,), name=f"eda-redrive-{i}", daemon=True).start()
+                wait_for_workers()
+            except KeyboardInterrupt:
+                already = interrupted
+                stop_receiving()
+                try:
+                    if already:
+                        raise  # the second Ctrl-C: stop waiting at once
+                    wait_for_workers()  # the first (no deferral in place): finish the batches in flight
+                except KeyboardInterrupt:
+                    abandoned = True
             finally:
-                if self.archive is not None:
+                if self.archive is not None and not abandoned:
                     self.archive.close()
+            if abandoned:
+                with self.lock:
+                    in_flight = sorted(self.in_progress)
+                    hidden = len(self.held)
+                self.notes.append(
+                    f"interrupted twice: eda stopped waiting; {len(in_flight)} message(s) were being moved and may "
+                    "be in the DLQ, in the target, or both (in_flight_message_ids)"
+                    + (f"; {hidden} more stay hidden in the DLQ for up to {self.visibility}s" if hidden else "")
+                )
+                return self._result(started, counter, interrupted=True, not_restored=[], left=None,
+                                    in_flight=tuple(in_flight))
             with self.lock:
                 release = list(self.held.items())
             if release:
@@ -1007,33 +1041,39 @@ class _CopyRun:
             )
         if self.call.retries:
             self.notes.append(f"{self.call.retries} call(s) were throttled or failed on AWS's side and retried")
-        failed_ids = tuple(sorted(self.failures))
-        return RedriveResult(
-            source=self.plan.dlq.name,
-            targets=tuple(t.name for t in self.plan.targets),
-            mode=self.plan.mode,
-            dry_run=self.dry_run,
-            moved=self.moved,
-            skipped=self.skipped,
-            failed_message_ids=failed_ids,
-            api_calls=self.plan.api_calls + counter.calls,
-            seconds=max(0.0, self.clock() - started),
-            archive=self.options.archive if not self.dry_run else None,
-            run_id=self.plan.run_id,
-            mode_reason=self.plan.mode_reason,
-            moved_by_target=dict(sorted(self.moved_by_target.items())),
-            failures={k: self.failures[k] for k in failed_ids},
-            not_deleted_message_ids=tuple(sorted(self.unsettled)),
-            unroutable=self.unroutable,
-            not_restored=len(not_restored),
-            would_move=self.would_move if self.dry_run else None,
-            sample=tuple(self.sample),
-            interrupted=interrupted,
-            error=describe(self.error) if self.error is not None else None,
-            left_in_dlq=left,
-            notes=tuple(self.notes),
-            exception=self.error,
-        )
+        return self._result(started, counter, interrupted=interrupted, not_restored=not_restored, left=left)
+
+    def _result(self, started: float, counter: ApiCounter, *, interrupted: bool, not_restored: list[str],
+                left: int | None, in_flight: tuple[str, ...] = ()) -> RedriveResult:
+        with self.lock:
+            failed_ids = tuple(sorted(self.failures))
+            return RedriveResult(
+                source=self.plan.dlq.name,
+                targets=tuple(t.name for t in self.plan.targets),
+                mode=self.plan.mode,
+                dry_run=self.dry_run,
+                moved=self.moved,
+                skipped=self.skipped,
+                failed_message_ids=failed_ids,
+                api_calls=self.plan.api_calls + counter.calls,
+                seconds=max(0.0, self.clock() - started),
+                archive=self.options.archive if not self.dry_run else None,
+                run_id=self.plan.run_id,
+                mode_reason=self.plan.mode_reason,
+                moved_by_target=dict(sorted(self.moved_by_target.items())),
+                failures={k: self.failures[k] for k in failed_ids},
+                not_deleted_message_ids=tuple(sorted(self.unsettled)),
+                unroutable=self.unroutable,
+                not_restored=len(not_restored),
+                would_move=self.would_move if self.dry_run else None,
+                sample=tuple(self.sample),
+                interrupted=interrupted,
+                error=describe(self.error) if self.error is not None else None,
+                left_in_dlq=left,
+                notes=tuple(self.notes),
+                exception=self.error,
+                in_flight_message_ids=in_flight,
+            )
 
 
 def _sample(message: OutgoingMessage, target: QueueInfo) -> dict[str, Any]:
@@ -1080,6 +1120,7 @@ def _run_native(
     clock: Clock,
     on_progress: Callable[[RedriveProgress], None] | None,
     poll_seconds: float,
+    cancel: threading.Event | None = None,
 ) -> RedriveResult:
     started = clock()
     notes = list(plan.notes)
@@ -1098,9 +1139,20 @@ def _run_native(
         handle = _move_task_call(sqs.start_message_move_task, "StartMessageMoveTask", plan.dlq.name,
                                  **kwargs)["TaskHandle"]
         task: dict[str, Any] = {}
+
+        def stop_task() -> None:
+            nonlocal interrupted, reported
+            interrupted = True
+            answer = sqs.cancel_message_move_task(TaskHandle=handle)
+            reported = int(answer.get("ApproximateNumberOfMessagesMoved", reported))
+            notes.append("the move task was cancelled; messages not yet moved stay in the DLQ")
+
         try:
             while True:
                 sleep(poll_seconds)
+                if cancel is not None and cancel.is_set():  # a deferred Ctrl-C
+                    stop_task()
+                    break
                 tasks = sqs.list_message_move_tasks(SourceArn=plan.dlq.arn, MaxResults=10).get("Results", [])
                 task = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else {})
                 if not task:
@@ -1114,10 +1166,7 @@ def _run_native(
                 if task.get("Status") in DONE_STATUSES:
                     break
         except KeyboardInterrupt:
-            interrupted = True
-            answer = sqs.cancel_message_move_task(TaskHandle=handle)
-            reported = int(answer.get("ApproximateNumberOfMessagesMoved", reported))
-            notes.append("the move task was cancelled; messages not yet moved stay in the DLQ")
+            stop_task()
         status = task.get("Status")
         if status == "FAILED":
             error = f"the move task failed: {task.get('FailureReason') or 'no reason given'}"
@@ -1185,13 +1234,16 @@ def run_redrive(
     clock: Clock = time.monotonic,
     on_progress: Callable[[RedriveProgress], None] | None = None,
     poll_seconds: float | None = None,
+    cancel: threading.Event | None = None,
 ) -> RedriveResult:
-    """Carry out a plan. Ctrl-C stops receiving, finishes in-flight sends and deletes, and returns
-    the result with `interrupted` set (native mode cancels its move task)."""
+    """Carry out a plan. Ctrl-C (a KeyboardInterrupt, or `cancel` set, as `eda_cli.interrupts` does)
+    stops receiving, finishes in-flight sends and deletes, puts held messages back, and returns the
+    result with `interrupted` set (native mode cancels its move task). A KeyboardInterrupt after that
+    stops waiting at once, and the result's notes name the messages that were in flight."""
     if plan.mode == "native" and not plan.options.dry_run:
         poll = NATIVE_POLL_SECONDS if poll_seconds is None else poll_seconds
-        return _run_native(sqs, plan, sleep, clock, on_progress, poll)
-    return _CopyRun(sqs, plan, sleep, clock).run(on_progress)
+        return _run_native(sqs, plan, sleep, clock, on_progress, poll, cancel)
+    return _CopyRun(sqs, plan, sleep, clock).run(on_progress, cancel)
 
 
 def redrive(
