@@ -51,9 +51,17 @@ def test_sandbox_start_serves_until_interrupted() -> None:
         used = run_cli("--endpoint-url", f"http://127.0.0.1:{port}", "-o", "json", "dlq", "inspect", "payments-dlq")
         assert used.code == 0, used.stderr
         assert used.json()[0]["visible"] == 4
+        # moto answers the move-task probe with HTTP 500: the sandbox's terminal stays quiet about it.
+        probe = run_cli("--endpoint-url", f"http://127.0.0.1:{port}", "redrive", "payments-dlq", "--dry-run")
+        assert probe.code == 0 and "HTTP 500" in probe.stderr, probe.stderr
+        # An operation moto cannot answer is one line, not its HTML error page.
+        nowhere = run_cli("--endpoint-url", f"http://127.0.0.1:{port}", "--region", "nowhere-1", "dlq", "list")
+        assert_one_line_error(nowhere, 3)
+        assert "<" not in nowhere.stderr and "with no AWS error" in nowhere.stderr
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 130
-        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+        stderr = process.stderr.read() if process.stderr else ""
+        assert "Traceback" not in stderr and len(stderr.splitlines()) <= 2, stderr
     finally:
         if process.poll() is None:
             process.kill()

@@ -167,7 +167,8 @@ def _fill(url: str, trial: int, count: int) -> list[str]:
     more = [f"t{trial:02d}-x{i:03d}" for i in range(count - len(ids))]
     for start in range(0, len(more), 10):
         sqs.send_message_batch(QueueUrl=dlq, Entries=[
-            {"Id": str(i), "MessageBody": json.dumps({"id": more[i]})} for i in range(start, min(start + 10, len(more)))])
+            {"Id": str(i), "MessageBody": json.dumps({"id": more[i]})}
+            for i in range(start, min(start + 10, len(more)))])
     return ids + more
 
 
@@ -213,7 +214,8 @@ def test_sigint_at_random_moments_leaves_a_summary_that_matches_the_queues(locke
         summary = _check_interrupted_run(locked, ids, process, f"seed {seed}, trial {trial}")
         if summary.get("interrupted") and 0 < summary["moved"] < len(ids):
             mid_run += 1
-    assert mid_run >= SIGINT_TRIALS // 4, f"only {mid_run} of {SIGINT_TRIALS} interrupts landed mid-redrive (seed {seed})"
+    assert mid_run >= SIGINT_TRIALS // 4, (
+        f"only {mid_run} of {SIGINT_TRIALS} interrupts landed mid-redrive (seed {seed})")
 
 
 def test_sigterm_is_a_ctrl_c(locked: str, tmp_path: Path) -> None:

@@ -227,7 +227,8 @@ def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], 
     sfn.update_state_machine(stateMachineArn=arn, roleArn="arn:aws:iam::999999999999:role/old")
     assert eda("-o", "json", "saga", "deploy", str(changed), "--dry-run").json()["action"] == "would update"
     assert eda("-o", "json", "saga", "deploy", str(changed), "--yes").json()["action"] == "updated"
-    assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == f"arn:aws:iam::{account}:role/eda-saga-checkout"
+    role = sfn.describe_state_machine(stateMachineArn=arn)["roleArn"]
+    assert role == f"arn:aws:iam::{account}:role/eda-saga-checkout"
 
 
 @pytest.mark.parametrize("fail_at", [None, "charge", "ship"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Callable
@@ -89,7 +90,11 @@ def test_a_poison_message_is_traced_to_its_dlq_logs_and_missing_idempotency_reco
     times = [h["time"] for h in doc["hits"]]
     assert times == sorted(times)
     verdict = doc["verdict"]
-    assert verdict.startswith("stuck in payments-dlq after 3 receives")
+    assert verdict.startswith("stuck in payments-dlq (sent ")
+    assert "3 receives by anyone, inspections included)" in verdict
+    # A trace reads the DLQ too: the next one sees one more receive, and says it is anyone's.
+    again = eda("-o", "json", "trace", "corr-0006").json()["verdict"]
+    assert "4 receives by anyone, inspections included" in again and "after" not in again.split(":")[0]
     assert "ValueError: amount '12,50' is not a number" in verdict
     assert "processed by inventory, notifications (orders-idempotency)" in verdict
     assert verdict.endswith("never processed by payments (no idempotency record)")
@@ -131,7 +136,8 @@ def test_the_table_output_has_a_timeline_and_a_verdict(eda: Callable[..., Result
     assert any(" sqs " in line and "orders-dlq" in line for line in lines)
     assert any("ERROR c-1: boom" in line for line in lines)
     assert not any("c-10" in line for line in lines)  # a whole-token match only
-    assert lines[-2] == "verdict: stuck in orders-dlq: 'ERROR c-1: boom' logged by /aws/lambda/orders"
+    assert re.fullmatch(r"verdict: stuck in orders-dlq \(sent \S+Z\): 'ERROR c-1: boom' logged by /aws/lambda/orders",
+                        lines[-2]), lines[-2]
     assert lines[-1].startswith("searched 2 places (1 logs, 1 sqs) by flags")
 
 
@@ -462,3 +468,21 @@ def test_a_fifo_queue_read_only_in_part_says_so(eda: Callable[..., Result], boto
     assert place["complete"] is False
     assert place["note"].startswith("10 messages read of 15: a FIFO queue shows only the head of each message group")
     assert _visible(sqs, url) == {"visible": 15, "in_flight": 0}
+
+
+def test_no_place_searchable_for_one_reason_of_the_environment_is_raised() -> None:
+    """Every named place refused with expired credentials: the error itself (the boundary's one line,
+    exit 3), not "not found" beside a NOT SEARCHED line per place. (One place answering keeps the
+    result partial: test_access_denied_on_one_log_group_is_an_error_entry_not_the_end.)"""
+    from botocore.exceptions import ClientError
+
+    from eda_cli.core.trace import TraceOptions, plan_from_flags, run_trace
+    from tests.test_pipeline_discovery import _refusing
+
+    now = time.time()
+    options = TraceOptions("c-9", ("correlationId",), now - 3600, now + 60)
+    plan = plan_from_flags(queues=["orders-dlq"], log_groups=["/aws/lambda/a", "/aws/lambda/b"],
+                           machines=["order-saga"], streams=["orders"], idempotency_tables=["orders-idempotency"])
+    with pytest.raises(ClientError) as raised:
+        run_trace(_refusing("ExpiredToken"), plan, options, region="us-east-1")
+    assert raised.value.response["Error"]["Code"] == "ExpiredToken"

@@ -157,10 +157,12 @@ def test_an_express_state_machine_is_skipped_with_the_reason() -> None:
 
 def test_verdict_wording() -> None:
     dlq = Hit(1.0, "sqs", "orders-dlq", "s", {"dlq": True, "receive_count": 5, "redrive_sources": ["orders"],
+                                              "sent_at": "2026-11-28T21:19:33.892Z",
                                               "error": {"message": "card declined"}, "idempotency_record": "none"})
+    # The receive count is everyone's (a peek or a trace adds one): never presented as consumer retries.
     assert verdict([dlq], searched=3) == (
-        "stuck in orders-dlq after 5 receives: ErrorMessage 'card declined'; "
-        "never processed by orders (no idempotency record)")
+        "stuck in orders-dlq (sent 2026-11-28T21:19:33.892Z; 5 receives by anyone, inspections included): "
+        "ErrorMessage 'card declined'; never processed by orders (no idempotency record)")
     unknown = Hit(1.0, "sqs", "orders-dlq", "s", {"dlq": True, "receive_count": 1, "redrive_sources": [],
                                                   "idempotency_record": "unattributed"})
     assert verdict([unknown], searched=1).endswith("no idempotency record keyed by its message id (orders)")

@@ -97,11 +97,13 @@ class SandboxServer:
         sock = _listen(self._requested_port)
         port = int(sock.getsockname()[1])
         # moto logs the failures of the state machines it runs (a saga's injected failure, say) at
-        # ERROR; with no handler configured Python would print them to stderr. A NullHandler stops
-        # that, while --debug (which configures the root logger) still sees them.
-        moto_log = logging.getLogger("moto")
-        if not any(isinstance(h, logging.NullHandler) for h in moto_log.handlers):
-            moto_log.addHandler(logging.NullHandler())
+        # ERROR, and werkzeug the traceback of every request moto answers with HTTP 500 (each probe of
+        # an operation moto lacks: ~45 lines); with no handler configured they would go to stderr. A
+        # NullHandler stops that, while --debug (which configures the root logger) still shows them.
+        for name in ("moto", "werkzeug"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+                logger.addHandler(logging.NullHandler())
         self._saved_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(port)
         try:

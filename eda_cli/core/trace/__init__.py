@@ -8,7 +8,7 @@ Public API (frozen dataclasses with `to_dict()`; nothing here prints)::
     result = run_trace(session.client, scope.plan, TraceOptions("corr-0006", id_paths(), since, until),
                        region=region)
     result.hits        # the timeline, sorted by time
-    result.verdict     # "stuck in payments-dlq after 3 receives: ...; never processed by payments ..."
+    result.verdict     # "stuck in payments-dlq (sent ...; 3 receives by anyone, ...): ...; never processed by ..."
     result.errors      # places that could not be searched (the trace went on without them)
 
 Importing this package imports neither boto3 nor yaml.

@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from eda_cli.aws.errors import describe as describe_error
-from eda_cli.aws.errors import is_client_error
+from eda_cli.aws.errors import is_client_error, raise_if_environment_failure
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.dlq import PeekRefused
 from eda_cli.core.trace import sources as src
@@ -141,7 +141,8 @@ def run_trace(
     """Search every place of `plan` for the correlation id, at most `options.concurrency` at once.
 
     `client(service)` returns a thread-safe boto3 client. A place that cannot be searched becomes
-    an entry in `errors`; the others are searched all the same.
+    an entry in `errors`; the others are searched all the same. When no place could be searched, all
+    for one environment-level reason (no credentials, an unreachable endpoint), that error is raised.
     """
     now = clock()
     where = where or f"region {region}"
@@ -152,6 +153,8 @@ def run_trace(
     tables: list[src.TableInfo] = []
     tasks = _tasks(client, plan, options, region=region, where=where, now=now, sleep=sleep, clock=monotonic)
     listed = plan.scope != "flags"
+    # A plan from discovery means discovery answered (it raises when nothing did).
+    answered = 1 if listed else 0
     for outcome in map_bounded(lambda task: task.run(), tasks, options.concurrency):
         task = outcome.item
         if outcome.error is not None:
@@ -159,19 +162,24 @@ def run_trace(
             explicit = any(q.explicit and q.name == task.resource for q in plan.queues)
             if refused and not explicit:
                 skipped.append(Place(task.source, task.resource, skipped=REDRIVE_SKIP))
+                answered += 1
             elif task.source == LOGS and options.insights and "," in task.resource:
                 message = describe(outcome.error, task.source, task.resource, where, listed=listed)
-                errors.extend(SearchError(LOGS, g, message) for g in task.resource.split(", "))
+                errors.extend(SearchError(LOGS, g, message, outcome.error) for g in task.resource.split(", "))
             else:
                 errors.append(SearchError(task.source, task.resource, describe(
-                    outcome.error, task.source, task.resource, where, listed=listed)))
+                    outcome.error, task.source, task.resource, where, listed=listed), outcome.error))
             continue
+        answered += 1
         found = outcome.value
         assert found is not None
         hits.extend(found.hits)
         places.extend(found.places)
         skipped.extend(found.skipped)
         tables.extend(found.tables)
+    # No credentials, no endpoint, access denied everywhere: one error (exit 3), not "not found"
+    # beside a NOT SEARCHED line per place.
+    raise_if_environment_failure([e.cause for e in errors], succeeded=answered)
 
     hits = _lookup_by_message_id(client, hits, tables, errors, now, options.concurrency)
     ordered = sort_hits(hits)

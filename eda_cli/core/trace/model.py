@@ -103,6 +103,8 @@ class SearchError:
     source: str
     resource: str
     error: str
+    #: The exception behind `error`, to tell an environment-level failure apart (not in `to_dict`).
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "resource": self.resource, "error": self.error}

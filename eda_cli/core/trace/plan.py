@@ -152,7 +152,7 @@ def plan_from_pipeline(
         if table.stream_enabled and table.stream_arn:
             streams.append(StreamTarget(table.name, table.stream_arn))
 
-    errors = [SearchError(DISCOVERY, f"{p.service} {p.resource}", p.error) for p in pipeline.problems]
+    errors = [SearchError(DISCOVERY, f"{p.service} {p.resource}", p.error, p.cause) for p in pipeline.problems]
     errors += [SearchError(DISCOVERY, f"{kind} {name}",
                            f"named in {spec.path if spec else 'the pipeline file'}"
                            + (f":{line}" if line else "") + " but not found in this account and region")

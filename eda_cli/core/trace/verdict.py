@@ -47,8 +47,9 @@ def _labels(hits: list[Hit]) -> str:
 
 
 def verdict(hits: tuple[Hit, ...] | list[Hit], *, searched: int, errors: int = 0, skipped: int = 0) -> str:
-    """e.g. "stuck in payments-dlq after 3 receives: last error logged ...; processed by inventory
-    (orders-idempotency); never processed by payments (no idempotency record)"."""
+    """e.g. "stuck in payments-dlq (sent 2026-11-28T21:19:33.892Z; 3 receives by anyone, inspections
+    included): last error logged ...; processed by inventory (orders-idempotency); never processed by
+    payments (no idempotency record)"."""
     hits = list(hits)
     if not hits:
         text = f"not found in {plural(searched, 'place')} searched"
@@ -64,9 +65,17 @@ def verdict(hits: tuple[Hit, ...] | list[Hit], *, searched: int, errors: int = 0
         counts = [int(c) for c in (h.detail.get("receive_count") for h in found) if c is not None]
         sources = list(found[0].detail.get("redrive_sources") or [])
         if found[0].detail.get("dlq"):
+            # Being in a DLQ is the evidence: SQS cannot tell a consumer's receive from an inspection's
+            # (every peek or trace adds one), so the count is shown for what it is, never as retries.
             text = f"stuck in {queue}" if len(found) == 1 else f"{len(found)} messages stuck in {queue}"
+            facts = []
+            sent = sorted(str(h.detail["sent_at"]) for h in found if h.detail.get("sent_at"))
+            if sent:
+                facts.append(f"sent {sent[0]}")
             if max(counts, default=0):
-                text += f" after {plural(max(counts), 'receive')}"
+                facts.append(f"{plural(max(counts), 'receive')} by anyone, inspections included")
+            if facts:
+                text += f" ({'; '.join(facts)})"
             error = next((h.detail["error"] for h in reversed(found) if h.detail.get("error")), None)
             if error and error.get("message"):
                 text += f": ErrorMessage {one_line(str(error['message']), 100)!r}"
@@ -87,7 +96,7 @@ def verdict(hits: tuple[Hit, ...] | list[Hit], *, searched: int, errors: int = 0
             text = f"waiting in {queue}"
             most = max(counts, default=0)
             if most:
-                text += f" ({plural(most, 'receive')} so far)"
+                text += f" ({plural(most, 'receive')} so far, inspections included)"
             clauses.append(text)
     for machine, found in _group([h for h in hits if h.source == STEPFUNCTIONS]).items():
         for hit in found:
