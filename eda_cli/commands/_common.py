@@ -32,6 +32,52 @@ def humanize_seconds(value: float | int | None) -> str:
     return f"{seconds // 86400}d"
 
 
+def region_and_account(app: AppContext) -> str:
+    """`eu-west-1/123456789012`, for messages about what a command looked at (the account from STS
+    GetCallerIdentity; the region alone when STS does not answer)."""
+    region = app.session.region
+    try:
+        account = str(app.session.client("sts").get_caller_identity()["Account"])
+    except Exception:  # a label for a message: never the reason a command fails
+        return region
+    return f"{region}/{account}"
+
+
 def report_problems(app: AppContext, problems: Any) -> None:
     for problem in problems:
         app.renderer.warn(f"could not read {problem.resource}: {problem.error}")
+
+
+def read_file(path: str, what: str) -> str:
+    """A text file an option names ('-': standard input); unreadable or not UTF-8 -> exit 2."""
+    import sys
+    from pathlib import Path
+
+    from eda_cli.errors import UsageError
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise UsageError(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {path} is not UTF-8 text") from None
+
+
+def read_argument(value: str, option: str) -> str:
+    """An option's value, one convention for every command: @FILE (or file://FILE, as the AWS CLI spells
+    it) reads a file, '-' reads standard input, anything else is the value itself."""
+    from eda_cli.errors import UsageError
+
+    if value == "-":
+        return read_file("-", option)
+    for prefix in ("@", "file://"):
+        if value.startswith(prefix):
+            path = value[len(prefix):]
+            if not path:
+                raise UsageError(f"{option} {value}: name a file, e.g. {prefix}pattern.json")
+            return read_file(path, option)
+    return value

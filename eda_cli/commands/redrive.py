@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._common import ctx_of, exit_with, read_argument
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
@@ -57,16 +57,12 @@ class Mode(str, Enum):
 
 
 def _matcher(text: str | None) -> CompiledPattern | None:
-    """--filter: an EventBridge pattern as JSON, or @FILE holding it. Invalid -> exit 2."""
+    """--filter: an EventBridge pattern as JSON, or where read_argument finds it. Invalid -> exit 2."""
     if text is None:
         return None
     from eda_cli.core.patterns import PatternError, compile_pattern
 
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--filter {text}: cannot read the file ({exc.strerror or exc})") from exc
+    text = read_argument(text, "--filter")
     try:
         return compile_pattern(text, dialect="eventbridge")
     except PatternError as exc:
@@ -165,7 +161,7 @@ def run_cmd(
     ),
     filter_: str | None = typer.Option(
         None, "--filter", metavar="PATTERN",
-        help="Move only messages matching this EventBridge pattern (JSON, or @FILE) over "
+        help="Move only messages matching this EventBridge pattern (JSON; @FILE or file://FILE; - for stdin) over "
         '{"body", "attributes", "message_attributes"}; the others stay in the DLQ.',
     ),
     max_messages: int | None = typer.Option(None, "--max", min=1, metavar="N", help="Move at most N messages."),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._common import ctx_of, exit_with, read_argument, read_file
 from eda_cli.errors import AwsError, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -35,24 +33,9 @@ class Scope(str, Enum):
     MessageBody = "MessageBody"
 
 
-def _read_text(path: str, what: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{what} {path} is not UTF-8 text") from None
-
-
 def _pattern_text(value: str, number: int) -> str:
-    """A --pattern value: inline JSON, or @FILE."""
-    if value.startswith("@"):
-        if value == "@":
-            raise UsageError(f"pattern {number}: @ needs a file name, e.g. @rule.json")
-        return _read_text(value[1:], f"pattern {number} file")
-    return value
+    """A --pattern value: inline JSON, @FILE, file://FILE or - (standard input)."""
+    return read_argument(value, f"--pattern {number}")
 
 
 def _region(app_: AppContext) -> str:
@@ -98,7 +81,8 @@ def test_cmd(
         "object, an SNS message (for --topic) or a Lambda record (for --dialect lambda)."
     ),
     patterns: list[str] = typer.Option(
-        [], "--pattern", metavar="JSON|@FILE", help="A pattern to test, inline or from a file; repeatable "
+        [], "--pattern", metavar="JSON|@FILE",
+        help="A pattern to test, inline, or from @FILE / file://FILE / - (stdin); repeatable "
         "(named pattern 1, pattern 2, ...)."
     ),
     bus: str | None = typer.Option(None, "--bus", metavar="NAME", help="Test every rule of this event bus "
@@ -143,7 +127,7 @@ def test_cmd(
     if topic is not None and chosen != "sns":
         raise UsageError(f"--dialect {chosen} cannot be combined with --topic: filter policies are sns")
 
-    event = routing.parse_event(_read_text(event_path, "event file"),
+    event = routing.parse_event(read_file(event_path, "event file"),
                                 "the event on stdin" if event_path == "-" else f"the event in {event_path}")
     sources = _gather(app_, patterns, bus, rules, topic, chosen, scope.value)
     candidates = [c for s in sources for c in s.candidates]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._common import ctx_of, exit_with, read_argument
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
@@ -83,14 +82,8 @@ def _roles(app_: AppContext, saga: Saga, execution_role_arn: str | None) -> tupl
 def _parse_input(raw: str | None) -> dict[str, Any]:
     if raw is None:
         return {}
-    text = raw
-    source = "--input"
-    if raw.startswith("@"):
-        source = raw[1:]
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--input {raw}: cannot read {source}: {exc.strerror or exc}") from None
+    text = read_argument(raw, "--input")
+    source = "--input" if text is raw else raw
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -359,7 +352,8 @@ def run_cmd(
     ctx: typer.Context,
     file: str = typer.Argument(..., help=FILE_HELP, metavar="FILE"),
     input_: str | None = typer.Option(None, "--input", "-i", metavar="JSON|@FILE",
-                                      help="The saga's input: a JSON object, or @FILE to read it from a file."),
+                                      help="The saga's input: a JSON object, or @FILE / file://FILE "
+                                           "/ - (stdin) to read it."),
     engine: Engine = typer.Option(Engine.local, "--engine", "-e", case_sensitive=False,
                                   help="local: eda calls AWS itself. stepfunctions: deploy and run the state machine."),
     fail_at: str | None = typer.Option(None, "--fail-at", metavar="STEP",

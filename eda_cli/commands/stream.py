@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._common import ctx_of, exit_with, read_argument
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ def tail_cmd(
     filter_: str | None = typer.Option(
         None, "--filter", metavar="PATTERN",
         help="A Lambda FilterCriteria pattern (bare, or the whole {\"Filters\": [...]} JSON; "
-        "file://PATH reads it from a file), matched against the record as Lambda receives it.",
+        "@FILE or file://FILE reads it from a file, - from stdin), matched against the record as Lambda receives it.",
     ),
     follow: bool = typer.Option(True, "--follow/--no-follow", help="Keep waiting for new records, "
                                 "or read what is there and exit."),
@@ -143,13 +142,7 @@ def _start(text: str | None, follow: bool) -> tuple[str, float | None]:
 def _compile_filter(text: str) -> Any:
     from eda_cli.core.patterns import PatternError, compile_pattern
 
-    source = text
-    if text.startswith("file://"):
-        path = Path(text[len("file://"):]).expanduser()
-        try:
-            source = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--filter: cannot read {path}: {exc.strerror or exc}") from None
+    source = read_argument(text, "--filter")
     try:
         return compile_pattern(source, dialect="lambda")
     except PatternError as exc:
