@@ -9,7 +9,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import Result, assert_one_line_error, free_port, run_cli
 
@@ -30,6 +33,25 @@ def test_demo_runs_every_step_and_leaves_nothing_running() -> None:
     # ... and grouped poison messages.
     assert "error: [200] Task timed out after 3.00 seconds" in out
     assert "Demo finished" in out
+    # Each step is shown as a shell would take it: a JSON argument quoted, so it can be pasted.
+    saga_step = next(line for line in out.splitlines() if line.startswith("$ eda saga run"))
+    assert "--input '{" in saga_step, saga_step
+    # run_cli runs `python -m eda_cli`, which is not `eda` on PATH: the closing hint says how to run it.
+    assert f"Try it yourself: {sys.executable} -m eda_cli sandbox start" in out
+
+
+def test_the_closing_hint_names_eda_as_it_can_be_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eda_cli.commands.demo import _eda_command
+
+    script = tmp_path / "bin" / "eda"
+    script.parent.mkdir()
+    script.write_text("")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    monkeypatch.setenv("PATH", str(script.parent))
+    assert _eda_command() == "eda"  # on PATH, and the same file
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert _eda_command() in (os.path.relpath(script), str(script))  # not on PATH (the quick start): its path
 
 
 def test_sandbox_start_serves_until_interrupted() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -94,6 +95,8 @@ def demo(
     import shutil
     import tempfile
 
+    from rich.markup import escape
+
     from eda_cli.aws.session import sandbox_session
     from eda_cli.sandbox.demo_pipeline import seed_demo
     from eda_cli.sandbox.server import SandboxError, SandboxServer
@@ -125,14 +128,30 @@ def demo(
                 args = [a.replace(EVENTS_PLACEHOLDER, _events_dir()).replace(TMP_PLACEHOLDER, tmp) for a in step]
                 out.text("")
                 out.markup(f"[bold]{number}. {title}[/bold]")
-                out.markup(f"[dim]$ eda {' '.join(args)}[/dim]")
+                out.markup(f"[dim]$ eda {escape(shlex.join(args))}[/dim]")  # as a shell would take it
                 code = _invoke([*globals_, *args])
                 if code not in (0, int(ExitCode.FINDING)):
-                    failed.append(f"step {number} (eda {' '.join(args)}) exited {code}")
+                    failed.append(f"step {number} (eda {shlex.join(args)}) exited {code}")
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     out.text("")
     if failed:
         raise EdaError("the demo did not run cleanly: " + "; ".join(failed), exit_code=ExitCode.PARTIAL)
-    out.text("Demo finished; the sandbox is stopped. Try it yourself: eda sandbox start")
+    out.text(f"Demo finished; the sandbox is stopped. Try it yourself: {_eda_command()} sandbox start")
+
+
+def _eda_command() -> str:
+    """How to run eda from this shell: `eda` when that is on PATH and is this eda, else the path that ran
+    the demo (a quick start leaves eda in .venv/bin, not on PATH)."""
+    import shutil
+    import sys
+
+    ran = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    on_path = shutil.which("eda")
+    if on_path and ran and os.path.exists(ran) and os.path.samefile(on_path, ran):
+        return "eda"
+    if ran and os.path.basename(ran) == "eda" and os.path.exists(ran):
+        relative = os.path.relpath(ran)
+        return relative if not relative.startswith("..") else ran
+    return f"{sys.executable} -m eda_cli"
