@@ -31,6 +31,10 @@ class TableView:
     #: Per-column rich styles (by header); ignored in plain text.
     styles: dict[str, str] = field(default_factory=dict)
     empty: str = "(none)"
+    #: On a terminal, columns never cut or wrapped: what names a row (default: the first column), ids, times.
+    keep: tuple[str, ...] = ()
+    #: On a terminal narrower than the table, the columns left out, in this order, before anything is cut.
+    drop_first: tuple[str, ...] = ()
 
 
 def _cell(value: Any) -> str:
@@ -45,6 +49,46 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)
+
+
+def _fitted_table(view: TableView, width: int) -> Any:
+    """A rich table for a terminal `width` columns wide: the `keep` columns are never cut (rich would
+    otherwise shorten a queue name to `paymen…`); the `drop_first` columns go, in order, while the table
+    is too wide, and a caption says so; what is left wraps (folds) rather than being cut."""
+    from rich.table import Table
+
+    columns = list(view.columns)
+    rows = [[_cell(v) for v in row] for row in view.rows]
+    keep = set(view.keep or columns[:1])
+
+    def natural(index: int) -> int:
+        return max([len(columns[index])] + [len(row[index]) for row in rows])
+
+    def needed() -> int:  # rich's box: "│ " before each column, " " after it, and a closing "│"
+        return sum(natural(i) + 3 for i in range(len(columns))) + 1
+
+    dropped = []
+    for name in view.drop_first:
+        if needed() <= width:
+            break
+        if name in columns:
+            index = columns.index(name)
+            columns.pop(index)
+            for row in rows:
+                row.pop(index)
+            dropped.append(name)
+    caption = (f"left out to fit {width} columns: {', '.join(dropped)} (a wider terminal, or -o json, shows them)"
+               if dropped else None)
+    table = Table(title=view.title, title_justify="left", header_style="bold", caption=caption,
+                  caption_justify="left")
+    for index, column in enumerate(columns):
+        if column in keep:
+            table.add_column(column, style=view.styles.get(column), no_wrap=True, min_width=natural(index))
+        else:
+            table.add_column(column, style=view.styles.get(column), overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def to_json(payload: Any, indent: int | None = 2) -> str:
@@ -139,17 +183,10 @@ class Renderer:
 
     def table(self, view: TableView) -> None:
         if self.is_terminal:
-            from rich.table import Table
-
-            table = Table(title=view.title, title_justify="left", header_style="bold")
-            for column in view.columns:
-                table.add_column(column, style=view.styles.get(column))
-            for row in view.rows:
-                table.add_row(*(_cell(v) for v in row))
             if not view.rows:
                 self.console.print(f"{view.title + ': ' if view.title else ''}{view.empty}")
-            else:
-                self.console.print(table)
+                return
+            self.console.print(_fitted_table(view, self.console.width))
             return
         from tabulate import tabulate
 

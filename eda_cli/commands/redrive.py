@@ -272,6 +272,8 @@ def _print_result(renderer: Renderer, result: RedriveResult) -> None:
                 columns=["Message", "Target", "Group", "Sent", "Body"],
                 rows=[[s["message_id"], s["target"], s["group_id"], s["sent_at"], s["body"]] for s in result.sample],
                 title="sample",
+                keep=("Message", "Sent"),
+                drop_first=("Group", "Target"),
             ))
     else:
         verb = "replayed" if result.mode == "replay" else "moved"
