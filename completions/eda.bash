@@ -17,100 +17,100 @@ _eda_completion_node() {
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda audit')
-            _eda_completion_opts=(--config -c --fail-on --format -f --only --skip --list-rules --help -h)
+            _eda_completion_opts=(--config -c --fail-on --format -f --only --skip --list-rules --allow-empty --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda completion')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda demo')
-            _eda_completion_opts=(--port -p --help -h)
+            _eda_completion_opts=(--port -p --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda dlq')
             _eda_completion_cmds=(inspect list peek)
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda dlq inspect')
-            _eda_completion_opts=(--fail-above --watch --help -h)
+            _eda_completion_opts=(--fail-above --watch --allow-empty --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda dlq list')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda dlq peek')
-            _eda_completion_opts=(--max -n --group-by --force --help -h)
+            _eda_completion_opts=(--max -n --group-by --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda iam-policy')
-            _eda_completion_opts=(--read-only --list --help -h)
+            _eda_completion_opts=(--read-only --list --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda init')
-            _eda_completion_opts=(--config -c --force --correlation-id-path --help -h)
+            _eda_completion_opts=(--config -c --force --correlation-id-path --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive')
             _eda_completion_cmds=(cancel replay run status)
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive cancel')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive replay')
-            _eda_completion_opts=(--to --filter --rate --yes -y --help -h)
+            _eda_completion_opts=(--to --filter --rate --yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive run')
-            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --help -h)
+            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive status')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda route')
             _eda_completion_cmds=(test)
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda route test')
-            _eda_completion_opts=(--pattern --bus --rule --topic --dialect --scope --source --detail-type --help -h)
+            _eda_completion_opts=(--pattern --bus --rule --topic --dialect --scope --source --detail-type --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga')
             _eda_completion_cmds=(compile deploy history run status validate)
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga compile')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga deploy')
-            _eda_completion_opts=(--name --execution-role-arn --dry-run --yes -y --help -h)
+            _eda_completion_opts=(--name --execution-role-arn --dry-run --yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga history')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga run')
-            _eda_completion_opts=(--input -i --engine -e --fail-at --idempotency-table --idempotency-ttl --execution-name --name --execution-role-arn --poll --help -h)
+            _eda_completion_opts=(--input -i --engine -e --fail-at --idempotency-table --idempotency-ttl --execution-name --name --execution-role-arn --poll --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga status')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga validate')
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda sandbox')
             _eda_completion_cmds=(seed start)
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda sandbox seed')
-            _eda_completion_opts=(--yes -y --help -h)
+            _eda_completion_opts=(--yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda sandbox start')
-            _eda_completion_opts=(--port -p --seed --no-seed --help -h)
+            _eda_completion_opts=(--port -p --seed --no-seed --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda stream')
             _eda_completion_cmds=(tail)
-            _eda_completion_opts=(--help -h)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda stream tail')
-            _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --help -h)
+            _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda topology')
-            _eda_completion_opts=(--format -f --around --depth --config -c --help -h)
+            _eda_completion_opts=(--format -f --around --depth --config -c --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda trace')
-            _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --help -h)
+            _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         *) return 1 ;;
     esac
@@ -132,16 +132,76 @@ _eda_completion_option() {
         'eda audit|--format'|'eda audit|-f') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json junit sarif) ;;
         'eda audit|--only') _eda_completion_nargs=1 ;;
         'eda audit|--skip') _eda_completion_nargs=1 ;;
+        'eda audit|--profile') _eda_completion_nargs=1 ;;
+        'eda audit|--region') _eda_completion_nargs=1 ;;
+        'eda audit|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda audit|--role-arn') _eda_completion_nargs=1 ;;
+        'eda audit|--output'|'eda audit|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda completion|--profile') _eda_completion_nargs=1 ;;
+        'eda completion|--region') _eda_completion_nargs=1 ;;
+        'eda completion|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda completion|--role-arn') _eda_completion_nargs=1 ;;
+        'eda completion|--output'|'eda completion|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda demo|--port'|'eda demo|-p') _eda_completion_nargs=1 ;;
+        'eda demo|--profile') _eda_completion_nargs=1 ;;
+        'eda demo|--region') _eda_completion_nargs=1 ;;
+        'eda demo|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda demo|--role-arn') _eda_completion_nargs=1 ;;
+        'eda demo|--output'|'eda demo|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda dlq|--profile') _eda_completion_nargs=1 ;;
+        'eda dlq|--region') _eda_completion_nargs=1 ;;
+        'eda dlq|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda dlq|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq|--output'|'eda dlq|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda dlq inspect|--fail-above') _eda_completion_nargs=1 ;;
         'eda dlq inspect|--watch') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--profile') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--region') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--output'|'eda dlq inspect|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda dlq list|--profile') _eda_completion_nargs=1 ;;
+        'eda dlq list|--region') _eda_completion_nargs=1 ;;
+        'eda dlq list|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda dlq list|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq list|--output'|'eda dlq list|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda dlq peek|--max'|'eda dlq peek|-n') _eda_completion_nargs=1 ;;
         'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error) ;;
+        'eda dlq peek|--profile') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--region') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--output'|'eda dlq peek|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda iam-policy|--profile') _eda_completion_nargs=1 ;;
+        'eda iam-policy|--region') _eda_completion_nargs=1 ;;
+        'eda iam-policy|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda iam-policy|--role-arn') _eda_completion_nargs=1 ;;
+        'eda iam-policy|--output'|'eda iam-policy|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda init|--config'|'eda init|-c') _eda_completion_nargs=1 ;;
         'eda init|--correlation-id-path') _eda_completion_nargs=1 ;;
+        'eda init|--profile') _eda_completion_nargs=1 ;;
+        'eda init|--region') _eda_completion_nargs=1 ;;
+        'eda init|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda init|--role-arn') _eda_completion_nargs=1 ;;
+        'eda init|--output'|'eda init|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda redrive|--profile') _eda_completion_nargs=1 ;;
+        'eda redrive|--region') _eda_completion_nargs=1 ;;
+        'eda redrive|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda redrive|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive|--output'|'eda redrive|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda redrive cancel|--profile') _eda_completion_nargs=1 ;;
+        'eda redrive cancel|--region') _eda_completion_nargs=1 ;;
+        'eda redrive cancel|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda redrive cancel|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive cancel|--output'|'eda redrive cancel|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive replay|--to') _eda_completion_nargs=1 ;;
         'eda redrive replay|--filter') _eda_completion_nargs=1 ;;
         'eda redrive replay|--rate') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--profile') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--region') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--output'|'eda redrive replay|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive run|--to') _eda_completion_nargs=1 ;;
         'eda redrive run|--filter') _eda_completion_nargs=1 ;;
         'eda redrive run|--max') _eda_completion_nargs=1 ;;
@@ -150,6 +210,21 @@ _eda_completion_option() {
         'eda redrive run|--archive') _eda_completion_nargs=1; _eda_completion_kind=file ;;
         'eda redrive run|--mode') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(auto copy native) ;;
         'eda redrive run|--wait-seconds') _eda_completion_nargs=1 ;;
+        'eda redrive run|--profile') _eda_completion_nargs=1 ;;
+        'eda redrive run|--region') _eda_completion_nargs=1 ;;
+        'eda redrive run|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda redrive run|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive run|--output'|'eda redrive run|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda redrive status|--profile') _eda_completion_nargs=1 ;;
+        'eda redrive status|--region') _eda_completion_nargs=1 ;;
+        'eda redrive status|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda redrive status|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive status|--output'|'eda redrive status|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda route|--profile') _eda_completion_nargs=1 ;;
+        'eda route|--region') _eda_completion_nargs=1 ;;
+        'eda route|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda route|--role-arn') _eda_completion_nargs=1 ;;
+        'eda route|--output'|'eda route|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda route test|--pattern') _eda_completion_nargs=1 ;;
         'eda route test|--bus') _eda_completion_nargs=1 ;;
         'eda route test|--rule') _eda_completion_nargs=1 ;;
@@ -158,8 +233,33 @@ _eda_completion_option() {
         'eda route test|--scope') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(MessageAttributes MessageBody) ;;
         'eda route test|--source') _eda_completion_nargs=1 ;;
         'eda route test|--detail-type') _eda_completion_nargs=1 ;;
+        'eda route test|--profile') _eda_completion_nargs=1 ;;
+        'eda route test|--region') _eda_completion_nargs=1 ;;
+        'eda route test|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda route test|--role-arn') _eda_completion_nargs=1 ;;
+        'eda route test|--output'|'eda route test|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda saga|--profile') _eda_completion_nargs=1 ;;
+        'eda saga|--region') _eda_completion_nargs=1 ;;
+        'eda saga|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga|--output'|'eda saga|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda saga compile|--profile') _eda_completion_nargs=1 ;;
+        'eda saga compile|--region') _eda_completion_nargs=1 ;;
+        'eda saga compile|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga compile|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga compile|--output'|'eda saga compile|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga deploy|--name') _eda_completion_nargs=1 ;;
         'eda saga deploy|--execution-role-arn') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--profile') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--region') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--output'|'eda saga deploy|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda saga history|--profile') _eda_completion_nargs=1 ;;
+        'eda saga history|--region') _eda_completion_nargs=1 ;;
+        'eda saga history|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga history|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga history|--output'|'eda saga history|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga run|--input'|'eda saga run|-i') _eda_completion_nargs=1 ;;
         'eda saga run|--engine'|'eda saga run|-e') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(local stepfunctions) ;;
         'eda saga run|--fail-at') _eda_completion_nargs=1 ;;
@@ -169,7 +269,42 @@ _eda_completion_option() {
         'eda saga run|--name') _eda_completion_nargs=1 ;;
         'eda saga run|--execution-role-arn') _eda_completion_nargs=1 ;;
         'eda saga run|--poll') _eda_completion_nargs=1 ;;
+        'eda saga run|--profile') _eda_completion_nargs=1 ;;
+        'eda saga run|--region') _eda_completion_nargs=1 ;;
+        'eda saga run|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga run|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga run|--output'|'eda saga run|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda saga status|--profile') _eda_completion_nargs=1 ;;
+        'eda saga status|--region') _eda_completion_nargs=1 ;;
+        'eda saga status|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga status|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga status|--output'|'eda saga status|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda saga validate|--profile') _eda_completion_nargs=1 ;;
+        'eda saga validate|--region') _eda_completion_nargs=1 ;;
+        'eda saga validate|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga validate|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga validate|--output'|'eda saga validate|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda sandbox|--profile') _eda_completion_nargs=1 ;;
+        'eda sandbox|--region') _eda_completion_nargs=1 ;;
+        'eda sandbox|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda sandbox|--role-arn') _eda_completion_nargs=1 ;;
+        'eda sandbox|--output'|'eda sandbox|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda sandbox seed|--profile') _eda_completion_nargs=1 ;;
+        'eda sandbox seed|--region') _eda_completion_nargs=1 ;;
+        'eda sandbox seed|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda sandbox seed|--role-arn') _eda_completion_nargs=1 ;;
+        'eda sandbox seed|--output'|'eda sandbox seed|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda sandbox start|--port'|'eda sandbox start|-p') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--profile') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--region') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--role-arn') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--output'|'eda sandbox start|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda stream|--profile') _eda_completion_nargs=1 ;;
+        'eda stream|--region') _eda_completion_nargs=1 ;;
+        'eda stream|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda stream|--role-arn') _eda_completion_nargs=1 ;;
+        'eda stream|--output'|'eda stream|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda stream tail|--from') _eda_completion_nargs=1 ;;
         'eda stream tail|--events') _eda_completion_nargs=1 ;;
         'eda stream tail|--changed') _eda_completion_nargs=1 ;;
@@ -177,10 +312,20 @@ _eda_completion_option() {
         'eda stream tail|--count') _eda_completion_nargs=1 ;;
         'eda stream tail|--timeout') _eda_completion_nargs=1 ;;
         'eda stream tail|--poll') _eda_completion_nargs=1 ;;
+        'eda stream tail|--profile') _eda_completion_nargs=1 ;;
+        'eda stream tail|--region') _eda_completion_nargs=1 ;;
+        'eda stream tail|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda stream tail|--role-arn') _eda_completion_nargs=1 ;;
+        'eda stream tail|--output'|'eda stream tail|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda topology|--format'|'eda topology|-f') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(tree mermaid dot) ;;
         'eda topology|--around') _eda_completion_nargs=1 ;;
         'eda topology|--depth') _eda_completion_nargs=1 ;;
         'eda topology|--config'|'eda topology|-c') _eda_completion_nargs=1 ;;
+        'eda topology|--profile') _eda_completion_nargs=1 ;;
+        'eda topology|--region') _eda_completion_nargs=1 ;;
+        'eda topology|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda topology|--role-arn') _eda_completion_nargs=1 ;;
+        'eda topology|--output'|'eda topology|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda trace|--config'|'eda trace|-c') _eda_completion_nargs=1 ;;
         'eda trace|--queue'|'eda trace|-q') _eda_completion_nargs=1 ;;
         'eda trace|--log-group'|'eda trace|-g') _eda_completion_nargs=1 ;;
@@ -190,6 +335,11 @@ _eda_completion_option() {
         'eda trace|--stream') _eda_completion_nargs=1 ;;
         'eda trace|--since') _eda_completion_nargs=1 ;;
         'eda trace|--id-path') _eda_completion_nargs=1 ;;
+        'eda trace|--profile') _eda_completion_nargs=1 ;;
+        'eda trace|--region') _eda_completion_nargs=1 ;;
+        'eda trace|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda trace|--role-arn') _eda_completion_nargs=1 ;;
+        'eda trace|--output'|'eda trace|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
     esac
 }
 

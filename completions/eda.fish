@@ -21,19 +21,91 @@ function __eda_nargs
             'eda audit|-f' \
             'eda audit|--only' \
             'eda audit|--skip' \
+            'eda audit|--profile' \
+            'eda audit|--region' \
+            'eda audit|--endpoint-url' \
+            'eda audit|--role-arn' \
+            'eda audit|--output' \
+            'eda audit|-o' \
+            'eda completion|--profile' \
+            'eda completion|--region' \
+            'eda completion|--endpoint-url' \
+            'eda completion|--role-arn' \
+            'eda completion|--output' \
+            'eda completion|-o' \
             'eda demo|--port' \
             'eda demo|-p' \
+            'eda demo|--profile' \
+            'eda demo|--region' \
+            'eda demo|--endpoint-url' \
+            'eda demo|--role-arn' \
+            'eda demo|--output' \
+            'eda demo|-o' \
+            'eda dlq|--profile' \
+            'eda dlq|--region' \
+            'eda dlq|--endpoint-url' \
+            'eda dlq|--role-arn' \
+            'eda dlq|--output' \
+            'eda dlq|-o' \
             'eda dlq inspect|--fail-above' \
             'eda dlq inspect|--watch' \
+            'eda dlq inspect|--profile' \
+            'eda dlq inspect|--region' \
+            'eda dlq inspect|--endpoint-url' \
+            'eda dlq inspect|--role-arn' \
+            'eda dlq inspect|--output' \
+            'eda dlq inspect|-o' \
+            'eda dlq list|--profile' \
+            'eda dlq list|--region' \
+            'eda dlq list|--endpoint-url' \
+            'eda dlq list|--role-arn' \
+            'eda dlq list|--output' \
+            'eda dlq list|-o' \
             'eda dlq peek|--max' \
             'eda dlq peek|-n' \
             'eda dlq peek|--group-by' \
+            'eda dlq peek|--profile' \
+            'eda dlq peek|--region' \
+            'eda dlq peek|--endpoint-url' \
+            'eda dlq peek|--role-arn' \
+            'eda dlq peek|--output' \
+            'eda dlq peek|-o' \
+            'eda iam-policy|--profile' \
+            'eda iam-policy|--region' \
+            'eda iam-policy|--endpoint-url' \
+            'eda iam-policy|--role-arn' \
+            'eda iam-policy|--output' \
+            'eda iam-policy|-o' \
             'eda init|--config' \
             'eda init|-c' \
             'eda init|--correlation-id-path' \
+            'eda init|--profile' \
+            'eda init|--region' \
+            'eda init|--endpoint-url' \
+            'eda init|--role-arn' \
+            'eda init|--output' \
+            'eda init|-o' \
+            'eda redrive|--profile' \
+            'eda redrive|--region' \
+            'eda redrive|--endpoint-url' \
+            'eda redrive|--role-arn' \
+            'eda redrive|--output' \
+            'eda redrive|-o' \
+            'eda redrive cancel|--profile' \
+            'eda redrive cancel|--region' \
+            'eda redrive cancel|--endpoint-url' \
+            'eda redrive cancel|--role-arn' \
+            'eda redrive cancel|--output' \
+            'eda redrive cancel|-o' \
             'eda redrive replay|--to' \
             'eda redrive replay|--filter' \
             'eda redrive replay|--rate' \
+            'eda redrive replay|--profile' \
+            'eda redrive replay|--region' \
+            'eda redrive replay|--endpoint-url' \
+            'eda redrive replay|--role-arn' \
+            'eda redrive replay|--output' \
+            'eda redrive replay|-o' \
             'eda redrive run|--to' \
             'eda redrive run|--filter' \
             'eda redrive run|--max' \
@@ -42,6 +114,24 @@ function __eda_nargs
             'eda redrive run|--archive' \
             'eda redrive run|--mode' \
             'eda redrive run|--wait-seconds' \
+            'eda redrive run|--profile' \
+            'eda redrive run|--region' \
+            'eda redrive run|--endpoint-url' \
+            'eda redrive run|--role-arn' \
+            'eda redrive run|--output' \
+            'eda redrive run|-o' \
+            'eda redrive status|--profile' \
+            'eda redrive status|--region' \
+            'eda redrive status|--endpoint-url' \
+            'eda redrive status|--role-arn' \
+            'eda redrive status|--output' \
+            'eda redrive status|-o' \
+            'eda route|--profile' \
+            'eda route|--region' \
+            'eda route|--endpoint-url' \
+            'eda route|--role-arn' \
+            'eda route|--output' \
+            'eda route|-o' \
             'eda route test|--pattern' \
             'eda route test|--bus' \
             'eda route test|--rule' \
@@ -50,8 +140,38 @@ function __eda_nargs
             'eda route test|--scope' \
             'eda route test|--source' \
             'eda route test|--detail-type' \
+            'eda route test|--profile' \
+            'eda route test|--region' \
+            'eda route test|--endpoint-url' \
+            'eda route test|--role-arn' \
+            'eda route test|--output' \
+            'eda route test|-o' \
+            'eda saga|--profile' \
+            'eda saga|--region' \
+            'eda saga|--endpoint-url' \
+            'eda saga|--role-arn' \
+            'eda saga|--output' \
+            'eda saga|-o' \
+            'eda saga compile|--profile' \
+            'eda saga compile|--region' \
+            'eda saga compile|--endpoint-url' \
+            'eda saga compile|--role-arn' \
+            'eda saga compile|--output' \
+            'eda saga compile|-o' \
             'eda saga deploy|--name' \
             'eda saga deploy|--execution-role-arn' \
+            'eda saga deploy|--profile' \
+            'eda saga deploy|--region' \
+            'eda saga deploy|--endpoint-url' \
+            'eda saga deploy|--role-arn' \
+            'eda saga deploy|--output' \
+            'eda saga deploy|-o' \
+            'eda saga history|--profile' \
+            'eda saga history|--region' \
+            'eda saga history|--endpoint-url' \
+            'eda saga history|--role-arn' \
+            'eda saga history|--output' \
+            'eda saga history|-o' \
             'eda saga run|--input' \
             'eda saga run|-i' \
             'eda saga run|--engine' \
@@ -63,8 +183,50 @@ function __eda_nargs
             'eda saga run|--name' \
             'eda saga run|--execution-role-arn' \
             'eda saga run|--poll' \
+            'eda saga run|--profile' \
+            'eda saga run|--region' \
+            'eda saga run|--endpoint-url' \
+            'eda saga run|--role-arn' \
+            'eda saga run|--output' \
+            'eda saga run|-o' \
+            'eda saga status|--profile' \
+            'eda saga status|--region' \
+            'eda saga status|--endpoint-url' \
+            'eda saga status|--role-arn' \
+            'eda saga status|--output' \
+            'eda saga status|-o' \
+            'eda saga validate|--profile' \
+            'eda saga validate|--region' \
+            'eda saga validate|--endpoint-url' \
+            'eda saga validate|--role-arn' \
+            'eda saga validate|--output' \
+            'eda saga validate|-o' \
+            'eda sandbox|--profile' \
+            'eda sandbox|--region' \
+            'eda sandbox|--endpoint-url' \
+            'eda sandbox|--role-arn' \
+            'eda sandbox|--output' \
+            'eda sandbox|-o' \
+            'eda sandbox seed|--profile' \
+            'eda sandbox seed|--region' \
+            'eda sandbox seed|--endpoint-url' \
+            'eda sandbox seed|--role-arn' \
+            'eda sandbox seed|--output' \
+            'eda sandbox seed|-o' \
             'eda sandbox start|--port' \
             'eda sandbox start|-p' \
+            'eda sandbox start|--profile' \
+            'eda sandbox start|--region' \
+            'eda sandbox start|--endpoint-url' \
+            'eda sandbox start|--role-arn' \
+            'eda sandbox start|--output' \
+            'eda sandbox start|-o' \
+            'eda stream|--profile' \
+            'eda stream|--region' \
+            'eda stream|--endpoint-url' \
+            'eda stream|--role-arn' \
+            'eda stream|--output' \
+            'eda stream|-o' \
             'eda stream tail|--from' \
             'eda stream tail|--events' \
             'eda stream tail|--changed' \
@@ -72,12 +234,24 @@ function __eda_nargs
             'eda stream tail|--count' \
             'eda stream tail|--timeout' \
             'eda stream tail|--poll' \
+            'eda stream tail|--profile' \
+            'eda stream tail|--region' \
+            'eda stream tail|--endpoint-url' \
+            'eda stream tail|--role-arn' \
+            'eda stream tail|--output' \
+            'eda stream tail|-o' \
             'eda topology|--format' \
             'eda topology|-f' \
             'eda topology|--around' \
             'eda topology|--depth' \
             'eda topology|--config' \
             'eda topology|-c' \
+            'eda topology|--profile' \
+            'eda topology|--region' \
+            'eda topology|--endpoint-url' \
+            'eda topology|--role-arn' \
+            'eda topology|--output' \
+            'eda topology|-o' \
             'eda trace|--config' \
             'eda trace|-c' \
             'eda trace|--queue' \
@@ -89,7 +263,13 @@ function __eda_nargs
             'eda trace|--state-machine' \
             'eda trace|--stream' \
             'eda trace|--since' \
-            'eda trace|--id-path'
+            'eda trace|--id-path' \
+            'eda trace|--profile' \
+            'eda trace|--region' \
+            'eda trace|--endpoint-url' \
+            'eda trace|--role-arn' \
+            'eda trace|--output' \
+            'eda trace|-o'
         echo 1
         return
     end
@@ -213,46 +393,120 @@ complete -c eda -n "__eda_at 'eda audit'" -l format -s f -r -f -a 'table json ju
 complete -c eda -n "__eda_at 'eda audit'" -l only -r -f -d "Run only this rule (id or glob, e.g. 'sqs-*'). Repeatable."
 complete -c eda -n "__eda_at 'eda audit'" -l skip -r -f -d 'Skip this rule (id or glob). Repeatable.'
 complete -c eda -n "__eda_at 'eda audit'" -l list-rules -d 'List the rules and exit.'
+complete -c eda -n "__eda_at 'eda audit'" -l allow-empty -d 'Exit 0, not 5, when there is nothing to audit (no resource a rule checks).'
 complete -c eda -n "__eda_at 'eda audit'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda audit'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda audit'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda audit'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda audit'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda audit'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda audit'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda audit'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda audit'" -l version -d 'Print the version and exit.'
 
 # eda completion
 complete -c eda -n "__eda_at 'eda completion'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda completion'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda completion'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda completion'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda completion'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda completion'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda completion'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda completion'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda completion'" -l version -d 'Print the version and exit.'
 complete -c eda -n "__eda_arg 'eda completion' 0 0" -f -a 'bash zsh fish' -d 'The shell to complete for.'
 
 # eda demo
 complete -c eda -n "__eda_at 'eda demo'" -l port -s p -r -f -d 'Sandbox port (0: a free one).'
 complete -c eda -n "__eda_at 'eda demo'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda demo'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda demo'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda demo'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda demo'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda demo'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda demo'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda demo'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda demo'" -l version -d 'Print the version and exit.'
 
 # eda dlq
 complete -c eda -n "__eda_arg 'eda dlq' 0 0" -f -a inspect -d 'Depth, in-flight, age of the oldest message, sources, alarm and retention of each DLQ.'
 complete -c eda -n "__eda_arg 'eda dlq' 0 0" -f -a list -d 'List every dead-letter queue in the account and region.'
 complete -c eda -n "__eda_arg 'eda dlq' 0 0" -f -a peek -d 'Show messages WITHOUT consuming them: nothing is deleted, visibility is put back at once.'
 complete -c eda -n "__eda_at 'eda dlq'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda dlq'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda dlq'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda dlq'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda dlq'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda dlq'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda dlq'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda dlq'" -l version -d 'Print the version and exit.'
 
 # eda dlq inspect
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l fail-above -r -f -d 'Exit 1 when any DLQ holds more than N visible messages.'
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l watch -r -f -d 'Refresh every SECONDS until Ctrl-C.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l allow-empty -d 'With --fail-above: exit 0, not 5, when there is no DLQ to check.'
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l version -d 'Print the version and exit.'
 
 # eda dlq list
 complete -c eda -n "__eda_at 'eda dlq list'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda dlq list'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l version -d 'Print the version and exit.'
 
 # eda dlq peek
 complete -c eda -n "__eda_at 'eda dlq peek'" -l max -s n -r -f -d 'At most this many messages.'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l group-by -r -f -a error -d 'Group messages by error signature (the triage view).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l force -d 'Peek even a queue with a RedrivePolicy (raises receive counts of live messages).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l version -d 'Print the version and exit.'
 
 # eda iam-policy
 complete -c eda -n "__eda_at 'eda iam-policy'" -l read-only -d 'Only the read-only commands (no write action).'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l list -d 'List each command, whether it is read-only, and its actions.'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l version -d 'Print the version and exit.'
 
 # eda init
 complete -c eda -n "__eda_at 'eda init'" -l config -s c -r -f -d "Where to write the pipeline file ('-' for stdout)."
 complete -c eda -n "__eda_at 'eda init'" -l force -d 'Overwrite an existing file.'
 complete -c eda -n "__eda_at 'eda init'" -l correlation-id-path -r -f -d 'Where messages carry their correlation id (dotted path). Repeatable. Default: correlationId and detail.correlationId.'
 complete -c eda -n "__eda_at 'eda init'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda init'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda init'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda init'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda init'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda init'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda init'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda init'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda init'" -l version -d 'Print the version and exit.'
 
 # eda redrive
 complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a cancel -d 'Cancel the running SQS message move task of a DLQ.'
@@ -260,9 +514,25 @@ complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a replay -d 'Send the messa
 complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a run -d 'Move messages from a DLQ back to their source queue(s), or --to another queue.'
 complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a status -d 'Show the recent SQS message move tasks (native redrives) of a DLQ, newest first.'
 complete -c eda -n "__eda_at 'eda redrive'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda redrive'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda redrive'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda redrive'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda redrive'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda redrive'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda redrive'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda redrive'" -l version -d 'Print the version and exit.'
 
 # eda redrive cancel
 complete -c eda -n "__eda_at 'eda redrive cancel'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l version -d 'Print the version and exit.'
 
 # eda redrive replay
 complete -c eda -n "__eda_at 'eda redrive replay'" -l to -r -f -d 'The queue to send the archived messages to.'
@@ -270,11 +540,19 @@ complete -c eda -n "__eda_at 'eda redrive replay'" -l filter -r -f -d 'Send only
 complete -c eda -n "__eda_at 'eda redrive replay'" -l rate -r -f -d 'At most this many messages per second.'
 complete -c eda -n "__eda_at 'eda redrive replay'" -l yes -s y -d 'Do not ask for confirmation (required without a terminal).'
 complete -c eda -n "__eda_at 'eda redrive replay'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l version -d 'Print the version and exit.'
 complete -c eda -n "__eda_arg 'eda redrive replay' 0 0" -F
 
 # eda redrive run
 complete -c eda -n "__eda_at 'eda redrive run'" -l to -r -f -d "Send to this queue. Default: the DLQ's source queue(s), each message to its own."
-complete -c eda -n "__eda_at 'eda redrive run'" -l filter -r -f -d 'Move only messages matching this EventBridge pattern (JSON, or @FILE) over {"body", "attributes", "message_attributes"}; the others stay in the DLQ.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l filter -r -f -d 'Move only messages matching this EventBridge pattern (JSON; @FILE or file://FILE; - for stdin) over {"body", "attributes", "message_attributes"}; the others stay in the DLQ.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l max -r -f -d 'Move at most N messages.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l rate -r -f -d 'At most this many messages per second.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l concurrency -r -f -d 'Parallel workers (copy mode).'
@@ -284,16 +562,40 @@ complete -c eda -n "__eda_at 'eda redrive run'" -l mode -r -f -a 'auto copy nati
 complete -c eda -n "__eda_at 'eda redrive run'" -l yes -s y -d 'Do not ask for confirmation (required without a terminal).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l wait-seconds -r -f -d 'Long-poll wait of each receive (copy mode).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l version -d 'Print the version and exit.'
 
 # eda redrive status
 complete -c eda -n "__eda_at 'eda redrive status'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda redrive status'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l version -d 'Print the version and exit.'
 
 # eda route
 complete -c eda -n "__eda_arg 'eda route' 0 0" -f -a test -d 'Match an event against EventBridge rules, SNS filter policies or patterns; explain every miss.'
 complete -c eda -n "__eda_at 'eda route'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda route'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda route'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda route'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda route'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda route'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda route'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda route'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda route'" -l version -d 'Print the version and exit.'
 
 # eda route test
-complete -c eda -n "__eda_at 'eda route test'" -l pattern -r -f -d 'A pattern to test, inline or from a file; repeatable (named pattern 1, pattern 2, ...).'
+complete -c eda -n "__eda_at 'eda route test'" -l pattern -r -f -d 'A pattern to test, inline, or from @FILE / file://FILE / - (stdin); repeatable (named pattern 1, pattern 2, ...).'
 complete -c eda -n "__eda_at 'eda route test'" -l bus -r -f -d 'Test every rule of this event bus (with --rule: the bus the rule is on).'
 complete -c eda -n "__eda_at 'eda route test'" -l rule -r -f -d 'Test just this rule (on --bus, or on the default bus); repeatable.'
 complete -c eda -n "__eda_at 'eda route test'" -l topic -r -f -d 'Test the filter policy of every subscription of this SNS topic.'
@@ -302,6 +604,14 @@ complete -c eda -n "__eda_at 'eda route test'" -l scope -r -f -a 'MessageAttribu
 complete -c eda -n "__eda_at 'eda route test'" -l source -r -f -d 'The source of the event (sets it, or that of the envelope a bare detail is wrapped in).'
 complete -c eda -n "__eda_at 'eda route test'" -l detail-type -r -f -d 'The detail-type of the event (as --source).'
 complete -c eda -n "__eda_at 'eda route test'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda route test'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda route test'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda route test'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda route test'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda route test'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda route test'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda route test'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda route test'" -l version -d 'Print the version and exit.'
 
 # eda saga
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a compile -d 'Print the Amazon States Language definition the saga compiles to.'
@@ -311,9 +621,25 @@ complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a run -d 'Run a saga: steps in
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a status -d "The saga outcome of a Step Functions execution: each step's status, the compensations."
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a validate -d 'Check a saga file: structure, integrations, parameters, templates.'
 complete -c eda -n "__eda_at 'eda saga'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga'" -l version -d 'Print the version and exit.'
 
 # eda saga compile
 complete -c eda -n "__eda_at 'eda saga compile'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga compile'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l version -d 'Print the version and exit.'
 
 # eda saga deploy
 complete -c eda -n "__eda_at 'eda saga deploy'" -l name -r -f -d "State machine name (default: the saga's name)."
@@ -321,12 +647,28 @@ complete -c eda -n "__eda_at 'eda saga deploy'" -l execution-role-arn -r -f -d "
 complete -c eda -n "__eda_at 'eda saga deploy'" -l dry-run -d 'Say whether it would create or update; change nothing.'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l yes -s y -d 'Update an existing state machine without asking.'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l version -d 'Print the version and exit.'
 
 # eda saga history
 complete -c eda -n "__eda_at 'eda saga history'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga history'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga history'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga history'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga history'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga history'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga history'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga history'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga history'" -l version -d 'Print the version and exit.'
 
 # eda saga run
-complete -c eda -n "__eda_at 'eda saga run'" -l input -s i -r -f -d "The saga's input: a JSON object, or @FILE to read it from a file."
+complete -c eda -n "__eda_at 'eda saga run'" -l input -s i -r -f -d "The saga's input: a JSON object, or @FILE / file://FILE / - (stdin) to read it."
 complete -c eda -n "__eda_at 'eda saga run'" -l engine -s e -r -f -a 'local stepfunctions' -d 'local: eda calls AWS itself. stepfunctions: deploy and run the state machine.'
 complete -c eda -n "__eda_at 'eda saga run'" -l fail-at -r -f -d 'Inject a failure at STEP (not retried) to rehearse the compensations.'
 complete -c eda -n "__eda_at 'eda saga run'" -l idempotency-table -r -f -d 'local: record completed steps in this DynamoDB table, so a re-run resumes without repeating them.'
@@ -336,43 +678,107 @@ complete -c eda -n "__eda_at 'eda saga run'" -l name -r -f -d "stepfunctions: st
 complete -c eda -n "__eda_at 'eda saga run'" -l execution-role-arn -r -f -d "stepfunctions: the state machine's execution role when eda creates it (default: role_arn in the file)."
 complete -c eda -n "__eda_at 'eda saga run'" -l poll -r -f -d "stepfunctions: how often to read the execution's history."
 complete -c eda -n "__eda_at 'eda saga run'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga run'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga run'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga run'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga run'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga run'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga run'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga run'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga run'" -l version -d 'Print the version and exit.'
 
 # eda saga status
 complete -c eda -n "__eda_at 'eda saga status'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga status'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga status'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga status'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga status'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga status'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga status'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga status'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga status'" -l version -d 'Print the version and exit.'
 
 # eda saga validate
 complete -c eda -n "__eda_at 'eda saga validate'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga validate'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l version -d 'Print the version and exit.'
 
 # eda sandbox
 complete -c eda -n "__eda_arg 'eda sandbox' 0 0" -f -a seed -d 'Seed the demo pipeline into the endpoint --endpoint-url names (a moto server or LocalStack).'
 complete -c eda -n "__eda_arg 'eda sandbox' 0 0" -f -a start -d "Run the sandbox (moto's server on 127.0.0.1) until Ctrl-C, seeded with the demo pipeline."
 complete -c eda -n "__eda_at 'eda sandbox'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda sandbox'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l version -d 'Print the version and exit.'
 
 # eda sandbox seed
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l yes -s y -d 'Seed a non-local endpoint without asking.'
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l version -d 'Print the version and exit.'
 
 # eda sandbox start
 complete -c eda -n "__eda_at 'eda sandbox start'" -l port -s p -r -f -d 'Port on 127.0.0.1 (0: a free one).'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l seed -d 'Seed the demo pipeline.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l no-seed -d 'Seed the demo pipeline.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l version -d 'Print the version and exit.'
 
 # eda stream
 complete -c eda -n "__eda_arg 'eda stream' 0 0" -f -a tail -d "Tail a table's DynamoDB stream: inserts, modifications and removals, with a diff of each."
 complete -c eda -n "__eda_at 'eda stream'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda stream'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda stream'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda stream'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda stream'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda stream'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda stream'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda stream'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda stream'" -l version -d 'Print the version and exit.'
 
 # eda stream tail
 complete -c eda -n "__eda_at 'eda stream tail'" -l from -r -f -d 'Where to start: latest (default when following), trim-horizon (everything in the last 24 hours; default with --no-follow), or a time: ISO 8601 (UTC unless it says otherwise) or an age like 15m, 2h, 1d.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l events -r -f -d 'Only these events (comma-separated or repeated).'
 complete -c eda -n "__eda_at 'eda stream tail'" -l changed -r -f -d "Only MODIFY records where this top-level field's value really changed (INSERT and REMOVE always count). Repeat for any of several fields."
-complete -c eda -n "__eda_at 'eda stream tail'" -l filter -r -f -d 'A Lambda FilterCriteria pattern (bare, or the whole {"Filters": [...]} JSON; file://PATH reads it from a file), matched against the record as Lambda receives it.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l filter -r -f -d 'A Lambda FilterCriteria pattern (bare, or the whole {"Filters": [...]} JSON; @FILE or file://FILE reads it from a file, - from stdin), matched against the record as Lambda receives it.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l follow -d 'Keep waiting for new records, or read what is there and exit.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l no-follow -d 'Keep waiting for new records, or read what is there and exit.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l count -r -f -d 'Exit after N matching records.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l timeout -r -f -d 'Exit after this many seconds.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l poll -r -f -d 'Seconds between polls of a shard that had nothing new.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda stream tail'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l version -d 'Print the version and exit.'
 
 # eda topology
 complete -c eda -n "__eda_at 'eda topology'" -l format -s f -r -f -a 'tree mermaid dot' -d 'tree (the terminal), mermaid or dot (documentation). Takes precedence over --output.'
@@ -380,6 +786,14 @@ complete -c eda -n "__eda_at 'eda topology'" -l around -r -f -d 'Only this resou
 complete -c eda -n "__eda_at 'eda topology'" -l depth -r -f -d 'With --around: how many hops to include (default 1).'
 complete -c eda -n "__eda_at 'eda topology'" -l config -s c -r -f -d 'Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).'
 complete -c eda -n "__eda_at 'eda topology'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda topology'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda topology'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda topology'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda topology'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda topology'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda topology'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda topology'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda topology'" -l version -d 'Print the version and exit.'
 
 # eda trace
 complete -c eda -n "__eda_at 'eda trace'" -l config -s c -r -f -d 'Pipeline file (default ./eda.yaml when it exists).'
@@ -394,3 +808,11 @@ complete -c eda -n "__eda_at 'eda trace'" -l id-path -r -f -d 'Another body path
 complete -c eda -n "__eda_at 'eda trace'" -l insights -d 'Search logs with one Logs Insights query (large volumes).'
 complete -c eda -n "__eda_at 'eda trace'" -l force -d "Also read queues with a RedrivePolicy (raises their messages' receive counts)."
 complete -c eda -n "__eda_at 'eda trace'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda trace'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda trace'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda trace'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda trace'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda trace'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda trace'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda trace'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda trace'" -l version -d 'Print the version and exit.'

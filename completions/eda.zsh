@@ -78,14 +78,33 @@ _eda__audit() {
         '*--only=[Run only this rule (id or glob, e.g. '"'"'sqs-*'"'"'). Repeatable.]:rule: ' \
         '*--skip=[Skip this rule (id or glob). Repeatable.]:rule: ' \
         '(--list-rules)--list-rules[List the rules and exit.]' \
+        '(--allow-empty)--allow-empty[Exit 0, not 5, when there is nothing to audit (no resource a rule checks).]' \
         '(--help -h)--help[Show this message and exit.]' \
-        '(--help -h)-h[Show this message and exit.]'
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 _eda__completion() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The shell to complete for.:(bash zsh fish)'
 }
 
@@ -94,7 +113,16 @@ _eda__demo() {
         '(--port -p)--port=[Sandbox port (0: a free one).]:port: ' \
         '(--port -p)-p+[Sandbox port (0: a free one).]:port: ' \
         '(--help -h)--help[Show this message and exit.]' \
-        '(--help -h)-h[Show this message and exit.]'
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 _eda__dlq() {
@@ -103,6 +131,15 @@ _eda__dlq() {
     _arguments -s -S -C -A '-*' : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '1: :->command' \
         '*:: :->args' && ret=0
     case $state in
@@ -131,15 +168,34 @@ _eda__dlq__inspect() {
     _arguments -s -S : \
         '(--fail-above)--fail-above=[Exit 1 when any DLQ holds more than N visible messages.]:fail-above: ' \
         '(--watch)--watch=[Refresh every SECONDS until Ctrl-C.]:seconds: ' \
+        '(--allow-empty)--allow-empty[With --fail-above: exit 0, not 5, when there is no DLQ to check.]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '*:DLQs to inspect (name, URL or ARN). Default\: every DLQ.: '
 }
 
 _eda__dlq__list() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
-        '(--help -h)-h[Show this message and exit.]'
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 _eda__dlq__peek() {
@@ -150,6 +206,15 @@ _eda__dlq__peek() {
         '(--force)--force[Peek even a queue with a RedrivePolicy (raises receive counts of live messages).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The queue to peek at (name, URL or ARN).: '
 }
 
@@ -159,6 +224,15 @@ _eda__iam-policy() {
         '(--list)--list[List each command, whether it is read-only, and its actions.]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '*:The command, e.g. '"'"'dlq inspect'"'"' or '"'"'audit'"'"'. A group ('"'"'dlq'"'"') means all its commands. Default\: every command.: '
 }
 
@@ -169,7 +243,16 @@ _eda__init() {
         '(--force)--force[Overwrite an existing file.]' \
         '*--correlation-id-path=[Where messages carry their correlation id (dotted path). Repeatable. Default: correlationId and detail.correlationId.]:path: ' \
         '(--help -h)--help[Show this message and exit.]' \
-        '(--help -h)-h[Show this message and exit.]'
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 _eda__redrive() {
@@ -178,6 +261,15 @@ _eda__redrive() {
     _arguments -s -S -C -A '-*' : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '1: :->command' \
         '*:: :->args' && ret=0
     case $state in
@@ -208,6 +300,15 @@ _eda__redrive__cancel() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The dead-letter queue (name, URL or ARN).: '
 }
 
@@ -220,13 +321,22 @@ _eda__redrive__replay() {
         '(--yes -y)-y[Do not ask for confirmation (required without a terminal).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':An archive written by `eda redrive DLQ --archive FILE`.:_files'
 }
 
 _eda__redrive__run() {
     _arguments -s -S : \
         '(--to)--to=[Send to this queue. Default: the DLQ'"'"'s source queue(s), each message to its own.]:queue: ' \
-        '(--filter)--filter=[Move only messages matching this EventBridge pattern (JSON, or @FILE) over {"body", "attributes", "message_attributes"}; the others stay in the DLQ.]:pattern: ' \
+        '(--filter)--filter=[Move only messages matching this EventBridge pattern (JSON; @FILE or file://FILE; - for stdin) over {"body", "attributes", "message_attributes"}; the others stay in the DLQ.]:pattern: ' \
         '(--max)--max=[Move at most N messages.]:n: ' \
         '(--rate)--rate=[At most this many messages per second.]:msgs_per_second: ' \
         '(--concurrency)--concurrency=[Parallel workers (copy mode).]:n: ' \
@@ -238,6 +348,15 @@ _eda__redrive__run() {
         '(--wait-seconds)--wait-seconds=[Long-poll wait of each receive (copy mode).]:seconds: ' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The dead-letter queue (name, URL or ARN).: '
 }
 
@@ -245,6 +364,15 @@ _eda__redrive__status() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The dead-letter queue (name, URL or ARN).: '
 }
 
@@ -254,6 +382,15 @@ _eda__route() {
     _arguments -s -S -C -A '-*' : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '1: :->command' \
         '*:: :->args' && ret=0
     case $state in
@@ -276,7 +413,7 @@ _eda__route() {
 
 _eda__route__test() {
     _arguments -s -S : \
-        '*--pattern=[A pattern to test, inline or from a file; repeatable (named pattern 1, pattern 2, ...).]:json|@file: ' \
+        '*--pattern=[A pattern to test, inline, or from @FILE / file://FILE / - (stdin); repeatable (named pattern 1, pattern 2, ...).]:json|@file: ' \
         '(--bus)--bus=[Test every rule of this event bus (with --rule: the bus the rule is on).]:name: ' \
         '*--rule=[Test just this rule (on --bus, or on the default bus); repeatable.]:name: ' \
         '(--topic)--topic=[Test the filter policy of every subscription of this SNS topic.]:name|arn: ' \
@@ -286,6 +423,15 @@ _eda__route__test() {
         '(--detail-type)--detail-type=[The detail-type of the event (as --source).]:detail-type: ' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':A JSON file (or - for stdin)\: a full EventBridge event, a bare detail object, an SNS message (for --topic) or a Lambda record (for --dialect lambda).: '
 }
 
@@ -295,6 +441,15 @@ _eda__saga() {
     _arguments -s -S -C -A '-*' : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '1: :->command' \
         '*:: :->args' && ret=0
     case $state in
@@ -329,6 +484,15 @@ _eda__saga__compile() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The saga file (YAML), or example\:checkout for the bundled example.: '
 }
 
@@ -341,6 +505,15 @@ _eda__saga__deploy() {
         '(--yes -y)-y[Update an existing state machine without asking.]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The saga file (YAML), or example\:checkout for the bundled example.: '
 }
 
@@ -348,13 +521,22 @@ _eda__saga__history() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The execution ARN (eda saga run prints it).: '
 }
 
 _eda__saga__run() {
     _arguments -s -S : \
-        '(--input -i)--input=[The saga'"'"'s input: a JSON object, or @FILE to read it from a file.]:json|@file: ' \
-        '(--input -i)-i+[The saga'"'"'s input: a JSON object, or @FILE to read it from a file.]:json|@file: ' \
+        '(--input -i)--input=[The saga'"'"'s input: a JSON object, or @FILE / file://FILE / - (stdin) to read it.]:json|@file: ' \
+        '(--input -i)-i+[The saga'"'"'s input: a JSON object, or @FILE / file://FILE / - (stdin) to read it.]:json|@file: ' \
         '(--engine -e)--engine=[local: eda calls AWS itself. stepfunctions: deploy and run the state machine.]:engine:(local stepfunctions)' \
         '(--engine -e)-e+[local: eda calls AWS itself. stepfunctions: deploy and run the state machine.]:engine:(local stepfunctions)' \
         '(--fail-at)--fail-at=[Inject a failure at STEP (not retried) to rehearse the compensations.]:step: ' \
@@ -366,6 +548,15 @@ _eda__saga__run() {
         '(--poll)--poll=[stepfunctions: how often to read the execution'"'"'s history.]:seconds: ' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The saga file (YAML), or example\:checkout for the bundled example.: '
 }
 
@@ -373,6 +564,15 @@ _eda__saga__status() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The execution ARN (eda saga run prints it).: '
 }
 
@@ -380,6 +580,15 @@ _eda__saga__validate() {
     _arguments -s -S : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The saga file (YAML), or example\:checkout for the bundled example.: '
 }
 
@@ -389,6 +598,15 @@ _eda__sandbox() {
     _arguments -s -S -C -A '-*' : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '1: :->command' \
         '*:: :->args' && ret=0
     case $state in
@@ -416,7 +634,16 @@ _eda__sandbox__seed() {
         '(--yes -y)--yes[Seed a non-local endpoint without asking.]' \
         '(--yes -y)-y[Seed a non-local endpoint without asking.]' \
         '(--help -h)--help[Show this message and exit.]' \
-        '(--help -h)-h[Show this message and exit.]'
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 _eda__sandbox__start() {
@@ -426,7 +653,16 @@ _eda__sandbox__start() {
         '(--seed --no-seed)--seed[Seed the demo pipeline.]' \
         '(--seed --no-seed)--no-seed[Seed the demo pipeline.]' \
         '(--help -h)--help[Show this message and exit.]' \
-        '(--help -h)-h[Show this message and exit.]'
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 _eda__stream() {
@@ -435,6 +671,15 @@ _eda__stream() {
     _arguments -s -S -C -A '-*' : \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         '1: :->command' \
         '*:: :->args' && ret=0
     case $state in
@@ -460,7 +705,7 @@ _eda__stream__tail() {
         '(--from)--from=[Where to start: latest (default when following), trim-horizon (everything in the last 24 hours; default with --no-follow), or a time: ISO 8601 (UTC unless it says otherwise) or an age like 15m, 2h, 1d.]:latest|trim-horizon|time: ' \
         '*--events=[Only these events (comma-separated or repeated).]:insert,modify,remove: ' \
         '*--changed=[Only MODIFY records where this top-level field'"'"'s value really changed (INSERT and REMOVE always count). Repeat for any of several fields.]:field: ' \
-        '(--filter)--filter=[A Lambda FilterCriteria pattern (bare, or the whole {"Filters": \[...\]} JSON; file://PATH reads it from a file), matched against the record as Lambda receives it.]:pattern: ' \
+        '(--filter)--filter=[A Lambda FilterCriteria pattern (bare, or the whole {"Filters": \[...\]} JSON; @FILE or file://FILE reads it from a file, - from stdin), matched against the record as Lambda receives it.]:pattern: ' \
         '(--follow --no-follow)--follow[Keep waiting for new records, or read what is there and exit.]' \
         '(--follow --no-follow)--no-follow[Keep waiting for new records, or read what is there and exit.]' \
         '(--count)--count=[Exit after N matching records.]:count: ' \
@@ -468,6 +713,15 @@ _eda__stream__tail() {
         '(--poll)--poll=[Seconds between polls of a shard that had nothing new.]:seconds: ' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':A table name or a stream ARN.: '
 }
 
@@ -480,7 +734,16 @@ _eda__topology() {
         '(--config -c)--config=[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
         '(--config -c)-c+[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
         '(--help -h)--help[Show this message and exit.]' \
-        '(--help -h)-h[Show this message and exit.]'
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 _eda__trace() {
@@ -501,6 +764,15 @@ _eda__trace() {
         '(--force)--force[Also read queues with a RedrivePolicy (raises their messages'"'"' receive counts).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
         ':The correlation id to follow (e.g. an order'"'"'s correlationId).: '
 }
 

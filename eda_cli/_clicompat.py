@@ -1,18 +1,22 @@
-"""The exception types of the command-line layer, whichever click typer is built on.
+"""eda's command line on top of click, whichever click typer is built on.
 
-typer 0.29 vendors click as `typer._click` and has its own Exit/Abort; older releases use
-click's. The error boundary must recognise both, or a usage error would look like a bug.
+The exception types: typer 0.29 vendors click as `typer._click` and has its own Exit/Abort; older
+releases use click's. The error boundary must recognise both, or a usage error would look like a bug.
+
+Global options anywhere: `hoist_global_options`, which the root command runs on its words first.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import typer
 
 _exit: list[type[BaseException]] = [typer.Exit]
 _abort: list[type[BaseException]] = [typer.Abort]
 _usage: list[type[BaseException]] = []
+_bad_option: list[type[BaseException]] = []
 for _name in ("typer._click.exceptions", "click.exceptions"):
     # A typer that vendors click raises only its own click's exceptions: importing the real click
     # as well would cost start-up time for nothing.
@@ -22,7 +26,9 @@ for _name in ("typer._click.exceptions", "click.exceptions"):
         _module = importlib.import_module(_name)
     except ImportError:
         continue
-    for _bucket, _attr in ((_exit, "Exit"), (_abort, "Abort"), (_usage, "ClickException")):
+    for _bucket, _attr in (
+        (_exit, "Exit"), (_abort, "Abort"), (_usage, "ClickException"), (_bad_option, "BadOptionUsage")
+    ):
         _type = getattr(_module, _attr, None)
         if isinstance(_type, type) and issubclass(_type, BaseException):
             _bucket.append(_type)
@@ -37,3 +43,128 @@ def exit_code_of(exc: BaseException) -> int:
     if code is None:
         code = getattr(exc, "code", 0)
     return int(code or 0)
+
+
+# -- global options anywhere --------------------------------------------------------------------
+#
+# click gives an option only to the command that declares it, so `eda dlq inspect -o json` would
+# be "No such option: -o"; AWS CLI users type global options after the command. So the root
+# command first reads its words the way click's parser will, level by level, and moves its own
+# options (with their values) from wherever they are to just before the first subcommand's name.
+# A value is never taken for an option (`--filter -o` keeps its value), nothing after `--` moves,
+# and an option that a (sub)command declares itself stays with that command.
+
+
+def global_options(group: Any) -> list[Any]:
+    """The options the root `group` declares (its help option aside): eda's global options."""
+    return [p for p in group.params if getattr(p, "param_type_name", "") == "option"]
+
+
+def _arity(param: Any) -> int:
+    """How many words an option takes after its name: 0 for a flag (click's *_const and count)."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return 0
+    return max(int(getattr(param, "nargs", 1) or 1), 1)
+
+
+def _arities(params: list[Any]) -> dict[str, int]:
+    return {
+        name: _arity(param)
+        for param in params
+        if getattr(param, "param_type_name", "") == "option"
+        for name in (*param.opts, *(getattr(param, "secondary_opts", None) or ()))
+    }
+
+
+def _is_short(name: str) -> bool:
+    """As click splits names: `-o` is short (it clusters, and takes `-ojson`); `--output` is long."""
+    return len(name) == 2 and name[0] != name[1]
+
+
+def _missing_value(name: str, arity: int) -> BaseException:
+    # click's own words (and so one line, exit 2) for the same slip before the command: `eda --region`
+    need = "an argument." if arity == 1 else f"{arity} arguments."
+    return _bad_option[0](name, f"Option {name!r} requires {need}")
+
+
+def hoist_global_options(group: Any, ctx: Any, args: list[str]) -> list[str]:
+    """`args` with the root `group`'s options moved from after a subcommand's name to before it.
+
+    `dlq inspect -o json --region eu-west-1` becomes `-o json --region eu-west-1 dlq inspect`.
+    The moved words go after the root's own options, in their order, so the last of several
+    occurrences still wins. Nothing moves from after a literal `--`, nor from after a command's
+    first argument if that command stops reading options there (allow_interspersed_args off).
+    """
+    globals_ = _arities(global_options(group))
+    command, level_ctx = group, ctx
+    local = _arities(group.get_params(ctx))  # at the root, the global options are its own
+    kept: list[str] = []
+    hoisted: list[str] = []
+    insert_at = 0  # where, in `kept`, the first subcommand's name is
+    i = 0
+
+    def take(count: int, name: str, arity: int, *, hoisting: bool) -> list[str]:
+        """The next `count` words: an option's value(s)."""
+        nonlocal i
+        if hoisting and len(args) - i < count and not getattr(ctx, "resilient_parsing", False):
+            raise _missing_value(name, arity)
+        words = args[i:i + count]  # a local option short of values: click reports it
+        i += len(words)
+        return words
+
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            kept += args[i - 1:]
+            break
+        if arg[:1] == "-" and len(arg) > 1:
+            name, equals, _ = arg.partition("=")
+            given = 1 if equals else 0  # `--opt=value` carries its (first) value
+            if not _is_short(name) and name in local:
+                kept += [arg, *take(max(local[name] - given, 0), name, local[name], hoisting=False)]
+            elif not _is_short(name) and name in globals_:
+                hoisted += [arg, *take(max(globals_[name] - given, 0), name, globals_[name], hoisting=True)]
+            elif arg[:2] == "--":
+                kept.append(arg)  # unknown to this command: click reports it
+            else:
+                # A cluster of short options, read as click reads it: `-yojson` is -y, then -o json.
+                cluster, after = "-", []
+                for j, char in enumerate(arg[1:], start=2):
+                    short, rest = "-" + char, arg[j:]
+                    if short in local:
+                        cluster += char
+                        if local[short]:
+                            cluster += rest
+                            after = take(local[short] - bool(rest), short, local[short], hoisting=False)
+                            break
+                    elif short in globals_:
+                        if globals_[short]:
+                            more = take(globals_[short] - bool(rest), short, globals_[short], hoisting=True)
+                            hoisted += [short + rest, *more]
+                            break
+                        hoisted.append(short)
+                    else:
+                        cluster += arg[j - 1:]  # unknown: left whole for click to report
+                        break
+                if cluster != "-":
+                    kept += [cluster, *after]
+            continue
+        if hasattr(command, "get_command"):
+            # A group reads options only up to its subcommand's name: the rest is the subcommand's.
+            sub = command.get_command(level_ctx, arg)
+            if sub is None:  # click will say "No such command"
+                kept += args[i - 1:]
+                break
+            if command is group:
+                insert_at = len(kept)
+            kept.append(arg)
+            settings = dict(getattr(sub, "context_settings", None) or {})
+            level_ctx = sub.context_class(sub, parent=level_ctx, info_name=arg, **settings)
+            command, local = sub, _arities(sub.get_params(level_ctx))
+            continue
+        kept.append(arg)
+        if not getattr(level_ctx, "allow_interspersed_args", True):
+            kept += args[i:]
+            break
+    return kept[:insert_at] + hoisted + kept[insert_at:] if hoisted else kept

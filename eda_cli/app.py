@@ -20,19 +20,29 @@ COMMAND_ORDER = ("dlq", "redrive", "stream", "trace", "saga", "route", "audit", 
                  "iam-policy", "sandbox", "demo", "completion")
 
 
-class _OrderedGroup(TyperGroup):
+class _RootGroup(TyperGroup):
+    """The root command: lists its commands in COMMAND_ORDER, and takes its options anywhere."""
+
+    #: The global options work after any command too (`eda dlq inspect -o json`), as in the AWS
+    #: CLI; eda_cli.completions reads this to offer them after every subcommand.
+    global_options_anywhere = True
+
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
         return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # The one place global options are accepted anywhere: every command, every entry point.
+        return super().parse_args(ctx, compat.hoist_global_options(self, ctx, args))
+
 
 app = typer.Typer(
     name="eda",
-    cls=_OrderedGroup,
+    cls=_RootGroup,
     help=(
         "Diagnose event pipelines on AWS: dead-letter queues, redrive, DynamoDB streams, "
-        "traces, sagas, routing and audits.\n\n"
+        "traces, sagas, routing and audits. The options below work after any command too.\n\n"
         "Example: eda --region eu-west-1 dlq inspect --fail-above 0"
     ),
     no_args_is_help=True,
@@ -177,7 +187,8 @@ def _usage(exc: Any) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run eda with `argv` and return its exit code; every exception ends here."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or os.environ.get("EDA_DEBUG", "").lower() in ("1", "true", "yes")
+    options = args[: args.index("--")] if "--" in args else args  # anywhere, but not after `--`
+    debug = "--debug" in options or os.environ.get("EDA_DEBUG", "").lower() in ("1", "true", "yes")
     command = typer.main.get_command(app)
     try:
         result: Any = command.main(args=args, prog_name="eda", standalone_mode=False)

@@ -1,8 +1,9 @@
 """Static shell completion scripts for eda: bash, zsh and fish.
 
 `generate(shell)` walks eda's command tree once and writes everything completion needs into the
-script itself: subcommands (nested groups), each command's options, which options take a value,
-option and argument choices, `--x/--no-x` pairs and path completion. Pressing TAB therefore never
+script itself: subcommands (nested groups), each command's options (with eda's global options
+after every subcommand too, where eda accepts them), which options take a value, option and
+argument choices, `--x/--no-x` pairs and path completion. Pressing TAB therefore never
 starts Python (there is no `_EDA_COMPLETE` callback), which keeps completion instant even though
 importing eda and boto3 takes a noticeable fraction of a second.
 
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import PurePath
 from typing import Any, get_args
 
+from eda_cli._clicompat import global_options
 from eda_cli.errors import UsageError
 
 #: A click command. typer >= 0.29 builds its commands on a vendored copy of click
@@ -174,8 +176,26 @@ def _is_group(command: Command) -> bool:
     return hasattr(command, "list_commands") and hasattr(command, "get_command")
 
 
-def build(command: Command, name: str, parent_ctx: Any = None, path: tuple[str, ...] = ()) -> Node:
-    """Reduce a click command (and everything below it) to a Node. Invokes nothing."""
+def _inherit(options: list[Option], inherited: tuple[Option, ...]) -> list[Option]:
+    """`options` plus the global options, less any name the command declares itself (its own wins)."""
+    own = {name for option in options for name in option.all_names}
+    for option in inherited:
+        names = tuple(n for n in option.names if n not in own)
+        secondary = tuple(n for n in option.secondary if n not in own)
+        if names or secondary:
+            options.append(replace(option, names=names, secondary=secondary))
+    return options
+
+
+def build(
+    command: Command, name: str, parent_ctx: Any = None, path: tuple[str, ...] = (),
+    inherited: tuple[Option, ...] = (),
+) -> Node:
+    """Reduce a click command (and everything below it) to a Node. Invokes nothing.
+
+    A root command with `global_options_anywhere` (eda's) takes its own options after any
+    subcommand too, so every node below it lists them as well: `inherited`.
+    """
     settings = dict(getattr(command, "context_settings", None) or {})
     ctx = command.context_class(command, parent=parent_ctx, info_name=name, **settings)
     path = (*path, name)
@@ -186,13 +206,16 @@ def build(command: Command, name: str, parent_ctx: Any = None, path: tuple[str, 
             arguments.append(_argument_of(param))
         elif not getattr(param, "hidden", False) and param.opts:
             options.append(_option_of(param))
+    options = _inherit(options, inherited)
+    if parent_ctx is None and getattr(command, "global_options_anywhere", False):
+        inherited = tuple(_option_of(p) for p in global_options(command) if not getattr(p, "hidden", False))
     commands: list[Node] = []
     if _is_group(command):
         for sub_name in sorted(command.list_commands(ctx)):
             sub = command.get_command(ctx, sub_name)
             if sub is None or getattr(sub, "hidden", False):
                 continue
-            commands.append(build(sub, sub_name, ctx, path))
+            commands.append(build(sub, sub_name, ctx, path, inherited))
     return Node(
         path=path,
         help=_text(command.get_short_help_str(limit=120)),

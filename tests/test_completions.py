@@ -129,7 +129,14 @@ def test_cli_prints_the_script(capsys: pytest.CaptureFixture[str]) -> None:
         ("eda dl", {"dlq"}, {"completion"}),
         ("eda dlq ", {"inspect", "list", "peek"}, {"dlq", "--help"}),
         ("eda dlq peek --gr", {"--group-by"}, {"--force", "--output"}),
-        ("eda dlq peek -", {"--group-by", "--force", "--max", "-n", "-h"}, {"--output", "--region"}),
+        # global options go anywhere, so they are offered after every subcommand too
+        ("eda dlq peek -", {"--group-by", "--force", "--max", "-n", "-h", "--output", "-o", "--region"}, set()),
+        ("eda dlq -", {"--output", "--region", "--endpoint-url", "-h"}, {"--group-by"}),
+        ("eda dlq inspect -o js", {"json", "jsonl"}, {"table"}),
+        ("eda dlq inspect --output=y", {"--output=yaml"}, set()),
+        ("eda dlq --region eu-west-1 ", {"inspect", "peek"}, {"eu-west-1"}),  # the value is skipped
+        ("eda dlq peek x --output json --group-by ", {"error"}, set()),
+        ("eda dlq peek x -- -", set(), {"--output", "--force"}),  # after --, nothing is an option
         ("eda --output ", {"table", "json", "jsonl", "yaml", "csv"}, {"dlq"}),
         ("eda -o js", {"json", "jsonl"}, {"table"}),
         ("eda --output=j", {"--output=json", "--output=jsonl"}, {"--output=table"}),
@@ -137,7 +144,7 @@ def test_cli_prints_the_script(capsys: pytest.CaptureFixture[str]) -> None:
         ("eda --region eu-west-1 --profile dev d", {"dlq", "demo"}, {"eu-west-1"}),
         ("eda --output json dlq ", {"inspect", "peek"}, {"table"}),
         ("eda dlq peek x --group-by ", {"error"}, set()),
-        ("eda dlq peek x --group-by error --", {"--force", "--max"}, {"--output"}),
+        ("eda dlq peek x --group-by error --", {"--force", "--max", "--output"}, set()),
         ("eda completion ", {"bash", "zsh", "fish"}, set()),
         ("eda completion z", {"zsh"}, {"bash"}),
     ],
@@ -200,6 +207,38 @@ def test_bash_paths_flags_choices_and_hidden_items(tmp_path: Path) -> None:
     assert complete("toy files copy a.txt ") == {"settings.toml", "subdir"}  # variadic path argument
     assert complete("toy files copy --no-check ") == {"settings.toml", "subdir"}  # a flag takes no value
     assert complete("toy -") == {"--verbose", "-v", "--help", "-h"}
+    # a plain click root's options are only the root's: they are not offered after a subcommand
+    assert "--verbose" not in complete("toy files copy --")
+
+
+def test_global_options_follow_every_subcommand_unless_it_declares_the_name() -> None:
+    from eda_cli.app import _RootGroup
+    from eda_cli.completions import build
+
+    tool = typer.Typer(name="tool", cls=_RootGroup, add_completion=False)
+
+    @tool.callback()
+    def root(
+        output: Mode = typer.Option(Mode.fast, "--output", "-o", help="Format."),
+        debug: bool = typer.Option(False, "--debug"),
+    ) -> None:
+        """Tool."""
+
+    @tool.command("export")
+    def export(path: Path = typer.Option(Path("-"), "--output", help="Write here.")) -> None:
+        """Export."""
+
+    @tool.command("show")
+    def show() -> None:
+        """Show."""
+
+    nodes = {node.key: node for node in build(typer.main.get_command(tool), "tool").walk()}
+    show_options = {name: option for option in nodes["tool show"].options for name in option.all_names}
+    assert {"--output", "-o", "--debug", "--help"} <= set(show_options)
+    assert show_options["-o"].value.choices == ("fast", "safe")
+    export_options = {name: option for option in nodes["tool export"].options for name in option.all_names}
+    assert export_options["--output"].help == "Write here."  # its own, not the global one
+    assert export_options["-o"].names == ("-o",) and export_options["-o"].help == "Format."
 
 
 def test_click_commands_work_too() -> None:
@@ -272,7 +311,8 @@ def test_fish_script_parses_and_completes() -> None:
     assert _fish_complete(script, "eda dlq peek --gr") == {"--group-by"}
     assert {"table", "json", "csv"} <= _fish_complete(script, "eda --output ")
     assert _fish_complete(script, "eda dlq peek x --group-by ") == {"error"}
-    assert "--output" not in _fish_complete(script, "eda dlq -")
+    assert {"--output", "--region"} <= _fish_complete(script, "eda dlq peek -")
+    assert {"json", "jsonl"} <= _fish_complete(script, "eda dlq inspect --output ")
 
 
 # -- (4) an unknown shell is a usage error ---------------------------------------------------------
