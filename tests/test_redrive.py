@@ -214,8 +214,18 @@ def test_dry_run_changes_nothing_and_puts_visibility_back(cli: Eda, sqs: Any, ur
     assert summary["dry_run"] is True and summary["moved"] == 0 and summary["would_move"] == 12
     assert summary["moved_by_target"] == {"orders": 12}
     assert len(summary["sample"]) == 5 and summary["sample"][0]["target"] == "orders"
+    assert all(s["body"].startswith('{"id":"m0') for s in summary["sample"])
     assert depth(sqs, dlq) == (12, 0)  # all visible again at once, as `dlq peek` leaves them
     assert depth(sqs, source) == (0, 0)
+
+
+def test_the_dry_run_sample_shows_what_an_sns_envelope_carries(cli: Eda, sqs: Any) -> None:
+    _, dlq = make_pipeline(sqs)
+    envelope = {"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:1:orders",
+                "Message": json.dumps({"orderId": "o-1006", "amount": "12,50"})}
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(envelope))
+    summary = cli("-o", "json", "redrive", "orders-dlq", "--dry-run", "--wait-seconds", "0").json()
+    assert summary["sample"][0]["body"] == '{"amount":"12,50","orderId":"o-1006"}'
 
 
 def test_without_a_terminal_yes_is_required(cli: Eda, sqs: Any) -> None:

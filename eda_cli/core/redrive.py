@@ -1077,16 +1077,18 @@ class _CopyRun:
 
 
 def _sample(message: OutgoingMessage, target: QueueInfo) -> dict[str, Any]:
+    """A dry run's sample row. The body shown is the message an SNS envelope carries (what a person
+    wants to recognise), as `dlq peek` shows it; the move itself sends the body untouched."""
     from eda_cli.core.dlq import body_preview
+    from eda_cli.core.sqs import unwrap_envelope
 
     return {
         "message_id": message.message_id,
         "target": target.name,
         "group_id": message.group_id,
         "sent_at": ms_to_iso(message.attributes.get("SentTimestamp")),
-        "body": body_preview(parse_body(message.body), 80),
+        "body": body_preview(unwrap_envelope(parse_body(message.body)), 80),
     }
-
 
 
 # -- native mode ----------------------------------------------------------------------------------
