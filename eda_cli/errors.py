@@ -19,6 +19,9 @@ class ExitCode(IntEnum):
     AWS = 3
     #: Part of the work was done and part was not; what was not done is listed.
     PARTIAL = 4
+    #: A gate had nothing to check (an audit of an empty scope, `dlq inspect --fail-above` without a DLQ);
+    #: `--allow-empty` turns it into 0. (pytest uses 5 for "no tests collected" the same way.)
+    EMPTY = 5
     #: A bug in eda itself (an unexpected exception); rerun with --debug for the traceback.
     INTERNAL = 70
     #: Interrupted (Ctrl-C).

@@ -268,3 +268,30 @@ def test_partial_discovery_exits_4_and_is_a_junit_error(
     assert "could not read events list buses: access denied" in result.stderr
     junit = ET.fromstring(eda("audit", "--format", "junit").stdout)
     assert junit.get("errors") == "1"
+
+
+# -- an audit that checks nothing ----------------------------------------------------------------------
+
+
+def test_an_empty_scope_is_not_a_pass(
+    eda: Callable[..., Result], boto: Any, account: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was `PASS ... 0 of 0 checks`, exit 0: a CI gate pointed at the wrong region passed silently."""
+    monkeypatch.chdir(tmp_path)
+    nothing = f"nothing to audit in us-east-1/{account}"
+    result = eda("audit")
+    assert result.code == 5, result.stdout + result.stderr
+    assert result.stdout.startswith(f"EMPTY: {nothing} (0 checks over ")
+    assert "--allow-empty" in result.stdout and "PASS" not in result.stdout
+    junit = eda("audit", "--format", "junit")
+    assert junit.code == 5 and nothing in junit.stderr
+    assert ET.fromstring(junit.stdout).get("tests") == "0"
+    allowed = eda("audit", "--allow-empty")
+    assert allowed.code == 0 and allowed.stdout.startswith(f"PASS (--allow-empty): {nothing}")
+    assert eda("-o", "json", "audit", "--allow-empty").json()["summary"]["checks"] == 0
+    # A pipeline file that names nothing checks nothing either.
+    (tmp_path / "eda.yaml").write_text("version: 1\n")
+    assert eda("audit").code == 5
+    # One queue is something to audit (and it has no DLQ: an error finding).
+    boto("sqs").create_queue(QueueName="lonely")
+    assert eda("audit").code == 1

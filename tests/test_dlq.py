@@ -353,3 +353,55 @@ def test_browse_restores_visibility_when_stopped_early() -> None:
     with closing(browse(sqs, "url", limit=10, visible=5, stats=stats)) as messages:
         next(iter(messages))  # the consumer stops here (Ctrl-C, an error, enough found)
     assert sqs.visibility and sqs.visibility[0][0]["VisibilityTimeout"] == 0
+
+
+def test_ctrl_c_during_peek_hands_every_message_back_and_says_so(endpoint: str, boto: Any) -> None:
+    """Ctrl-C while `dlq peek` reads: it stops between receives (never inside one, so no receipt handle is
+    lost), makes every message it read visible again at once, says so on stderr, and exits 130."""
+    import os
+    import signal
+    import time
+
+    sqs = boto("sqs")
+    url = sqs.create_queue(QueueName="big-dlq")["QueueUrl"]
+    for start in range(0, 110, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": json.dumps({"n": start + i})}
+                                                      for i in range(10)])
+    mid_read = 0
+    for trial in range(8):
+        process = subprocess.Popen([sys.executable, "-m", "eda_cli", "--endpoint-url", endpoint, "dlq", "peek",
+                                    "big-dlq", "--max", "500"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, text=True, env={**os.environ})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until the peek holds some messages, then Ctrl-C
+            hidden = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+            if int(hidden["Attributes"]["ApproximateNumberOfMessagesNotVisible"]) >= 10 * (trial % 4 + 1):
+                break
+            time.sleep(0.005)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        context = (trial, process.returncode, err)
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0", context  # none left hidden
+        assert attributes["ApproximateNumberOfMessages"] == "110", context
+        assert "Traceback" not in err, context
+        if process.returncode == 130:
+            assert out == "" and "were made visible again at once" in err, context
+            mid_read += 1
+        else:
+            assert process.returncode == 0 and "110 message(s) peeked" in out, context  # done before the signal
+    assert mid_read >= 4, f"only {mid_read} of 8 interrupts landed while the peek was reading"
+
+
+def test_inspect_fail_above_without_a_dlq_is_not_a_pass(eda: Callable[..., Result], boto: Any, account: str) -> None:
+    """Was `no dead-letter queues found`, exit 0: a CI gate that checks nothing must not pass silently."""
+    result = eda("dlq", "inspect", "--fail-above", "0")
+    assert result.code == 5, result.stderr
+    assert f"no DLQs found in us-east-1/{account}; pass --allow-empty" in result.stderr
+    assert eda("dlq", "inspect", "--fail-above", "0", "--allow-empty").code == 0
+    assert eda("-o", "json", "dlq", "inspect").code == 0  # no gate, no verdict: an empty list is an answer
+    sqs = boto("sqs")
+    sqs.create_queue(QueueName="plain")  # a queue, but no DLQ
+    assert eda("dlq", "inspect", "--fail-above", "0").code == 5
+    make_pipeline(sqs)
+    assert eda("dlq", "inspect", "--fail-above", "0").code == 0

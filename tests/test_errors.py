@@ -15,7 +15,7 @@ from tests.conftest import Result, assert_one_line_error, free_port, run_cli
 def test_exit_codes_are_pinned() -> None:
     """Scripts branch on these numbers: changing one is a breaking change (README, 'Exit codes')."""
     assert {code.name: int(code) for code in ExitCode} == {
-        "OK": 0, "FINDING": 1, "USAGE": 2, "AWS": 3, "PARTIAL": 4, "INTERNAL": 70, "INTERRUPTED": 130,
+        "OK": 0, "FINDING": 1, "USAGE": 2, "AWS": 3, "PARTIAL": 4, "EMPTY": 5, "INTERNAL": 70, "INTERRUPTED": 130,
     }
 
 
@@ -230,3 +230,50 @@ def test_a_group_without_a_command_prints_its_help() -> None:
         assert result.code == 2
         assert result.stderr.startswith("Usage: eda")
         assert "Error:" not in result.stderr and "Commands:" in result.stderr
+
+
+# -- one environment-level cause behind every call: one error, not a partial result ------------------
+
+#: The commands that fan out over many calls and report what failed beside what answered.
+FANNING_OUT = {
+    "audit": ["audit"],
+    "topology": ["topology"],
+    "init": ["init"],
+    "trace": ["trace", "corr-0006"],
+    "trace-flags": ["trace", "corr-0006", "--queue", "payments-dlq", "--log-group", "/aws/lambda/payments"],
+}
+
+
+def _no_partial_answer(result: Result, workdir: Any) -> None:
+    assert_one_line_error(result, 3)
+    assert result.stdout == "", result.stdout  # no "PASS ... 0 of 0 checks", no "not found"
+    assert "warning:" not in result.stderr and "NOT SEARCHED" not in result.stderr
+    assert not (workdir / "eda.yaml").exists()  # init writes nothing from a failed discovery
+
+
+@pytest.mark.parametrize("args", FANNING_OUT.values(), ids=FANNING_OUT.keys())
+def test_no_credentials_is_one_error_not_a_partial_result(
+    args: list[str], eda: Callable[..., Result], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: ten warnings then `PASS ... 0 of 0 checks` (exit 4), `not found` and nine NOT SEARCHED
+    lines, an empty eda.yaml written."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = eda(*args)
+    _no_partial_answer(result, tmp_path)
+    assert "no AWS credentials found" in result.stderr and "aws configure" in result.stderr
+
+
+@pytest.mark.parametrize("args", FANNING_OUT.values(), ids=FANNING_OUT.keys())
+def test_unreachable_endpoint_is_one_error_not_a_partial_result(
+    args: list[str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = run_cli("--endpoint-url", "http://127.0.0.1:1", *args)
+    _no_partial_answer(result, tmp_path)
+    assert "cannot reach the AWS endpoint http://127.0.0.1:1" in result.stderr
+    if args == ["init"]:  # and the next init does not refuse for want of --force
+        again = run_cli("--endpoint-url", "http://127.0.0.1:1", "init")
+        assert "already exists" not in again.stderr

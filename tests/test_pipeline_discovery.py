@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from eda_cli.core.pipeline import Pipeline, discover, name_from_arn
+from eda_cli.core.pipeline import SERVICES, Pipeline, discover, name_from_arn
 from tests.aws_shapes import AwsFake, aws_error
 
 ClientFactory = Callable[[str], Any]
@@ -246,3 +246,100 @@ def test_empty_account(boto: ClientFactory) -> None:
 ])
 def test_name_from_arn(arn: str, name: str) -> None:
     assert name_from_arn(arn) == name
+
+
+# -- every call failing for one reason of the environment ------------------------------------------
+
+
+class _Refusing(AwsFake):
+    """A client of `service` whose every call (paginated or not) fails with `error(method)`."""
+
+    def __init__(self, service: str, error: Callable[[str, str], BaseException]) -> None:
+        self.aws_service = service
+        self._error = error
+
+    def get_paginator(self, name: str) -> Any:
+        outer = self
+
+        class Pages:
+            def paginate(self, **kwargs: Any) -> Any:
+                raise outer._error(outer.aws_service, name)
+
+        return Pages()
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            raise self._error(self.aws_service, name)
+
+        return call
+
+
+def _refusing(code: str) -> ClientFactory:
+    return lambda service: _Refusing(service, lambda svc, method: aws_error(svc, method, code, "no"))
+
+
+@pytest.mark.parametrize(("code", "says"), [
+    ("AccessDeniedException", "access denied to"),
+    ("AccessDenied", "access denied to"),
+    ("ExpiredToken", "credentials have expired"),
+    ("InvalidClientTokenId", "rejected the credentials"),
+])
+def test_every_list_call_refused_for_one_reason_is_raised_not_a_problem_per_service(code: str, says: str) -> None:
+    """Nothing answered and every failure says the same about the caller: the error boundary says it
+    once (exit 3), where a partial pipeline with a problem per service said nothing useful."""
+    from botocore.exceptions import ClientError
+
+    from eda_cli.aws.errors import translate
+
+    with pytest.raises(ClientError) as raised:
+        discover(_refusing(code), "us-east-1")
+    translated = translate(raised.value)
+    assert translated is not None and says in translated.message and int(translated.exit_code) == 3
+
+
+def test_no_credentials_for_any_list_call_is_raised() -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    def factory(service: str) -> Any:
+        return _Refusing(service, lambda svc, method: NoCredentialsError())
+
+    with pytest.raises(NoCredentialsError):
+        discover(factory, "us-east-1")
+
+
+def test_different_reasons_or_one_answer_stay_partial(boto: ClientFactory) -> None:
+    """Throttling is no fact about the environment, and one answer is an answer: a partial pipeline."""
+
+    def mixed(service: str) -> Any:
+        code = "ThrottlingException" if service == "logs" else "AccessDeniedException"
+        return _Refusing(service, lambda svc, method: aws_error(svc, method, code, "no"))
+
+    p = discover(mixed, "us-east-1")
+    assert p.partial and len(p.problems) == 10
+
+    boto("sqs").create_queue(QueueName="mine")
+
+    def all_but_sqs(service: str) -> Any:
+        return boto(service) if service == "sqs" else _refusing("AccessDeniedException")(service)
+
+    p = discover(all_but_sqs, "us-east-1")
+    assert p.partial and [q.name for q in p.queues] == ["mine"]
+    assert {x.service for x in p.problems} == set(SERVICES) - {"sqs"}
+    assert all("access denied" in x.error for x in p.problems)
+
+
+def test_raise_if_environment_failure() -> None:
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
+    from eda_cli.aws.errors import raise_if_environment_failure
+    from eda_cli.errors import AwsError
+
+    unreachable = [EndpointConnectionError(endpoint_url=f"http://127.0.0.1:1/{n}") for n in range(3)]
+    with pytest.raises(EndpointConnectionError) as raised:
+        raise_if_environment_failure(unreachable, succeeded=0)
+    assert raised.value is unreachable[0]
+    raise_if_environment_failure(unreachable, succeeded=1)  # something answered: partial
+    raise_if_environment_failure([], succeeded=0)  # nothing failed
+    raise_if_environment_failure([*unreachable, NoCredentialsError()], succeeded=0)  # two reasons
+    raise_if_environment_failure([*unreachable, None], succeeded=0)  # one failure without an exception
+    raise_if_environment_failure([AwsError("queue q does not exist")], succeeded=0)  # about a resource

@@ -205,3 +205,65 @@ def test_invalid_file_ends_in_one_line_exit_2_before_any_aws_call(
         assert f"{config}:4: unknown key tables[0].ttl_atribute" in result.stderr
     missing = eda("audit", "--config", str(tmp_path / "absent.yaml"))
     assert_one_line_error(missing, 2)
+
+
+# -- a pipeline file that is not a file -----------------------------------------------------------------
+
+
+def _run_here(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    """eda in-process on an endpoint nothing listens on: each case must fail before any AWS call."""
+    from eda_cli.app import run
+
+    capsys.readouterr()
+    code = run(["--endpoint-url", "http://127.0.0.1:1", *args])
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+@pytest.mark.parametrize("command", [["audit"], ["topology"], ["trace", "corr-1"]])
+@pytest.mark.parametrize("kind", ["broken symlink", "directory"])
+def test_a_default_eda_yaml_that_is_no_file_is_an_error_not_no_file(
+    command: list[str], kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: ignored, and the whole account audited instead of the team's pipeline."""
+    monkeypatch.chdir(tmp_path)
+    if kind == "directory":
+        (tmp_path / "eda.yaml").mkdir()
+    else:
+        (tmp_path / "eda.yaml").symlink_to(tmp_path / "shared" / "eda.yaml")
+    result = _run_here(capsys, *command)
+    assert_one_line_error(result, 2)
+    assert f"pipeline file eda.yaml is a {kind}" in result.stderr
+
+
+def test_config_naming_a_directory_or_a_broken_link_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _run_here(capsys, "audit", "--config", str(tmp_path))
+    assert_one_line_error(result, 2)
+    assert f"pipeline file {tmp_path} is a directory" in result.stderr and "not found" not in result.stderr
+    link = tmp_path / "team.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    result = _run_here(capsys, "audit", "--config", str(link))
+    assert_one_line_error(result, 2)
+    assert f"pipeline file {link} is a broken symlink (to {tmp_path / 'gone.yaml'})" in result.stderr
+    result = _run_here(capsys, "audit", "--config", str(tmp_path / "nope.yaml"))
+    assert_one_line_error(result, 2)
+    assert "pipeline file not found" in result.stderr
+
+
+def test_init_does_not_write_through_a_broken_link_or_into_a_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eda.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    result = _run_here(capsys, "init")
+    assert_one_line_error(result, 2)
+    assert "eda.yaml already exists (a broken symlink)" in result.stderr
+    assert not (tmp_path / "elsewhere.yaml").exists()
+    (tmp_path / "eda.yaml").unlink()
+    (tmp_path / "eda.yaml").mkdir()
+    result = _run_here(capsys, "init", "--force")
+    assert_one_line_error(result, 2)
+    assert "eda.yaml is a directory" in result.stderr

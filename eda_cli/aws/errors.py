@@ -6,6 +6,7 @@ reaches the error boundary in app.py comes through `translate` here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from eda_cli.errors import AwsError, EdaError, ResourceNotFound, UsageError
@@ -167,6 +168,8 @@ def translate(exc: BaseException, session: AwsSession | None = None) -> EdaError
             )
         if code in INVALID_INPUT:
             return UsageError(f"AWS rejected the request to {op}: {message or code}")
+        if code == str(http_status(exc)):  # no AWS error in the answer (an emulator's HTML page): say so once
+            return AwsError(f"{op} failed: the endpoint answered HTTP {code} with no AWS error{at}")
         return AwsError(f"{op} failed: {code}{detail}{at}")
     if isinstance(exc, bex.BotoCoreError):
         return AwsError(f"AWS client error: {exc}{at}")
@@ -181,3 +184,51 @@ def describe(exc: BaseException) -> str:
     except Exception:  # describing a failure must never be a second failure
         translated = None
     return translated.message if translated is not None else f"{type(exc).__name__}: {exc}"
+
+
+def environment_cause(exc: BaseException | None) -> str | None:
+    """Why `exc` failed when the reason is where eda runs rather than any one resource: "credentials"
+    (none found, or none could be fetched), "region", "profile", "unreachable" (connection refused or
+    timed out), "timeout", "sso", "access-denied", "expired", "rejected-credentials". None for anything
+    else, e.g. a queue that does not exist, throttling, or an error eda raised itself."""
+    if exc is None or isinstance(exc, EdaError):
+        return None
+    import botocore.exceptions as bex
+
+    if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError, bex.CredentialRetrievalError)):
+        return "credentials"
+    if isinstance(exc, bex.NoRegionError):
+        return "region"
+    if isinstance(exc, bex.ProfileNotFound):
+        return "profile"
+    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
+        return "unreachable"
+    if isinstance(exc, bex.ReadTimeoutError):
+        return "timeout"
+    if isinstance(exc, bex.SSOError) or type(exc).__name__.startswith("SSOToken"):
+        return "sso"
+    code = error_code(exc) if isinstance(exc, bex.ClientError) else None
+    if code in ACCESS_DENIED:
+        return "access-denied"
+    if code in EXPIRED:
+        return "expired"
+    if code in BAD_CREDENTIALS:
+        return "rejected-credentials"
+    return None
+
+
+def raise_if_environment_failure(failures: Iterable[BaseException | None], *, succeeded: int) -> None:
+    """Raise the first of `failures` when nothing succeeded and every failure has the same
+    environment-level cause (`environment_cause`): then the result would be "partial" with nothing in
+    it, one warning per call. Raised as is, it reaches the error boundary, which says it in one line
+    with its hint (via `translate`), exit 3. Otherwise return: a partial answer stays partial.
+
+    `failures` are the exceptions behind a partial result's problems (None for a problem that had
+    none); `succeeded` counts the calls (or searches) that did answer."""
+    errors = list(failures)
+    if succeeded or not errors:
+        return
+    causes = {environment_cause(exc) for exc in errors}
+    first = errors[0]
+    if len(causes) == 1 and None not in causes and first is not None:
+        raise first

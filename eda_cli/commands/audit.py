@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._common import ctx_of, exit_with, region_and_account
 from eda_cli.commands.topology import CONFIG_HELP, load
 from eda_cli.errors import ExitCode
 from eda_cli.render import TableView
@@ -43,6 +43,9 @@ def audit(
                                    metavar="RULE"),
     skip: list[str] = typer.Option(None, "--skip", help="Skip this rule (id or glob). Repeatable.", metavar="RULE"),
     list_rules: bool = typer.Option(False, "--list-rules", help="List the rules and exit."),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Exit 0, not 5, when there is nothing to audit (no resource a rule checks)."
+    ),
 ) -> None:
     """Check the pipeline against the rules teams forget: a DLQ on every queue, maxReceiveCount 3-5,
     an alarm on every DLQ, DLQ retention, queue policies that block SNS, EventBridge target DLQs and
@@ -51,7 +54,7 @@ def audit(
 
     Each finding: rule, severity, resource, what is wrong, how to fix it, and where the rule comes
     from. Exit 1 when a finding is at or above --fail-on (default error), 4 when discovery was
-    partial, else 0. Read-only.
+    partial, 5 when there was nothing to audit (unless --allow-empty), else 0. Read-only.
 
     Example: eda audit --format junit > audit.xml     # CI: the job fails on any error finding
     """
@@ -71,6 +74,9 @@ def audit(
     loaded = load(app_, config)
     report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing)
 
+    # A CI gate that checked nothing (wrong region or account, an empty pipeline file) must not pass.
+    empty = report.empty and not report.partial
+    nothing = f"nothing to audit in {region_and_account(app_)}" if empty else ""
     fmt = format_.value if format_ is not None else ("table" if renderer.human else renderer.output)
     if fmt == "junit":
         _write(renderer, to_junit(report, fail_on.value))
@@ -85,13 +91,20 @@ def audit(
     elif fmt in ("jsonl", "csv"):
         renderer.emit([f.to_dict() for f in report.findings])
     elif fmt == "table":
-        _print_report(renderer, report, fail_on.value)
+        _print_report(renderer, report, fail_on.value, nothing, allow_empty)
     else:
         renderer.emit(report.to_dict())
+    if empty and fmt != "table":
+        renderer.note(nothing + ("" if allow_empty else f"; {_ALLOW}"))
 
     if report.failed(fail_on.value):
         exit_with(ExitCode.FINDING)
-    exit_with(ExitCode.PARTIAL if report.partial else ExitCode.OK)
+    if report.partial:
+        exit_with(ExitCode.PARTIAL)
+    exit_with(ExitCode.EMPTY if empty and not allow_empty else ExitCode.OK)
+
+
+_ALLOW = "pass --allow-empty if that is expected"
 
 
 def _write(renderer: Renderer, text: str) -> None:
@@ -102,7 +115,13 @@ def _write(renderer: Renderer, text: str) -> None:
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def _print_report(renderer: Renderer, report: AuditReport, fail_on: str) -> None:
+def _print_report(renderer: Renderer, report: AuditReport, fail_on: str, nothing: str = "",
+                  allow_empty: bool = False) -> None:
+    if nothing:
+        verdict, after = ("PASS", " (--allow-empty)") if allow_empty else ("EMPTY", "")
+        renderer.markup(f"[bold]{verdict}[/]{after}: {_esc(nothing)} (0 checks over {report.resources} resources, "
+                        f"{len(report.rules)} rules)" + ("" if allow_empty else f"; {_ALLOW}"))
+        return
     findings = report.findings
     for f in findings:
         line = f" ({report.config_path}:{f.line})" if f.line and report.config_path else ""

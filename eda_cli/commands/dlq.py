@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, report_problems
+from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, region_and_account, report_problems
 from eda_cli.errors import ExitCode
 from eda_cli.render import Renderer, TableView
 
@@ -97,6 +97,8 @@ def _inspect_view(result: InspectResult, fail_above: int | None) -> TableView:
         rows=rows,
         styles={"Visible": "bold red"} if fail_above is not None else {},
         empty="no dead-letter queues found",
+        keep=("DLQ", "Visible"),
+        drop_first=("Retention", "Delayed", "In flight", "Depth alarm", "Oldest"),
     )
 
 
@@ -110,10 +112,14 @@ def inspect_cmd(
     watch: float | None = typer.Option(
         None, "--watch", min=1, help="Refresh every SECONDS until Ctrl-C.", metavar="SECONDS"
     ),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="With --fail-above: exit 0, not 5, when there is no DLQ to check."
+    ),
 ) -> None:
     """Depth, in-flight, age of the oldest message, sources, alarm and retention of each DLQ.
 
-    Read-only: uses GetQueueAttributes and CloudWatch, never receives a message.
+    Read-only: uses GetQueueAttributes and CloudWatch, never receives a message. With --fail-above,
+    no DLQ at all exits 5 (a gate that checks nothing must not pass) unless --allow-empty.
 
     Example: eda dlq inspect --fail-above 0          # CI: fail when any DLQ holds a message
     """
@@ -130,6 +136,11 @@ def inspect_cmd(
             app_.renderer.note(f"{r.dlq.info.name}: {r.visible} visible > {fail_above}")
         if over:
             exit_with(ExitCode.FINDING)
+        if not result.reports and not result.partial:
+            where = region_and_account(app_)
+            app_.renderer.note(f"no DLQs found in {where}" + ("" if allow_empty else
+                                                              "; pass --allow-empty if that is expected"))
+            exit_with(ExitCode.OK if allow_empty else ExitCode.EMPTY)
     exit_with(ExitCode.PARTIAL if result.partial else ExitCode.OK)
 
 
@@ -206,11 +217,19 @@ def peek_cmd(
     session = app_.session
     sqs = session.client("sqs")
     ref = resolve_queue(sqs, queue, session.region, session.where())
-    result = peek(sqs, ref, max_messages, force=force)
+    from eda_cli.interrupts import deferred_interrupts
+
+    with deferred_interrupts() as cancel:
+        result = peek(sqs, ref, max_messages, force=force, cancel=cancel)
     if result.not_restored:
         app_.renderer.warn(
             f"could not make {len(result.not_restored)} message(s) visible again; they reappear within 30s"
         )
+    if result.interrupted:
+        restored = len(result.messages) - len(result.not_restored)
+        app_.renderer.warn(f"interrupted after reading {len(result.messages)} message(s); "
+                           f"{restored} were made visible again at once")
+        exit_with(ExitCode.INTERRUPTED)
     if group_by is GroupBy.error:
         groups = group_by_error(result.messages)
         app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups))
@@ -226,6 +245,7 @@ def _groups_view(result: PeekResult, groups: list[Group]) -> TableView:
         rows.append([g.signature, g.count, d["first_sent_at"], d["last_sent_at"]])
     return TableView(
         columns=["Error / shape", "Count", "First sent", "Last sent"],
+        keep=("Count", "First sent", "Last sent"),
         rows=rows,
         title=f"{result.queue.name}: {len(result.messages)} message(s) peeked, grouped by error",
         empty="no messages",

@@ -35,8 +35,12 @@ def init(
 
     app_ = ctx_of(ctx)
     target = None if config == "-" else Path(config)
-    if target is not None and target.exists() and not force:
-        raise UsageError(f"{config} already exists", hint="pass --force to overwrite it, or --config OTHER.yaml")
+    if target is not None and target.is_dir():
+        raise UsageError(f"{config} is a directory", hint="--config takes a file path, e.g. --config OTHER.yaml")
+    # is_symlink: a broken link was put there too (and writing through it would create its target).
+    if target is not None and (target.exists() or target.is_symlink()) and not force:
+        what = "" if target.exists() else " (a broken symlink)"
+        raise UsageError(f"{config} already exists{what}", hint="pass --force to overwrite it, or --config OTHER.yaml")
     session = app_.session
     pipeline = discover(session.client, session.region)
     for problem in pipeline.problems:

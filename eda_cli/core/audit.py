@@ -112,6 +112,9 @@ class AuditReport:
     problems: tuple[Problem, ...] = ()
     resources: int = 0
     config_path: str | None = None
+    #: When the selected rules checked nothing: the checks the rules left out by --only/--skip would
+    #: have made (0 then: the scope holds nothing to audit). Not counted otherwise.
+    checkable: int = 0
 
     @property
     def findings(self) -> list[Finding]:
@@ -121,6 +124,11 @@ class AuditReport:
     @property
     def partial(self) -> bool:
         return bool(self.problems)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing in scope to audit: no rule, selected or not, had a resource to check."""
+        return not self.checks and not self.checkable
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITIES, 0)
@@ -239,12 +247,20 @@ def audit(pipeline: Pipeline, spec: PipelineSpec | None = None, *, only: Iterabl
         ctx = _Context(pipeline, spec, info, tuple(missing))
         fn(ctx)
         checks.extend(ctx.checks)
+    checkable = 0
+    if not checks:  # nothing checked: because of --only/--skip, or because there is nothing to check?
+        for info, fn in _RULES:
+            if info.id not in wanted:
+                ctx = _Context(pipeline, spec, info, tuple(missing))
+                fn(ctx)
+                checkable += len(ctx.checks)
     return AuditReport(
         checks=tuple(checks),
         rules=tuple(selected),
         problems=pipeline.problems,
         resources=pipeline.resource_count,
         config_path=spec.path,
+        checkable=checkable,
     )
 
 
@@ -374,7 +390,7 @@ def queue_policy_allows(policy: Mapping[str, Any] | None, queue_arn: str, servic
        "eda: the pipeline file is the team's inventory; a missing resource was deleted or renamed",
        "https://github.com/eda-cli/eda#the-pipeline-file")
 def _file_resources(ctx: _Context) -> None:
-    if not ctx.spec.path:
+    if not ctx.spec.path or not ctx.spec.names_resources:  # a file naming nothing: nothing to check
         return
     if not ctx.missing:
         ctx.check(ctx.spec.path, "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Generator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -337,6 +338,8 @@ class PeekResult:
     #: Messages whose visibility could not be reset: they reappear after PEEK_VISIBILITY_SECONDS.
     not_restored: tuple[str, ...] = ()
     visible_before: int | None = None
+    #: Ctrl-C stopped it: `messages` is what was read until then (and put back).
+    interrupted: bool = False
 
     def to_list(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self.messages]
@@ -363,6 +366,8 @@ class BrowseStats:
     seen: int = 0
     #: Messages whose visibility could not be reset: they reappear after PEEK_VISIBILITY_SECONDS.
     not_restored: tuple[str, ...] = ()
+    #: Stopped early by `cancel` (Ctrl-C).
+    cancelled: bool = False
 
 
 def browse(
@@ -373,6 +378,7 @@ def browse(
     visible: int | None,
     stats: BrowseStats,
     empty_receives: int = 3,
+    cancel: threading.Event | None = None,
 ) -> Generator[Message, None, None]:
     """Yield each message of a queue once, up to `limit`, WITHOUT consuming any: nothing is deleted.
 
@@ -382,13 +388,18 @@ def browse(
     bring new messages; after one that brings nothing new the next waits a second, since a short
     receive samples only some SQS servers. It stops at `limit`, once as many messages as the queue
     reported (`visible`) have been seen and a long-polled receive brings nothing new, or after
-    `empty_receives` receives in a row bring nothing new. Messages are de-duplicated by id.
+    `empty_receives` receives in a row bring nothing new. Messages are de-duplicated by id. With
+    `cancel` set (a deferred Ctrl-C), it stops before the next receive, never inside one, so that no
+    receipt handle is lost and every message seen can be put back.
     """
     seen: set[str] = set()
     handles: dict[str, str] = {}
     quiet = wait = 0
     try:
         while len(seen) < limit and quiet < empty_receives:
+            if cancel is not None and cancel.is_set():
+                stats.cancelled = True
+                break
             stats.receives += 1
             response = sqs.receive_message(
                 QueueUrl=url,
@@ -427,6 +438,7 @@ def peek(
     *,
     force: bool = False,
     empty_receives: int = 3,
+    cancel: threading.Event | None = None,
 ) -> PeekResult:
     """Read up to `max_messages` without consuming them (see `browse`): nothing is ever deleted.
 
@@ -441,7 +453,7 @@ def peek(
     visible = info.int_attr("ApproximateNumberOfMessages")
     stats = BrowseStats()
     with closing(browse(sqs, queue.url, limit=max_messages, visible=visible, stats=stats,
-                        empty_receives=empty_receives)) as messages:
+                        empty_receives=empty_receives, cancel=cancel)) as messages:
         seen = list(messages)
     ordered = sorted(seen, key=lambda m: (m.sent_at or "", m.message_id))
     return PeekResult(
@@ -450,6 +462,7 @@ def peek(
         receives=stats.receives,
         not_restored=stats.not_restored,
         visible_before=visible,
+        interrupted=stats.cancelled,
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from eda_cli.aws.errors import describe, error_code, is_client_error
+from eda_cli.aws.errors import describe, error_code, is_client_error, raise_if_environment_failure
 from eda_cli.aws.resolve import QUEUE_MISSING, queue_name_from_url
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.pipeline.model import (
@@ -113,7 +113,9 @@ def discover(
     mapping, state machine, alarm and log group of the account in `region`.
 
     `client_factory(service)` returns a (thread-safe) boto3 client, e.g. `AwsSession.client`.
-    Errors never abort the scan: what could not be read is listed in `Pipeline.problems`.
+    Errors do not abort the scan: what could not be read is listed in `Pipeline.problems`. The one
+    exception: when every List call fails for one environment-level reason (no credentials, an
+    unreachable endpoint, access denied to all), that error is raised (`raise_if_environment_failure`).
     """
     wanted = set(services)
     counter = _Counter()
@@ -151,13 +153,18 @@ def discover(
         listings["logs:groups"] = lambda: _pages(client_factory("logs"), "describe_log_groups", "logGroups", counter)
 
     listed: dict[str, list[Any]] = {}
+    answered = 0
     for outcome in map_bounded(lambda key: listings[key](), list(listings), concurrency):
         if outcome.error is not None:
             service, what = outcome.item.split(":")
-            problems.append(Problem(service, f"list {what}", describe(outcome.error)))
+            problems.append(Problem(service, f"list {what}", describe(outcome.error), outcome.error))
             listed[outcome.item] = []
         else:
+            answered += 1
             listed[outcome.item] = list(outcome.value or [])
+    # No credentials, no endpoint, access denied to every List call: an error (exit 3), not an empty
+    # pipeline with a problem per service.
+    raise_if_environment_failure([p.cause for p in problems], succeeded=answered)
 
     # -- wave 2: one call (or three) per resource --------------------------------------------------
     calls = _Calls(client_factory, counter)
@@ -250,7 +257,8 @@ def _run(tasks: list[_Task], concurrency: int, answers: dict[tuple[str, str], An
         task = outcome.item
         if outcome.error is not None:
             if not isinstance(outcome.error, _Vanished):
-                problems.append(Problem(_SERVICE_OF[task.kind], task.resource, describe(outcome.error)))
+                problems.append(Problem(_SERVICE_OF[task.kind], task.resource, describe(outcome.error),
+                                        outcome.error))
             continue
         answers[(task.kind, task.resource)] = outcome.value
 

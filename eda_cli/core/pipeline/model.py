@@ -474,6 +474,8 @@ class Problem:
     service: str
     resource: str
     error: str
+    #: The exception behind `error`, to tell an environment-level failure apart (not in `to_dict`).
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"service": self.service, "resource": self.resource, "error": self.error}

@@ -150,16 +150,34 @@ class PipelineSpec:
 
 
 def find_pipeline_file(explicit: str | None, cwd: Path | None = None) -> Path | None:
-    """`--config PATH` if given (it must exist), else ./eda.yaml when it exists, else None."""
+    """`--config PATH` if given (it must exist), else ./eda.yaml when it exists, else None.
+
+    A directory or a broken symlink in either place is an error (exit 2), not "no file": the
+    audit would otherwise look at the whole account instead of the team's pipeline."""
     if explicit:
         path = Path(explicit)
-        if not path.is_file():
+        if not path.is_symlink() and not path.exists():
             raise UsageError(f"pipeline file not found: {explicit}",
                              hint="create one with `eda init`, or drop --config to look at the whole account")
+        _check_is_file(path, explicit, "pass the file itself, e.g. --config " + str(path / DEFAULT_PATH))
         return path
     # Relative when looked up in the working directory: SARIF wants repository-relative paths.
     default = cwd / DEFAULT_PATH if cwd is not None else Path(DEFAULT_PATH)
-    return default if default.is_file() else None
+    if not default.is_symlink() and not default.exists():
+        return None
+    _check_is_file(default, str(default), f"remove or fix {default}, or pass --config PATH")
+    return default
+
+
+def _check_is_file(path: Path, shown: str, hint: str) -> None:
+    if path.is_dir():
+        raise UsageError(f"pipeline file {shown} is a directory", hint=hint)
+    if not path.exists():  # a symlink to nothing
+        try:
+            target = f" (to {path.readlink()})"
+        except OSError:
+            target = ""
+        raise UsageError(f"pipeline file {shown} is a broken symlink{target}", hint=hint)
 
 
 def load_pipeline_file(path: str | Path) -> PipelineSpec:
