@@ -122,6 +122,11 @@ class Result:
 @pytest.fixture
 def eda(endpoint: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run eda in-process, pointed at the backend with --endpoint-url; returns code and output."""
+    return in_process(endpoint, capsys)
+
+
+def in_process(endpoint: str | None, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """eda's `run` in this process (with --endpoint-url when one is given): code, stdout and stderr."""
     from eda_cli.app import run
 
     def invoke(*args: str, endpoint_url: str | None = endpoint) -> Result:
@@ -132,6 +137,12 @@ def eda(endpoint: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Resu
         return Result(code, out, err)
 
     return invoke
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run eda in-process with no endpoint of the test's: for parsing, help, usage errors and stubbed clients."""
+    return in_process(None, capsys)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:

@@ -14,7 +14,7 @@ import pytest
 
 from eda_cli.sandbox.demo_pipeline import MISCONFIGURED, seed_demo
 from tests.backends import Backend
-from tests.conftest import Result, assert_one_line_error, reset_moto, run_cli
+from tests.conftest import Result, assert_one_line_error, in_process, reset_moto, run_cli
 
 ERRORS = {(rule, resource) for rule, resource in MISCONFIGURED if rule not in ("sqs-max-receive-count",)}
 
@@ -62,17 +62,8 @@ def seed_once(backend: Backend) -> Seeded:
 def invoker(seeded: Seeded, capsys: pytest.CaptureFixture[str],
             monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """Like conftest's `eda` fixture, on the seeded backend (as its account), without resetting it."""
-    from eda_cli.app import run
-
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", seeded.access_key)
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        code = run([f"--endpoint-url={seeded.url}", *args])
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return invoke
+    return in_process(seeded.url, capsys)
 
 
 @pytest.fixture(scope="module")

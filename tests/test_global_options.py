@@ -18,7 +18,7 @@ import typer
 
 from eda_cli import __version__
 from eda_cli import _clicompat as compat
-from eda_cli.app import _RootGroup, app, run
+from eda_cli.app import _RootGroup, app
 from tests.conftest import Result, run_cli
 
 ROOT = typer.main.get_command(app)
@@ -54,19 +54,6 @@ def _root_params(argv: list[str]) -> dict[str, Any]:
 
 def _hoist(argv: list[str]) -> list[str]:
     return compat.hoist_global_options(ROOT, ROOT.make_context("eda", [], resilient_parsing=True), argv)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """eda in-process, without an endpoint: for parsing, help and usage errors."""
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return invoke
 
 
 def test_the_tree_is_found() -> None:

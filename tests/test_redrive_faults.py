@@ -191,19 +191,6 @@ def stub_session(monkeypatch: pytest.MonkeyPatch, stubbed: tuple[Any, Stubber]) 
     return stub
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    from eda_cli.app import run
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return invoke
-
-
 def expect_resolve(stub: Stubber, ref: QueueRef) -> None:
     stub.add_response("get_queue_url", {"QueueUrl": ref.url}, {"QueueName": ref.name})
 
