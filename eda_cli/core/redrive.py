@@ -320,10 +320,9 @@ def probe_move_tasks(probe: Any, dlq_arn: str) -> tuple[bool, str, list[dict[str
     return True, "", list(tasks)
 
 
-#: Why auto mode copies a FIFO DLQ: a move task may re-send with the messages' original deduplication ids
-#: (LocalStack's does), which a FIFO source silently drops within its 5-minute deduplication window.
-FIFO_COPY_REASON = ("the DLQ is FIFO: copy mode sends fresh deduplication ids, which a move task may not "
-                    "(a FIFO source drops a re-used id within 5 minutes)")
+#: Why auto mode copies a FIFO DLQ (LocalStack's move tasks do re-send the original ids).
+FIFO_MOVE_RISK = ("a move task may re-send its messages' original deduplication ids, which a FIFO source "
+                  "silently drops within its 5-minute deduplication window")
 
 
 def plan_redrive(
@@ -388,8 +387,7 @@ def plan_redrive(
                 )
             mode, reason = "native", "requested with --mode native"
             if info.fifo:
-                notes.append(f"{info.name} is FIFO: {FIFO_COPY_REASON.split(': ', 1)[1]}; "
-                             "eda checks the target's depth afterwards")
+                notes.append(f"{info.name} is FIFO: {FIFO_MOVE_RISK}; eda checks the target's depth afterwards")
         elif options.mode == "copy":
             mode, reason = "copy", "requested with --mode copy"
         elif needs:
@@ -399,7 +397,7 @@ def plan_redrive(
         elif not sources:
             mode, reason = "copy", "move tasks only redrive queues that are another queue's DLQ"
         elif info.fifo:
-            mode, reason = "copy", FIFO_COPY_REASON
+            mode, reason = "copy", f"the DLQ is FIFO and copy mode sends fresh deduplication ids ({FIFO_MOVE_RISK})"
         elif supported:
             mode, reason = "native", "nothing needs copy mode and the endpoint supports move tasks"
         else:
@@ -1094,16 +1092,17 @@ def _sample(message: OutgoingMessage, target: QueueInfo) -> dict[str, Any]:
 # -- native mode ----------------------------------------------------------------------------------
 
 
+DEPTH_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed")
+
+
 def queue_depth(sqs: Any, url: str) -> int | None:
     """Every message a queue holds (visible, in flight and delayed), or None when it cannot be read."""
     try:
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed"]).get("Attributes", {})
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(DEPTH_ATTRIBUTES)).get("Attributes", {})
     except Exception:
         return None
-    return sum(int(attributes.get(key, 0)) for key in (
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"))
+    return sum(int(attributes.get(key, 0)) for key in DEPTH_ATTRIBUTES)
 
 
 def _native_destination(plan: RedrivePlan) -> QueueInfo | None:
