@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 FORMATS = ("table", "json", "jsonl", "yaml", "csv")
 
@@ -157,19 +159,25 @@ class Renderer:
 
     # -- data (stdout) --------------------------------------------------------------------------
 
-    def emit(self, payload: Any, human: Callable[[Renderer], None] | TableView | None = None) -> None:
-        """Write `payload` in the chosen machine format, or call `human` for the table format."""
+    def emit(self, payload: Any, human: Callable[[Renderer], None] | TableView | None = None,
+             records: Sequence[Any] | None = None, columns: Sequence[str] | None = None) -> None:
+        """Write `payload` in the chosen machine format, or call `human` for the table format.
+
+        `records` are what `jsonl` prints one a line and `csv` one a row when that is not `payload`
+        itself (a trace's hits, not the whole result as one row); `columns` is the csv header, so that
+        no records still make a header and records missing a key keep their columns in place.
+        """
         if self.output == "json":
             self._write(to_json(payload) + "\n")
         elif self.output == "jsonl":
-            items = payload if isinstance(payload, list) else [payload]
+            items = records if records is not None else payload if isinstance(payload, list) else [payload]
             self._write("".join(to_json(item, indent=None) + "\n" for item in items))
         elif self.output == "yaml":
             import yaml
 
             self._write(yaml.safe_dump(_plain(payload), sort_keys=False, allow_unicode=True))
         elif self.output == "csv":
-            self._write(to_csv(payload))
+            self._write(to_csv(list(records) if records is not None else payload, columns))
         elif isinstance(human, TableView):
             self.table(human)
         elif human is not None:
@@ -204,6 +212,38 @@ class Renderer:
         else:
             self._write(message + "\n")
 
+    def indented(self, text: str, indent: int = 0, label: str = "", style: str | None = None,
+                 command: bool = False, markup: bool = False, hang: int | None = None) -> None:
+        """`text` after `indent` spaces and `label` (e.g. `fix: `), for people; `markup`: rich markup.
+
+        On a terminal too narrow for the line, prose wraps at spaces with its continuation lines `hang`
+        columns in (default: under its first word), never back to column 0, and never inside a word or a
+        `backquoted` command. A `command` (something to copy and run) is never wrapped or cut: beside its
+        label when it fits, else on its own line under the label, whole, for the terminal to soft-wrap,
+        so that copying it gets exactly the command. Off a terminal: one line.
+        """
+        first = " " * indent + label
+        if not self.is_terminal:
+            if markup:
+                from rich.text import Text
+
+                text = Text.from_markup(text).plain
+            self._write(first + text + "\n")
+            return
+        from rich.text import Text
+
+        body = Text.from_markup(text) if markup else Text(text)
+        width = self.console.width
+        under = " " * (Text(first).cell_len if hang is None else hang)
+        lines: list[Text]
+        if command:
+            fits = not label or Text(first).cell_len + body.cell_len <= width
+            lines = [Text(first) + body] if fits else [Text(first.rstrip()), Text(under) + body]
+        else:
+            lines = _wrap(body, width, first, under)
+        for line in lines:
+            self.console.print(line, style=style if self.color else None, highlight=False, soft_wrap=True)
+
     def markup(self, message: str) -> None:
         """Rich markup on a terminal; the same text without markup elsewhere."""
         if self.is_terminal:
@@ -218,24 +258,50 @@ class Renderer:
         self.stdout.flush()
 
 
+_WORD = re.compile(r"(?:`[^`]*`|[^\s`]|`)+")  # a word, with any `backquoted span` in it whole
+
+
+def _wrap(text: Text, width: int, first: str, hang: str) -> list[Text]:
+    """Greedy wrap at spaces, styles kept: the first line starts with `first`, the others with `hang`.
+    Words on one line keep the spaces that were between them; a word longer than the room left stays
+    whole on its own line (the terminal soft-wraps it)."""
+    from rich.text import Text
+
+    lines = [Text(first)]
+    end = None  # where the last word placed ended, in `text`
+    for match in _WORD.finditer(text.plain):
+        word = text[match.start():match.end()]
+        gap = text[end:match.start()] if end is not None else Text()
+        if "\n" in gap.plain or "\t" in gap.plain:
+            gap = Text(" ")  # a newline in the text would start a line at column 0
+        if end is not None and lines[-1].cell_len + gap.cell_len + word.cell_len > width:
+            lines.append(Text(hang) + word)
+        else:
+            lines[-1] += gap + word
+        end = match.end()
+    return lines
+
+
 def _plain(payload: Any) -> Any:
     """JSON round trip, so YAML sees only plain types (no tuples, datetimes or dataclasses)."""
     return json.loads(to_json(payload, indent=None))
 
 
-def to_csv(payload: Any) -> str:
+def to_csv(payload: Any, columns: Sequence[str] | None = None) -> str:
+    """One row per record of `payload` (a list, else the one record); nested values as compact JSON.
+    The header is `columns` followed by any other key the records have, in order of appearance."""
     rows = payload if isinstance(payload, list) else [payload]
     rows = [r if isinstance(r, dict) else {"value": r} for r in rows]
-    columns: list[str] = []
+    header = list(columns or ())
     for row in rows:
         for key in row:
-            if key not in columns:
-                columns.append(key)
+            if key not in header:
+                header.append(key)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow(header)
     for row in rows:
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        writer.writerow([_csv_cell(row.get(c)) for c in header])
     return buffer.getvalue()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -54,6 +56,33 @@ def test_json_graph_of_the_sandbox(eda_ro: Callable[..., Result]) -> None:
     assert ("high-value-orders", "fraud-review-dlq", "target-dlq", "undeliverable to fraud-review") in edges
     assert ("cancelled-orders", "cancellations", "target", "target, default retries") in edges
     assert any(e[0] == "orders-bus" and e[1] == "eu-orders" and '"region":["EU"]' in e[3] for e in edges)
+
+
+def test_jsonl_and_csv_have_one_record_per_node_and_per_edge(eda_ro: Callable[..., Result]) -> None:
+    doc = eda_ro("-o", "json", "topology").json()
+    records = [{"type": "node", **n} for n in doc["nodes"]] + [{"type": "edge", **e} for e in doc["edges"]]
+    result = eda_ro("-o", "jsonl", "topology")
+    assert result.code == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == records
+    result = eda_ro("-o", "csv", "topology")
+    assert result.code == 0, result.stderr
+    header, *rows = csv.reader(io.StringIO(result.stdout))
+    assert header == ["type", "id", "kind", "name", "details", "warning", "source", "target", "label"]
+    assert len(rows) == len(doc["nodes"]) + len(doc["edges"])
+    by_name = {row[3]: row for row in rows if row[0] == "node"}
+    ids = {row[3]: row[1] for row in rows if row[0] == "node"}
+    assert by_name["shipping-dlq"][2:6] == ["dlq", "shipping-dlq", '["0 msgs","NO ALARM"]', "true"]
+    assert by_name["shipping-dlq"][6:] == ["", "", ""]
+    assert ["edge", "", "redrive", "", "", "", ids["shipping"], ids["shipping-dlq"], "after 10 receives"] in rows
+    assert {row[0] for row in rows} == {"node", "edge"}
+
+
+def test_a_tree_has_no_rows_so_csv_is_refused(eda_ro: Callable[..., Result]) -> None:
+    result = eda_ro("-o", "csv", "topology", "--format", "tree")
+    assert_one_line_error(result, 2)
+    assert "use -o json, jsonl or yaml" in result.stderr and result.stdout == ""
+    jsonl = eda_ro("-o", "jsonl", "topology", "--format", "tree")
+    assert jsonl.code == 0 and all(json_line.startswith('{"node": ') for json_line in jsonl.stdout.splitlines())
 
 
 def test_plain_tree_when_piped(eda_ro: Callable[..., Result]) -> None:

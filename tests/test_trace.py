@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.aws_shapes import AwsFake, aws_error
 from tests.conftest import Result, assert_one_line_error
@@ -139,6 +142,34 @@ def test_the_table_output_has_a_timeline_and_a_verdict(eda: Callable[..., Result
     assert re.fullmatch(r"verdict: stuck in orders-dlq \(sent \S+Z\): 'ERROR c-1: boom' logged by /aws/lambda/orders",
                         lines[-2]), lines[-2]
     assert lines[-1].startswith("searched 2 places (1 logs, 1 sqs) by flags")
+
+
+def test_jsonl_and_csv_have_one_record_per_hit(eda: Callable[..., Result], boto: Any) -> None:
+    _log(boto("logs"), "/aws/lambda/orders", "ERROR c-1: boom, order=\"o-1\"", "INFO c-10 fine")
+    _log(boto("logs"), "/aws/lambda/billing", "INFO c-1 billed")
+    args = ["trace", "c-1", "--log-group", "/aws/lambda/orders", "--log-group", "/aws/lambda/billing"]
+    hits = eda("-o", "json", *args).json()["hits"]
+    assert len(hits) == 2
+    jsonl = eda("-o", "jsonl", *args)
+    assert jsonl.code == 0, jsonl.stderr
+    assert [json.loads(line) for line in jsonl.stdout.splitlines()] == hits  # as in -o json's "hits"
+    assert "c-1: 2 hit(s); verdict: " in jsonl.stderr
+    result = eda("-o", "csv", *args)
+    assert result.code == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["time", "source", "resource", "summary", "detail"]
+    assert [row[:4] for row in rows[1:]] == [[h["time"], h["source"], h["resource"], h["summary"]] for h in hits]
+    # The detail as compact JSON, one cell.
+    assert [row[4] for row in rows[1:]] == [json.dumps(h["detail"], sort_keys=True, separators=(",", ":"))
+                                            for h in hits]
+    # Not found: a header and no row, no line; exit 1 all the same, and stderr says so.
+    none = ["trace", "c-2", "--log-group", "/aws/lambda/orders"]
+    empty = eda("-o", "csv", *none)
+    assert (empty.code, empty.stdout) == (1, "time,source,resource,summary,detail\n")
+    assert empty.stderr.startswith("c-2: not found; searched 1 place (1 logs) by flags")
+    assert (eda("-o", "jsonl", *none).code, eda("-o", "jsonl", *none).stdout) == (1, "")
+    # json and yaml keep the whole result.
+    assert yaml.safe_load(eda("-o", "yaml", *args).stdout)["hits"] == hits
 
 
 # -- per-source errors ----------------------------------------------------------------------------

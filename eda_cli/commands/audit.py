@@ -113,6 +113,12 @@ def _write(renderer: Renderer, text: str) -> None:
 
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_INDENT = 9  # under the rule id, past "WARNING  "
+
+
+def _is_command(fix: str) -> bool:
+    """A fix that is a shell command to copy and run, never to be wrapped (the others are prose)."""
+    return fix.startswith(("aws ", "eda "))
 
 
 def _print_report(renderer: Renderer, report: AuditReport, fail_on: str, nothing: str = "",
@@ -125,11 +131,11 @@ def _print_report(renderer: Renderer, report: AuditReport, fail_on: str, nothing
     findings = report.findings
     for f in findings:
         line = f" ({report.config_path}:{f.line})" if f.line and report.config_path else ""
-        renderer.markup(f"[{_STYLE[f.severity]}]{f.severity.upper():<8}[/] [bold]{_esc(f.rule)}[/]  "
-                        f"{_esc(f.resource)}{_esc(line)}")
-        renderer.text(f"         {f.message}")
-        renderer.text(f"         fix: {f.fix}", style="green")
-        renderer.text(f"         from: {f.source}", style="dim")
+        renderer.indented(f"[{_STYLE[f.severity]}]{f.severity.upper():<8}[/] [bold]{_esc(f.rule)}[/]  "
+                          f"{_esc(f.resource)}{_esc(line)}", markup=True, hang=_INDENT)
+        renderer.indented(f.message, _INDENT)
+        renderer.indented(f.fix, _INDENT, "fix: ", style="green", command=_is_command(f.fix))
+        renderer.indented(f.source, _INDENT, "from: ", style="dim")
     counts = report.counts()
     passed = sum(1 for c in report.checks if c.passed)
     verdict = "FAIL" if report.failed(fail_on) else "PASS"

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with
-from eda_cli.errors import ExitCode
+from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
     from eda_cli.core.pipeline import Loaded
-    from eda_cli.core.topology import TreeNode
+    from eda_cli.core.topology import Graph, TreeNode
     from eda_cli.render import Renderer
 
 CONFIG_HELP = "Pipeline file naming the resources to look at (default: ./eda.yaml when it exists)."
@@ -62,11 +62,14 @@ def topology(
     from eda_cli.core.topology import build_graph, to_dot, to_mermaid, to_tree
 
     app_ = ctx_of(ctx)
+    renderer = app_.renderer
+    if format_ is TopologyFormat.tree and renderer.output == "csv":
+        raise UsageError("--format tree is a nested tree, not rows: use -o json, jsonl or yaml with it, "
+                         "or -o csv without it (one row per node and per edge)")
     loaded = load(app_, config)
     graph = build_graph(loaded.pipeline)
     if around:
         graph = around_fn(graph, around, depth)
-    renderer = app_.renderer
     if format_ in (TopologyFormat.mermaid, TopologyFormat.dot):
         text = to_mermaid(graph) if format_ is TopologyFormat.mermaid else to_dot(graph)
         renderer.stdout.write(text)
@@ -78,8 +81,19 @@ def topology(
         else:
             _print_tree(renderer, trees, loaded.pipeline.region)
     else:
-        renderer.emit(graph.to_dict())
+        renderer.emit(graph.to_dict(), records=_records(graph), columns=RECORD_COLUMNS)
     exit_with(ExitCode.PARTIAL if loaded.pipeline.partial else ExitCode.OK)
+
+
+#: -o csv's header: a row per node (id, kind, name, details, warning), then a row per edge (source,
+#: target, kind, label), told apart by `type`; -o jsonl: the same records, one a line.
+RECORD_COLUMNS = ("type", "id", "kind", "name", "details", "warning", "source", "target", "label")
+
+
+def _records(graph: Graph) -> list[dict[str, Any]]:
+    """The graph as -o json has it, flattened: {"type": "node", **node} for each node, then edges."""
+    return ([{"type": "node", **n.to_dict()} for n in graph.nodes]
+            + [{"type": "edge", **e.to_dict()} for e in graph.edges])
 
 
 _STYLES = {"topic": "bold magenta", "bus": "bold blue", "table": "bold green", "queue": "cyan", "dlq": "red",

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from eda_cli.core.trace import Hit, TraceResult
 
 DEFAULT_SINCE = "24h"
+#: -o csv's header (and -o jsonl's keys): one row per hit.
+HIT_COLUMNS = ("time", "source", "resource", "summary", "detail")
 
 
 def _since(text: str, now: float) -> float:
@@ -94,7 +96,13 @@ def trace(
     result = run_trace(session.client, scope.plan, options, region=region, where=session.where())
     for error in result.errors:
         app_.renderer.warn(f"could not search {error.source} {error.resource}: {error.error}")
-    app_.renderer.emit(result.to_dict(), lambda r: _human(r, result))
+    renderer = app_.renderer
+    # jsonl and csv: one record per hit, shaped as in -o json's "hits"; the verdict goes to stderr.
+    renderer.emit(result.to_dict(), lambda r: _human(r, result), records=[h.to_dict() for h in result.hits],
+                  columns=HIT_COLUMNS)
+    if renderer.output in ("jsonl", "csv"):
+        renderer.note(f"{result.correlation_id}: " + (f"{len(result.hits)} hit(s); verdict: {result.verdict}"
+                                                     if result.found else f"not found; {_searched_line(result)}"))
     if result.partial:
         exit_with(ExitCode.PARTIAL)
     exit_with(ExitCode.OK if result.found else ExitCode.FINDING)
