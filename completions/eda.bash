@@ -7,10 +7,12 @@
 #      or: eda completion bash | sudo tee /etc/bash_completion.d/eda > /dev/null
 #      or: source this file from ~/.bashrc
 
-# _eda_completion_node PATH: the subcommands and options of one command.
+# _eda_completion_node PATH: the subcommands and options of one command, and the subcommand (if any) that
+# takes a word naming neither (as `eda redrive DLQ` is `eda redrive run DLQ`).
 _eda_completion_node() {
     _eda_completion_cmds=()
     _eda_completion_opts=()
+    _eda_completion_default=
     case "$1" in
         eda)
             _eda_completion_cmds=(audit completion demo dlq iam-policy init redrive route saga sandbox stream topology trace)
@@ -47,6 +49,7 @@ _eda_completion_node() {
         'eda redrive')
             _eda_completion_cmds=(cancel replay run status)
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_default=run
             ;;
         'eda redrive cancel')
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -377,12 +380,27 @@ _eda_completion() {
     local cur="${COMP_WORDS[COMP_CWORD]}" path=eda word name
     local -i i=1 npos=0 dashdash=0 found
     local -a _eda_completion_cmds _eda_completion_opts _eda_completion_choices
-    local _eda_completion_nargs _eda_completion_kind
+    local _eda_completion_nargs _eda_completion_kind _eda_completion_default
     COMPREPLY=()
     _eda_completion_node "$path"
     while (( i < COMP_CWORD )); do
         word="${COMP_WORDS[i]}"
         i+=1
+        if [[ -n $_eda_completion_default ]] && (( ! dashdash )); then
+            found=0
+            for name in "${_eda_completion_cmds[@]}" "${_eda_completion_opts[@]}"; do
+                if [[ $name == "$word" ]]; then
+                    found=1
+                    break
+                fi
+            done
+            if (( ! found )); then
+                # the word goes to the default subcommand, as the group's own parser sends it
+                path+=" $_eda_completion_default"
+                npos=0
+                _eda_completion_node "$path"
+            fi
+        fi
         if (( ! dashdash )) && [[ $word == -?* ]]; then
             if [[ $word == -- ]]; then
                 dashdash=1

@@ -311,6 +311,31 @@ function __eda_is_command
         'eda stream tail'
 end
 
+# __eda_default PATH WORD: the subcommand that takes WORD at PATH when WORD names neither a
+# subcommand nor an option there (as `eda redrive DLQ` is `eda redrive run DLQ`).
+function __eda_default
+    switch $argv[1]
+        case 'eda redrive'
+            contains -- $argv[2] \
+                cancel \
+                replay \
+                run \
+                status \
+                --help \
+                -h \
+                --profile \
+                --region \
+                --endpoint-url \
+                --role-arn \
+                --output \
+                -o \
+                --no-color \
+                --debug \
+                --version
+            or echo run
+    end
+end
+
 # __eda_state: the command the line is in (__eda_path) and how many positional
 # arguments it has so far (__eda_npos). Cached per command line.
 function __eda_state
@@ -328,7 +353,16 @@ function __eda_state
     for token in $tokens
         if test $skip -gt 0
             set skip (math $skip - 1)
-        else if test $dashdash -eq 0; and string match -q -- '-?*' $token
+            continue
+        end
+        if test $dashdash -eq 0
+            set -l default (__eda_default "$path" $token)
+            if test -n "$default"
+                set path "$path $default"
+                set npos 0
+            end
+        end
+        if test $dashdash -eq 0; and string match -q -- '-?*' $token
             if test $token = --
                 set dashdash 1
             else if not string match -q -- '*=*' $token

@@ -290,6 +290,10 @@ _eda__redrive() {
                 (replay) _eda__redrive__replay && ret=0 ;;
                 (run) _eda__redrive__run && ret=0 ;;
                 (status) _eda__redrive__status && ret=0 ;;
+                (*)  # a word naming no subcommand goes to the default one, with the words after it
+                    words=(run "$words[@]"); (( CURRENT++ ))
+                    curcontext="${curcontext%:*:*}:eda-redrive-run:"
+                    _eda__redrive__run && ret=0 ;;
             esac
             ;;
     esac

@@ -9,7 +9,8 @@ Global options anywhere: `hoist_global_options`, which the root command runs on 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from pathlib import PurePath
+from typing import Any, get_args, get_origin
 
 import typer
 
@@ -168,3 +169,101 @@ def hoist_global_options(group: Any, ctx: Any, args: list[str]) -> list[str]:
             kept += args[i:]
             break
     return kept[:insert_at] + hoisted + kept[insert_at:] if hoisted else kept
+
+
+# -- help: click's plain metavars -----------------------------------------------------------------
+#
+# typer 0.29 renders help itself, with the Python types: `Usage: eda dlq peek [OPTIONS] {queue}`,
+# `queue <str>`, `queues... <list[str]>`, `--max <int range>`, `--mode <auto|copy|native>`. eda's help
+# reads like click's and the AWS CLI's instead: `QUEUE`, `[QUEUE]...`, `--max INTEGER RANGE`,
+# `--mode [auto|copy|native]`. Older typers render through click, which already does; so the
+# rendering methods of typer's own parameter classes are replaced only where typer has them, once,
+# here, for every command (eda_cli.app imports this module before it builds any).
+
+#: click's names for the value types typer knows by their Python type.
+_TYPE_NAMES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", bool: "BOOLEAN"}
+_PATH_NAMES = {"file": "FILE", "dir": "DIRECTORY", "path": "PATH"}
+
+
+def _type_name(annotation: Any) -> str:
+    """click's name for one Python type: TEXT, INTEGER, PATH, UUID ..."""
+    if get_origin(annotation) is list and get_args(annotation):
+        return _type_name(get_args(annotation)[0])
+    if annotation in _TYPE_NAMES:
+        return _TYPE_NAMES[annotation]
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
+        return "PATH"
+    return str(getattr(annotation, "__name__", annotation)).upper()
+
+
+def _value_metavar(param: Any, ctx: Any) -> str:
+    """What stands for a typer parameter's value in help, as click writes it: TEXT, INTEGER RANGE,
+    [a|b|c], PATH, FILENAME (the metavar it declares aside)."""
+    desc = param.type_descriptor
+    if desc.is_choice or (desc.is_datetime and desc.parameter_info.formats):
+        # typer's own label holds the choices as typed (case-folded when case-insensitive)
+        label = _typer_display_type(param, ctx).strip("<>")
+        return f"[{label.removeprefix('list[').removesuffix(']') if desc.is_list else label}]"
+    if desc.is_ranged:
+        return f"{_type_name(desc.annotation)} RANGE"
+    if desc.is_file:
+        return "FILENAME"
+    if desc.is_path:
+        return _PATH_NAMES.get(desc.path_type, "PATH")
+    if desc.is_tuple:
+        return " ".join(_type_name(arg) for arg in get_args(desc.annotation))
+    return _type_name(desc.annotation)
+
+
+def _typer_display_type(param: Any, ctx: Any) -> str:
+    from typer.core import _TyperParameter
+
+    return str(_TyperParameter.display_type(param, ctx))
+
+
+def _argument_name(self: Any) -> str:
+    """An argument's name in help and errors: its metavar, else its name in capitals (QUEUE)."""
+    return str(self.metavar or (self.name or "").upper())
+
+
+def _argument_usage(self: Any) -> str:
+    """In the usage line: QUEUE when required, [QUEUE] when not, ... when it takes several."""
+    name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+    return name + "..." if self.nargs != 1 else name
+
+
+def _argument_listed(self: Any) -> str:
+    """In the Arguments list: QUEUE, or QUEUE... when it takes several."""
+    return str(self.display_name_raw) + ("..." if self.nargs != 1 else "")
+
+
+def _argument_type(self: Any, ctx: Any) -> str | None:
+    """After an argument's name in the list: its choices only ([bash|zsh|fish]), never its type."""
+    desc = self.type_descriptor
+    return _value_metavar(self, ctx) if desc.is_choice and self.show_choices else None
+
+
+def _option_type(self: Any, ctx: Any) -> str:
+    """After an option's names: its metavar, else click's name for its type."""
+    if self.metavar is not None:
+        return str(self.metavar)
+    return _value_metavar(self, ctx) + ("..." if self.nargs != 1 else "")
+
+
+def _plain_metavars() -> None:
+    """Help and usage errors of every typer command with the renderings above, on a typer that has
+    its own (0.29 and later)."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover - every typer eda supports has them
+        return
+    if not hasattr(TyperArgument, "_usage_display_name"):
+        return  # a typer that renders help through click
+    TyperArgument.display_name_raw = property(_argument_name)  # type: ignore[assignment,method-assign]
+    TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign]
+    TyperArgument._rich_display_name = _argument_listed  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
+    TyperOption.display_type_rich = _option_type  # type: ignore[method-assign]
+
+
+_plain_metavars()

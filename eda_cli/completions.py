@@ -3,7 +3,8 @@
 `generate(shell)` walks eda's command tree once and writes everything completion needs into the
 script itself: subcommands (nested groups), each command's options (with eda's global options
 after every subcommand too, where eda accepts them), which options take a value, option and
-argument choices, `--x/--no-x` pairs and path completion. Pressing TAB therefore never
+argument choices, `--x/--no-x` pairs, path completion, and the subcommand a group hands any other
+word to (`eda redrive DLQ` is `eda redrive run DLQ`). Pressing TAB therefore never
 starts Python (there is no `_EDA_COMPLETE` callback), which keeps completion instant even though
 importing eda and boto3 takes a noticeable fraction of a second.
 
@@ -79,6 +80,9 @@ class Node:
     options: tuple[Option, ...]
     arguments: tuple[Argument, ...]
     commands: tuple[Node, ...]
+    #: The subcommand that takes a word naming none of `commands` (nor an option of this one):
+    #: `eda redrive DLQ` is `eda redrive run DLQ`, so after `eda redrive DLQ` come run's options.
+    default: str | None = None
 
     @property
     def key(self) -> str:
@@ -187,6 +191,25 @@ def _inherit(options: list[Option], inherited: tuple[Option, ...]) -> list[Optio
     return options
 
 
+#: A word no command is named: what `_default_of` hands a group to see where it goes.
+_PROBE = "_completion-probe_"
+
+
+def _default_of(command: Command, name: str, parent_ctx: Any) -> str | None:
+    """The subcommand a group gives a word that names none of its subcommands, when its parser does
+    that (eda's `redrive`: `eda redrive DLQ` is `eda redrive run DLQ`). Found by asking the parser
+    itself, leniently (click's resilient parsing), so the scripts follow the group as it is."""
+    try:
+        ctx = command.make_context(name, [_PROBE], parent=parent_ctx, resilient_parsing=True)
+        protected = getattr(ctx, "_protected_args", None)  # click >= 8.2 (and typer's copy)
+        words = [*(protected if protected is not None else getattr(ctx, "protected_args", [])), *ctx.args]
+    except Exception:  # a group that cannot parse the probe routes nothing
+        return None
+    if len(words) >= 2 and words[1] == _PROBE and words[0] in command.list_commands(ctx):
+        return str(words[0])
+    return None
+
+
 def build(
     command: Command, name: str, parent_ctx: Any = None, path: tuple[str, ...] = (),
     inherited: tuple[Option, ...] = (),
@@ -210,18 +233,23 @@ def build(
     if parent_ctx is None and getattr(command, "global_options_anywhere", False):
         inherited = tuple(_option_of(p) for p in global_options(command) if not getattr(p, "hidden", False))
     commands: list[Node] = []
+    default = None
     if _is_group(command):
         for sub_name in sorted(command.list_commands(ctx)):
             sub = command.get_command(ctx, sub_name)
             if sub is None or getattr(sub, "hidden", False):
                 continue
             commands.append(build(sub, sub_name, ctx, path, inherited))
+        default = _default_of(command, name, parent_ctx)
+        if default not in {c.path[-1] for c in commands}:
+            default = None  # a hidden one: not offered
     return Node(
         path=path,
         help=_text(command.get_short_help_str(limit=120)),
         options=tuple(options),
         arguments=tuple(arguments),
         commands=tuple(commands),
+        default=default,
     )
 
 
@@ -282,6 +310,8 @@ def _bash(root: Node) -> str:
             node_cases.append(f"            {pre}_cmds={_bash_array([c.path[-1] for c in node.commands])}")
         if opts:
             node_cases.append(f"            {pre}_opts={_bash_array(opts)}")
+        if node.default:
+            node_cases.append(f"            {pre}_default={_sh(node.default)}")
         node_cases.append("            ;;")
 
     option_cases: list[str] = []
@@ -321,10 +351,12 @@ def _bash(root: Node) -> str:
 #      or: {prog} completion bash | sudo tee /etc/bash_completion.d/{prog} > /dev/null
 #      or: source this file from ~/.bashrc
 
-# {fn}_node PATH: the subcommands and options of one command.
+# {fn}_node PATH: the subcommands and options of one command, and the subcommand (if any) that
+# takes a word naming neither (as `eda redrive DLQ` is `eda redrive run DLQ`).
 {fn}_node() {{
     {pre}_cmds=()
     {pre}_opts=()
+    {pre}_default=
     case "$1" in
 {case(node_cases)}
         *) return 1 ;;
@@ -372,12 +404,27 @@ def _bash(root: Node) -> str:
     local cur="${{COMP_WORDS[COMP_CWORD]}}" path={_sh(prog)} word name
     local -i i=1 npos=0 dashdash=0 found
     local -a {pre}_cmds {pre}_opts {pre}_choices
-    local {pre}_nargs {pre}_kind
+    local {pre}_nargs {pre}_kind {pre}_default
     COMPREPLY=()
     {fn}_node "$path"
     while (( i < COMP_CWORD )); do
         word="${{COMP_WORDS[i]}}"
         i+=1
+        if [[ -n ${pre}_default ]] && (( ! dashdash )); then
+            found=0
+            for name in "${{{pre}_cmds[@]}}" "${{{pre}_opts[@]}}"; do
+                if [[ $name == "$word" ]]; then
+                    found=1
+                    break
+                fi
+            done
+            if (( ! found )); then
+                # the word goes to the default subcommand, as the group's own parser sends it
+                path+=" ${pre}_default"
+                npos=0
+                {fn}_node "$path"
+            fi
+        fi
         if (( ! dashdash )) && [[ $word == -?* ]]; then
             if [[ $word == -- ]]; then
                 dashdash=1
@@ -530,6 +577,14 @@ def _zsh_function(node: Node) -> list[str]:
         "            case $words[1] in",
     ]
     lines += [f"                ({_sh(c.path[-1])}) {_ident(c)} && ret=0 ;;" for c in node.commands]
+    default = next((c for c in node.commands if c.path[-1] == node.default), None)
+    if default is not None:
+        lines += [
+            "                (*)  # a word naming no subcommand goes to the default one, with the words after it",
+            f"                    words=({_sh(default.path[-1])} \"$words[@]\"); (( CURRENT++ ))",
+            f'                    curcontext="${{curcontext%:*:*}}:{"-".join(default.path)}:"',
+            f"                    {_ident(default)} && ret=0 ;;",
+        ]
     lines += [
         "            esac",
         "            ;;",
@@ -613,6 +668,14 @@ def _fish_script(root: Node) -> str:
         for nargs, keys in sorted(by_nargs.items())
     ]
     commands = [child.key for node in nodes for child in node.commands]
+    default_cases: list[str] = []
+    for node in nodes:
+        if node.default:
+            known = [c.path[-1] for c in node.commands] + [n for o in node.options for n in o.all_names]
+            default_cases.append(f"        case {_fq(node.key)}\n"
+                                 f"            contains -- $argv[2]{_fish_list(known, ' ' * 16)}\n"
+                                 f"            or echo {_fq(node.default)}")
+    default_body = "\n".join(["    switch $argv[1]", *default_cases, "    end"] if default_cases else ["    return 0"])
 
     lines: list[str] = []
     for node in nodes:
@@ -663,6 +726,12 @@ function {fn}_is_command
     contains -- $argv[1]{_fish_list(commands, ' ' * 8)}
 end
 
+# {fn}_default PATH WORD: the subcommand that takes WORD at PATH when WORD names neither a
+# subcommand nor an option there (as `eda redrive DLQ` is `eda redrive run DLQ`).
+function {fn}_default
+{default_body}
+end
+
 # {fn}_state: the command the line is in ({fn}_path) and how many positional
 # arguments it has so far ({fn}_npos). Cached per command line.
 function {fn}_state
@@ -680,7 +749,16 @@ function {fn}_state
     for token in $tokens
         if test $skip -gt 0
             set skip (math $skip - 1)
-        else if test $dashdash -eq 0; and string match -q -- '-?*' $token
+            continue
+        end
+        if test $dashdash -eq 0
+            set -l default ({fn}_default "$path" $token)
+            if test -n "$default"
+                set path "$path $default"
+                set npos 0
+            end
+        end
+        if test $dashdash -eq 0; and string match -q -- '-?*' $token
             if test $token = --
                 set dashdash 1
             else if not string match -q -- '*=*' $token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -153,6 +154,53 @@ def test_bash_completes(line: str, expected: set[str], unexpected: set[str]) -> 
     got = set(_bash_complete(COMPLETIONS / "eda.bash", line))
     assert expected <= got, f"{line!r}: missing {sorted(expected - got)}; got {sorted(got)}"
     assert not unexpected & got, f"{line!r}: unexpected {sorted(unexpected & got)}"
+
+
+#: `eda redrive DLQ ...` is `eda redrive run DLQ ...`: after the DLQ come run's options (and values).
+REDRIVE_SHORTHAND: list[tuple[str, set[str], set[str]]] = [
+    ("eda redrive payments-dlq --", {"--to", "--filter", "--dry-run", "--mode", "--yes", "--output"}, {"--archived"}),
+    ("eda redrive payments-dlq --mode ", {"auto", "copy", "native"}, set()),
+    ("eda redrive payments-dlq --dry-run --ma", {"--max"}, set()),
+    ("eda redrive --region eu-west-1 payments-dlq --dr", {"--dry-run"}, set()),  # a global option first
+    ("eda redrive ", {"run", "replay", "status", "cancel"}, {"--dry-run"}),  # still the subcommands
+    ("eda redrive replay a.jsonl --", {"--to", "--rate"}, {"--dry-run", "--mode"}),  # a subcommand is itself
+]
+
+
+@needs_bash
+@pytest.mark.parametrize(("line", "expected", "unexpected"), REDRIVE_SHORTHAND, ids=[r[0] for r in REDRIVE_SHORTHAND])
+def test_bash_completes_after_the_redrive_shorthand(line: str, expected: set[str], unexpected: set[str]) -> None:
+    """Was nothing at all: the script took the DLQ for an argument of `eda redrive`, which has none."""
+    got = set(_bash_complete(COMPLETIONS / "eda.bash", line))
+    assert expected <= got, f"{line!r}: missing {sorted(expected - got)}; got {sorted(got)}"
+    assert not unexpected & got, f"{line!r}: unexpected {sorted(unexpected & got)}"
+
+
+def test_a_group_that_hands_other_words_to_a_subcommand_is_found_by_its_parser() -> None:
+    from eda_cli.completions import build
+
+    nodes = {node.key: node for node in build(typer.main.get_command(eda_app.app), "eda").walk()}
+    assert nodes["eda redrive"].default == "run"
+    assert {key for key, node in nodes.items() if node.default} == {"eda redrive"}
+
+    class _ToRead(typer.core.TyperGroup):
+        def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+            if args and args[0] not in self.commands:
+                args = ["read", *args]
+            return super().parse_args(ctx, args)
+
+    tool = typer.Typer(name="tool", cls=_ToRead, add_completion=False)
+
+    @tool.command("read")
+    def read(source: str, deep: bool = typer.Option(False, "--deep")) -> None:
+        """Read."""
+
+    @tool.command("write")
+    def write() -> None:
+        """Write."""
+
+    assert build(typer.main.get_command(tool), "tool").default == "read"
+    assert build(_toy_command(), "toy").default is None
 
 
 @needs_bash
@@ -313,6 +361,55 @@ def test_fish_script_parses_and_completes() -> None:
     assert _fish_complete(script, "eda dlq peek x --group-by ") == {"error"}
     assert {"--output", "--region"} <= _fish_complete(script, "eda dlq peek -")
     assert {"json", "jsonl"} <= _fish_complete(script, "eda dlq inspect --output ")
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+@pytest.mark.parametrize(("line", "expected", "unexpected"), REDRIVE_SHORTHAND, ids=[r[0] for r in REDRIVE_SHORTHAND])
+def test_fish_completes_after_the_redrive_shorthand(line: str, expected: set[str], unexpected: set[str]) -> None:
+    got = _fish_complete(COMPLETIONS / "eda.fish", line)
+    assert expected <= got, f"{line!r}: missing {sorted(expected - got)}; got {sorted(got)}"
+    assert not unexpected & got, f"{line!r}: unexpected {sorted(unexpected & got)}"
+
+
+#: An interactive zsh on a pseudo-terminal (zsh/zpty): source the script, type a line and TAB, and
+#: print each match compadd receives as HIT:<match>.
+ZSH_TAB = r"""
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PROMPT=''; RPROMPT=''; autoload -Uz compinit && compinit -u -d /dev/null"
+zpty -w z "source ${(q)1}"
+zpty -w z 'compadd () {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
+  typeset -a hits; builtin compadd -A hits "$@"; local ret=$?
+  (( $#hits )) && print -r -- "HIT:"${^hits}
+  return ret
+}'
+zpty -w z "print READY"
+zpty -r z line '*READY*'
+zpty -w z "print SET"
+zpty -r z line '*SET*'
+zpty -n -w z "$2"$'	'
+out= quiet=0
+for i in {1..200}; do
+  if zpty -r -t z chunk; then out+=$chunk; quiet=0
+  else (( quiet++ )); [[ $out == *HIT:* && $quiet -gt 5 ]] && break; sleep 0.1
+  fi
+done
+print -r -- $out
+zpty -d z
+"""
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+@pytest.mark.parametrize("line", [REDRIVE_SHORTHAND[0][0], REDRIVE_SHORTHAND[1][0]])
+def test_zsh_completes_after_the_redrive_shorthand(line: str, tmp_path: Path) -> None:
+    [expected] = [want for text, want, _ in REDRIVE_SHORTHAND if text == line]
+    result = subprocess.run(
+        ["zsh", "-f", "-c", ZSH_TAB, "zsh", str(COMPLETIONS / "eda.zsh"), line], capture_output=True, text=True,
+        timeout=60, check=False, env={**os.environ, "HOME": str(tmp_path)},
+    )
+    got = set(re.findall(r"HIT:([^\s\x1b\x07]+)", result.stdout))
+    assert expected - {"--output"} <= got, (line, sorted(got), result.stderr[-500:])
 
 
 # -- (4) an unknown shell is a usage error ---------------------------------------------------------

@@ -405,3 +405,32 @@ def test_inspect_fail_above_without_a_dlq_is_not_a_pass(eda: Callable[..., Resul
     assert eda("dlq", "inspect", "--fail-above", "0").code == 5
     make_pipeline(sqs)
     assert eda("dlq", "inspect", "--fail-above", "0").code == 0
+
+
+def test_inspect_marks_a_named_queue_that_is_not_a_dlq(eda: Callable[..., Result], boto: Any) -> None:
+    """Was "(by name)": a live source queue named on the command line (it has a RedrivePolicy of its own
+    and no queue sends to it) is no DLQ, and says so in the table and in JSON."""
+    sqs = boto("sqs")
+    make_pipeline(sqs, "payments")
+    sqs.create_queue(QueueName="plain")
+    sqs.create_queue(QueueName="notify-lambda-dlq")
+    named = ("payments", "plain", "notify-lambda-dlq", "payments-dlq")
+    result = eda("-o", "json", "dlq", "inspect", *named)
+    assert result.code == 0, result.stderr
+    rows = {row["queue"]: (row["found_by"], row["is_dlq"]) for row in result.json()}
+    assert rows == {
+        "payments": ("own-redrive-policy", False),
+        "plain": ("none", False),
+        "notify-lambda-dlq": ("name", True),
+        "payments-dlq": ("redrive-policy", True),
+    }
+    table = eda("dlq", "inspect", *named)
+    assert table.code == 0, table.stderr
+    lines = {line.split()[0]: line for line in table.stdout.splitlines()[2:] if line.strip()}
+    assert "(not a DLQ: it has its own RedrivePolicy)" in lines["payments"], table.stdout
+    assert "(not a DLQ: no RedrivePolicy names it)" in lines["plain"], table.stdout
+    assert "(by name)" in lines["notify-lambda-dlq"] and "(by name)" not in lines["payments"], table.stdout
+    assert "payments (3)" in lines["payments-dlq"], table.stdout
+    # Every DLQ of the region, when none is named: the source queues are not among them.
+    assert {row["queue"] for row in eda("-o", "json", "dlq", "inspect").json()} == {"payments-dlq",
+                                                                                   "notify-lambda-dlq"}

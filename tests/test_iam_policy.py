@@ -339,7 +339,30 @@ def test_cli(eda: Callable[..., Result]) -> None:
     listing = eda("-o", "json", "iam-policy", "--list")
     assert {"command": "audit", "read_only": True} .items() <= listing.json()[5].items() or any(
         row["command"] == "audit" for row in listing.json())
-    none = eda("iam-policy", "demo")
-    assert none.code == 0 and json.loads(none.stdout)["Statement"] == []
-    assert "no AWS permission needed" in none.stderr
     assert_one_line_error(eda("iam-policy", "nope"), 2)
+
+
+@pytest.mark.parametrize("args", [["sandbox"], ["demo"], ["completion"], ["iam-policy"], ["saga", "validate"],
+                                  ["-o", "json", "sandbox"]])
+def test_a_command_that_calls_no_aws_api_gets_no_policy(cli: Callable[..., Result], args: list[str]) -> None:
+    """Was `{"Version": ..., "Statement": []}` on stdout, which IAM rejects: now nothing on stdout, and
+    one line on stderr that says why."""
+    result = cli("iam-policy", *args)
+    assert result.code == 0, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "calls no AWS API" in lines[0] and "no IAM policy" in lines[0], result.stderr
+    with pytest.raises(ValueError):
+        policy_document(policies_for(" ".join(a for a in args if a not in ("-o", "json"))))
+
+
+def test_every_policy_printed_has_a_statement(cli: Callable[..., Result]) -> None:
+    everything = cli("iam-policy")
+    assert everything.code == 0 and len(json.loads(everything.stdout)["Statement"]) == 2
+    assert {row["command"] for row in cli("-o", "json", "iam-policy", "--list").json()} >= {"sandbox", "demo"}
+    read_only = cli("iam-policy", "--read-only", "saga")
+    assert read_only.code == 0 and json.loads(read_only.stdout)["Statement"][0]["Sid"] == "EdaRead"
+    # --read-only of a command that changes things leaves nothing: an error, not an empty policy
+    refused = cli("iam-policy", "--read-only", "redrive", "replay")
+    assert_one_line_error(refused, 2)
+    assert refused.stdout == "" and "redrive replay" in refused.stderr

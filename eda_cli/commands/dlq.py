@@ -78,6 +78,14 @@ def _retention(report: DlqReport) -> str:
     return f"{mine} <= source {humanize_seconds(longest)}"
 
 
+def _sources(report: DlqReport) -> list[str] | str:
+    """The Sources cell: each source with its maxReceiveCount, else why it is a DLQ, or is not one."""
+    dlq = report.dlq
+    if dlq.sources:
+        return [f"{s.queue} ({s.max_receive_count})" for s in dlq.sources]
+    return f"(not a DLQ: {dlq.not_a_dlq})" if dlq.not_a_dlq else "(by name)"
+
+
 def _inspect_view(result: InspectResult, fail_above: int | None) -> TableView:
     rows = []
     for r in result.reports:
@@ -87,7 +95,7 @@ def _inspect_view(result: InspectResult, fail_above: int | None) -> TableView:
             r.in_flight,
             r.delayed,
             humanize_seconds(r.oldest_age_seconds),
-            [f"{s.queue} ({s.max_receive_count})" for s in r.dlq.sources] or "(by name)",
+            _sources(r),
             ", ".join(r.alarms) if r.alarms else "NONE",
             _retention(r),
         ])
@@ -105,7 +113,9 @@ def _inspect_view(result: InspectResult, fail_above: int | None) -> TableView:
 @app.command("inspect")
 def inspect_cmd(
     ctx: typer.Context,
-    queues: list[str] = typer.Argument(None, help="DLQs to inspect (name, URL or ARN). Default: every DLQ."),
+    queues: list[str] = typer.Argument(
+        None, metavar="QUEUE", help="DLQs to inspect (name, URL or ARN). Default: every DLQ."
+    ),
     fail_above: int | None = typer.Option(
         None, "--fail-above", min=0, help="Exit 1 when any DLQ holds more than N visible messages."
     ),
@@ -119,7 +129,8 @@ def inspect_cmd(
     """Depth, in-flight, age of the oldest message, sources, alarm and retention of each DLQ.
 
     Read-only: uses GetQueueAttributes and CloudWatch, never receives a message. With --fail-above,
-    no DLQ at all exits 5 (a gate that checks nothing must not pass) unless --allow-empty.
+    no DLQ at all exits 5 (a gate that checks nothing must not pass) unless --allow-empty. A queue
+    named here that is not a DLQ (a live source queue, say) is marked "not a DLQ" in Sources.
 
     Example: eda dlq inspect --fail-above 0          # CI: fail when any DLQ holds a message
     """
@@ -194,7 +205,7 @@ class GroupBy(str, Enum):
 @app.command("peek")
 def peek_cmd(
     ctx: typer.Context,
-    queue: str = typer.Argument(..., help="The queue to peek at (name, URL or ARN)."),
+    queue: str = typer.Argument(..., metavar="QUEUE", help="The queue to peek at (name, URL or ARN)."),
     max_messages: int = typer.Option(10, "--max", "-n", min=1, max=10000, help="At most this many messages."),
     group_by: GroupBy | None = typer.Option(
         None, "--group-by", help="Group messages by error signature (the triage view)."

@@ -10,19 +10,20 @@ from eda_cli.render import TableView, to_json
 
 def iam_policy(
     ctx: typer.Context,
-    command: list[str] = typer.Argument(None, help="The command, e.g. 'dlq inspect' or 'audit'. "
-                                                     "A group ('dlq') means all its commands. Default: every command."),
+    command: list[str] = typer.Argument(None, metavar="COMMAND", help="The command, e.g. 'dlq inspect' or "
+                                        "'audit'. A group ('dlq') means all its commands. Default: every command."),
     read_only: bool = typer.Option(False, "--read-only", help="Only the read-only commands (no write action)."),
     list_: bool = typer.Option(False, "--list", help="List each command, whether it is read-only, and its actions."),
 ) -> None:
     """Print the least-privilege IAM policy (JSON) for an eda command, or for all of them.
 
     Read-only commands need no action that changes or deletes anything. Resource is "*" because
-    eda discovers resources by listing them; narrow it to your ARNs if you name them.
+    eda discovers resources by listing them; narrow it to your ARNs if you name them. A command that
+    calls no AWS API (sandbox, demo, completion ...) needs no policy: it says so on stderr.
 
     Example: eda iam-policy audit > eda-audit-policy.json
     """
-    from eda_cli.core.iam import policies_for, policy_document
+    from eda_cli.core.iam import calls_aws, policies_for, policy_document
 
     app_ = ctx_of(ctx)
     wanted = " ".join(command) if command else None
@@ -33,12 +34,15 @@ def iam_policy(
             rows=[[p.command, p.read_only, len(p.actions) or "none", p.note or ""] for p in policies],
         ))
         return
+    if not calls_aws(policies):
+        # No policy at all, rather than one with no statement (which IAM rejects): one line says why.
+        app_.renderer.note(f"{'eda ' + wanted if wanted else 'these commands'}: calls no AWS API, "
+                           "so it needs no IAM policy")
+        return
     document = policy_document(policies)
     for p in policies:
         if p.note and (wanted is not None or not p.actions):
             app_.renderer.note(f"{p.command}: {p.note}")
-    if not document["Statement"]:
-        app_.renderer.note(f"{wanted or 'these commands'}: no AWS permission needed")
     if app_.renderer.human:
         # The policy is what people paste into IAM: print it as JSON even in table mode.
         app_.renderer.stdout.write(to_json(document) + "\n")

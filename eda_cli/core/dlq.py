@@ -58,11 +58,47 @@ class Source:
         }
 
 
+#: What makes a queue a DLQ (`Dlq.found_by`): another queue's RedrivePolicy names it, or (nothing
+#: naming it) its name says so.
+FOUND_BY_POLICY = "redrive-policy"
+FOUND_BY_NAME = "name"
+#: What a queue named on the command line is when it is neither: a live source queue (it has a
+#: RedrivePolicy of its own), or a queue nothing marks as a DLQ. Each with why, as eda says it.
+NOT_A_DLQ = {
+    "own-redrive-policy": "it has its own RedrivePolicy",
+    "none": "no RedrivePolicy names it",
+}
+
+
+def classify(info: QueueInfo, sources: tuple[Source, ...]) -> str:
+    """Why `info` is a DLQ (FOUND_BY_POLICY, FOUND_BY_NAME), or why it is not (a key of NOT_A_DLQ).
+
+    A queue with sources is a DLQ even with a RedrivePolicy of its own (a DLQ may have a DLQ);
+    one named like a DLQ is one too (Lambda, SNS and EventBridge DLQs are named by nothing else).
+    """
+    if sources:
+        return FOUND_BY_POLICY
+    if named_like_dlq(info.name):
+        return FOUND_BY_NAME
+    return "own-redrive-policy" if info.dead_letter_target_arn else "none"
+
+
 @dataclass(frozen=True)
 class Dlq:
+    """A DLQ, or (`is_dlq` false) a queue named on the command line that is not one."""
+
     info: QueueInfo
-    found_by: str  # "redrive-policy" | "name"
+    found_by: str  # FOUND_BY_POLICY | FOUND_BY_NAME | a key of NOT_A_DLQ
     sources: tuple[Source, ...] = ()
+
+    @property
+    def is_dlq(self) -> bool:
+        return self.found_by not in NOT_A_DLQ
+
+    @property
+    def not_a_dlq(self) -> str | None:
+        """Why this queue is not a DLQ (None when it is one)."""
+        return NOT_A_DLQ.get(self.found_by)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,11 +171,10 @@ def scan_dlqs(sqs: Any, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
             dangling.append(Dangling(source=info.name, dlq_arn=target))
     dlqs: list[Dlq] = []
     for info in sorted(infos, key=lambda i: i.name):
-        if info.arn in sources:
-            found = tuple(sorted(sources[info.arn], key=lambda s: s.queue))
-            dlqs.append(Dlq(info=info, found_by="redrive-policy", sources=found))
-        elif named_like_dlq(info.name):
-            dlqs.append(Dlq(info=info, found_by="name"))
+        found = tuple(sorted(sources.get(info.arn, ()), key=lambda s: s.queue))
+        dlq = Dlq(info=info, found_by=classify(info, found), sources=found)
+        if dlq.is_dlq:
+            dlqs.append(dlq)
     return DlqScan(
         dlqs=tuple(dlqs),
         queues_scanned=len(urls),
@@ -151,7 +186,8 @@ def scan_dlqs(sqs: Any, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
 def dlqs_for(
     sqs: Any, queues: list[QueueRef], concurrency: int = DEFAULT_CONCURRENCY
 ) -> tuple[list[Dlq], list[Problem]]:
-    """The named queues as DLQs, with their sources from ListDeadLetterSourceQueues."""
+    """The named queues as DLQs, with their sources from ListDeadLetterSourceQueues. A queue that is
+    not a DLQ is kept (it was asked for), marked as such (`Dlq.is_dlq`, `Dlq.not_a_dlq`)."""
 
     def one(ref: QueueRef) -> Dlq:
         info = get_queue_info(sqs, ref.url)
@@ -160,7 +196,7 @@ def dlqs_for(
             source_urls.extend(page.get("queueUrls", []))
         source_infos, _ = get_queue_infos(sqs, source_urls, concurrency=4)
         found = tuple(sorted((_sources_from(i) for i in source_infos), key=lambda s: s.queue))
-        return Dlq(info=info, found_by="redrive-policy" if found else "named", sources=found)
+        return Dlq(info=info, found_by=classify(info, found), sources=found)
 
     dlqs: list[Dlq] = []
     problems: list[Problem] = []
@@ -214,6 +250,7 @@ class DlqReport:
             "retention_seconds": self.retention_seconds,
             "retention_ok": self.retention_ok,
             "found_by": self.dlq.found_by,
+            "is_dlq": self.dlq.is_dlq,
         }
 
 

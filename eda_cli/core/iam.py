@@ -164,7 +164,16 @@ def policies_for(command: str | None = None, *, read_only: bool = False) -> list
                              hint="commands: " + ", ".join(known_commands()))
     if read_only:
         chosen = [p for p in chosen if p.read_only]
+        if not chosen:  # else: no policy, and a note that it calls no AWS API, which is not so
+            raise UsageError(f"--read-only: {command} changes things, so no read-only command is left",
+                             hint="drop --read-only to print its policy")
     return chosen
+
+
+def calls_aws(policies: Iterable[CommandPolicy]) -> bool:
+    """Whether any of `policies` calls an AWS API. When none does there is no policy to print: IAM
+    rejects a document without a statement."""
+    return any(p.actions for p in policies)
 
 
 #: Actions whose names look like writes but that only read (AWS's access level for logs:StartQuery
@@ -179,12 +188,17 @@ def is_write_action(action: str) -> bool:
 
 def policy_document(policies: Iterable[CommandPolicy]) -> dict[str, Any]:
     """One IAM policy document granting what `policies` need: a read statement and, if any command
-    changes things, a separate write statement (so it is easy to see, and to drop)."""
+    changes things, a separate write statement (so it is easy to see, and to drop).
+
+    Raises ValueError when they call no AWS API (see `calls_aws`): a policy with no statement is invalid.
+    """
     read: set[str] = set()
     write: set[str] = set()
     for p in policies:
         for action in p.actions:
             (write if is_write_action(action) and not p.read_only else read).add(action)
+    if not read and not write:
+        raise ValueError("these commands call no AWS API: there is no policy to print")
     statements: list[dict[str, Any]] = []
     if read:
         statements.append({"Sid": "EdaRead", "Effect": "Allow", "Action": sorted(read), "Resource": "*"})
