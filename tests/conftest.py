@@ -23,6 +23,9 @@ from tests.backends import reset_moto as reset_moto
 
 REGION = "us-east-1"
 
+#: The seeded demo sandbox's module-scoped fixtures (`seeded`, `eda_ro`), for modules of read-only tests.
+pytest_plugins = ["tests.seeded_sandbox"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 
 from eda_cli.render import Renderer
-from tests.backends import Backend
 from tests.conftest import Result
-from tests.test_audit_cli import Seeded, invoker, seed_once
 
 
 class _Terminal(io.StringIO):
@@ -33,18 +31,6 @@ def _renderer(width: int) -> tuple[Renderer, _Terminal]:
     renderer = Renderer(output="table", color=False, stdout=out)
     renderer._console = Console(file=out, width=width, no_color=True, highlight=False)
     return renderer, out
-
-
-@pytest.fixture(scope="module")
-def seeded(backend: Backend) -> Seeded:
-    """The demo sandbox (misconfigured on purpose), seeded once for this module's read-only tests."""
-    return seed_once(backend)
-
-
-@pytest.fixture
-def eda_ro(seeded: Seeded, capsys: pytest.CaptureFixture[str],
-           monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    return invoker(seeded, capsys, monkeypatch)
 
 
 def _audit_on_a_terminal(eda_ro: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, width: int) -> str:

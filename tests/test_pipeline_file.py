@@ -15,22 +15,8 @@ from eda_cli.core.pipeline import (
     parse_pipeline_text,
     scope_pipeline,
 )
-from tests.backends import Backend
 from tests.conftest import Result, assert_one_line_error
-from tests.test_audit_cli import Seeded, invoker, seed_once
-
-
-@pytest.fixture(scope="module")
-def seeded(backend: Backend) -> Seeded:
-    """The demo sandbox, seeded once for this module's read-only tests (see seed_once)."""
-    return seed_once(backend)
-
-
-@pytest.fixture
-def eda_ro(seeded: Seeded, capsys: pytest.CaptureFixture[str],
-           monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    return invoker(seeded, capsys, monkeypatch)
-
+from tests.seeded_sandbox import Seeded
 
 FULL = """\
 version: 1

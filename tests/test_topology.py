@@ -11,27 +11,11 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from eda_cli.core.pipeline import discover
 from eda_cli.core.topology import around, build_graph, to_dot, to_mermaid, to_tree, tree_lines
-from tests.backends import Backend
 from tests.conftest import Result, assert_one_line_error
-from tests.test_audit_cli import Seeded, invoker, seed_once
+from tests.seeded_sandbox import Seeded
 from tests.test_pipeline_discovery import build_account
-
-
-@pytest.fixture(scope="module")
-def seeded(backend: Backend) -> Seeded:
-    """The demo sandbox, seeded once for this module's read-only tests (see seed_once)."""
-    return seed_once(backend)
-
-
-@pytest.fixture
-def eda_ro(seeded: Seeded, capsys: pytest.CaptureFixture[str],
-           monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    return invoker(seeded, capsys, monkeypatch)
-
 
 
 def _edges(doc: dict[str, Any]) -> set[tuple[str, str, str, str]]:
