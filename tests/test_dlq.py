@@ -388,8 +388,8 @@ def test_ctrl_c_during_peek_hands_every_message_back_and_says_so(endpoint: str, 
         if process.returncode == 130:
             assert out == "" and "were made visible again at once" in err, context
             mid_read += 1
-        else:
-            assert process.returncode == 0 and "110 message(s) peeked" in out, context  # done before the signal
+        else:  # done before the signal: a complete answer (the signal may still end the exiting process)
+            assert process.returncode in (0, -signal.SIGINT) and "110 message(s) peeked" in out, context
     assert mid_read >= 4, f"only {mid_read} of 8 interrupts landed while the peek was reading"
 
 

@@ -181,13 +181,19 @@ def _check_interrupted_run(url: str, ids: list[str], process: subprocess.Popen[s
     assert sorted(in_dlq + in_target) == sorted(ids), context  # nothing lost, nothing duplicated
     assert all(m["visible"] for m in all_messages(url, "orders-dlq")), f"messages left hidden ({context})"
     if not out.strip():  # stopped before the redrive began (start-up or planning): nothing moved
-        assert in_target == [] and process.returncode in (130, -signal.SIGINT), context
+        # 130 from eda; -SIGINT or 1 when the signal came before eda's own code ran (the interpreter's start)
+        assert in_target == [] and process.returncode in (130, -signal.SIGINT, 1), context
         return {}
     summary: dict[str, Any] = json.loads(out)
     assert summary["moved"] == len(in_target), context
     assert summary["not_deleted_message_ids"] == [] and summary["in_flight_message_ids"] == [], context
     assert summary["left_in_dlq"] == len(in_dlq), context
-    assert process.returncode == (130 if summary["interrupted"] else 0), context
+    if summary["interrupted"]:
+        assert process.returncode == 130, context
+    else:
+        # The run had finished and printed its (complete) summary when the signal came: the process may
+        # then end by the signal while it exits. The summary still equals the queues, checked above.
+        assert process.returncode in (0, 130, -signal.SIGINT), context
     return summary
 
 

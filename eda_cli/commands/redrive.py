@@ -228,9 +228,12 @@ def run_cmd(
                        f"{', '.join(t.name for t in plan.targets)}?", yes)
     from eda_cli.interrupts import deferred_interrupts
 
-    with deferred_interrupts() as cancel, _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
-        result = run_redrive(sqs, plan, on_progress=bar.update, cancel=cancel)
-    _finish(app_, plan, result)
+    # The summary is printed under the deferral too: a Ctrl-C landing after the last batch must not
+    # lose the account of what moved.
+    with deferred_interrupts() as cancel:
+        with _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
+            result = run_redrive(sqs, plan, on_progress=bar.update, cancel=cancel)
+        _finish(app_, plan, result)
 
 
 def _finish(app_: AppContext, plan: RedrivePlan | None, result: RedriveResult) -> None:
