@@ -62,6 +62,7 @@ class AwsSession:
         self._boto_session = boto_session
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._account: str | None = None
 
     # -- where we are -------------------------------------------------------------------------
 
@@ -84,6 +85,12 @@ class AwsSession:
     @property
     def endpoint_url(self) -> str | None:
         return self.settings.endpoint_url
+
+    def account(self) -> str:
+        """The account of the credentials in use (STS GetCallerIdentity), asked once per invocation."""
+        if self._account is None:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
 
     def where(self) -> str:
         """A short description of the target, for error messages: 'region eu-west-1, endpoint ...'."""

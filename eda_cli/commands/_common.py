@@ -37,7 +37,7 @@ def region_and_account(app: AppContext) -> str:
     GetCallerIdentity; the region alone when STS does not answer)."""
     region = app.session.region
     try:
-        account = str(app.session.client("sts").get_caller_identity()["Account"])
+        account = app.session.account()
     except Exception:  # a label for a message: never the reason a command fails
         return region
     return f"{region}/{account}"

@@ -69,13 +69,7 @@ def _roles(app_: AppContext, saga: Saga, execution_role_arn: str | None) -> tupl
 
     from eda_cli.core.saga.spec import with_account
 
-    answers: list[str] = []
-
-    def account() -> str:
-        if not answers:
-            answers.append(str(app_.session.client("sts").get_caller_identity()["Account"]))
-        return answers[0]
-
+    account = app_.session.account
     return replace(saga, role_arn=with_account(saga.role_arn, account)), with_account(execution_role_arn, account)
 
 
