@@ -13,24 +13,86 @@ from typer.core import TyperGroup
 from eda_cli import __version__, context
 from eda_cli import _clicompat as compat
 from eda_cli.aws.session import AwsSettings
+from eda_cli.context import SessionFactory
 from eda_cli.errors import EdaError, ExitCode
 
-#: The order `eda --help` lists commands in: the on-call path first, then CI, then the sandbox.
-COMMAND_ORDER = ("dlq", "redrive", "stream", "trace", "saga", "route", "audit", "topology", "init",
-                 "iam-policy", "sandbox", "demo", "completion")
+#: Every command: name -> (module in eda_cli.commands, its Typer app or command function, the first
+#: sentence of its help). In the order `eda --help` lists them: the on-call path first, then CI, then the
+#: sandbox. A command's module is imported only when that command runs or its help is asked for, so a
+#: new command costs no other invocation start-up time; `eda --help` lists the sentences from here
+#: (tests/test_help.py checks them against the modules).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "dlq": ("dlq", "app", "Dead-letter queues: find them, measure them, peek at them."),
+    "redrive": ("redrive", "app", "Move messages from a dead-letter queue back to their source (or --to a queue): "
+                "at least once, never losing one, with an exact account of what moved."),
+    "stream": ("stream", "app", "DynamoDB streams: tail them, filter them, see what changed."),
+    "trace": ("trace", "trace", "Follow one correlation id through the pipeline and print one timeline and a "
+              "verdict."),
+    "saga": ("saga", "app", "Sagas: steps with compensations, run locally or on Step Functions with the same "
+             "outcome."),
+    "route": ("route", "app", "Route an event offline: which rules match it, and why the others miss it."),
+    "audit": ("audit", "audit", "Check the pipeline against the rules teams forget: a DLQ on every queue, "
+              "maxReceiveCount 3-5, an alarm on every DLQ, DLQ retention, queue policies that block SNS, "
+              "EventBridge target DLQs and retry policies, stream and TTL settings, Lambda mapping failure "
+              "handling, Step Functions Retry/Catch, type and logging."),
+    "topology": ("topology", "topology", "Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> "
+                 "rules -> targets; table -> stream -> consumers; state machines and what their tasks call."),
+    "init": ("init", "init", "Discover the account's pipeline and write it as a pipeline file: topics, queues, "
+             "buses, tables (idempotency tables marked, with their TTL attribute), functions, the filters on "
+             "event source mappings, state machines (sagas marked)."),
+    "iam-policy": ("iam_policy", "iam_policy", "Print the least-privilege IAM policy (JSON) for an eda command, "
+                   "or for all of them."),
+    "sandbox": ("sandbox", "app", "The embedded AWS sandbox: no account needed."),
+    "demo": ("demo", "demo", "Run eda's diagnostics on the embedded sandbox: no AWS account, nothing left "
+             "running."),
+    "completion": ("completion", "completion", "Print a static completion script for SHELL (bash, zsh or "
+                   "fish)."),
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command `name` (a key of COMMANDS), built from its module on first use."""
+    import importlib
+
+    module_name, attribute, _ = COMMANDS[name]
+    target: Any = getattr(importlib.import_module(f"eda_cli.commands.{module_name}"), attribute)
+    if isinstance(target, typer.Typer):  # a command group (even one of a single command: `stream tail`)
+        target.rich_markup_mode = None  # plain click help, as the root's (no rich import on --help)
+        command = typer.main.get_group(target)
+    else:  # a command function: a one-command app of its own
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
 
 
 class _RootGroup(TyperGroup):
-    """The root command: lists its commands in COMMAND_ORDER, and takes its options anywhere."""
+    """The root command: loads its commands lazily (COMMANDS), and takes its options anywhere."""
 
     #: The global options work after any command too (`eda dlq inspect -o json`), as in the AWS
     #: CLI; eda_cli.completions reads this to offer them after every subcommand.
     global_options_anywhere = True
 
     def list_commands(self, ctx: Any) -> list[str]:
-        names = super().list_commands(ctx)
-        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
-        return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list of `eda --help`, from COMMANDS: no command module is imported for it."""
+        import importlib
+
+        # click's own shortening, from the click the formatter belongs to (typer may vendor its own).
+        utils = importlib.import_module(type(formatter).__module__.rsplit(".", 1)[0] + ".utils")
+        make_default_short_help = utils.make_default_short_help
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, make_default_short_help(help_, limit)) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # The one place global options are accepted anywhere: every command, every entry point.
@@ -102,14 +164,15 @@ def root(
     source = ctx.get_parameter_source("output")
     explicit = source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
     settings = AwsSettings(profile=profile, region=region, endpoint_url=endpoint_url, role_arn=role_arn)
-    ctx.obj = context.AppContext(
+    invocation = ctx.obj if isinstance(ctx.obj, context.Invocation) else context.Invocation()
+    ctx.obj = invocation.app = context.AppContext(
         settings=settings,
         output=output.value,
         color=not no_color,
         debug=debug,
         output_explicit=explicit,
+        session_factory=invocation.session_factory,
     )
-    context.CURRENT = ctx.obj
     if debug:
         import logging
 
@@ -118,40 +181,10 @@ def root(
             logging.getLogger(noisy).setLevel(logging.INFO)
 
 
-def _register() -> None:
-    """The command tree, in the order `eda --help` lists it: the on-call path first."""
-    from eda_cli.commands import (
-        audit,
-        completion,
-        demo,
-        dlq,
-        iam_policy,
-        init,
-        redrive,
-        route,
-        saga,
-        sandbox,
-        stream,
-        topology,
-        trace,
-    )
-
-    app.add_typer(dlq.app, name="dlq")
-    app.add_typer(redrive.app, name="redrive")
-    app.add_typer(stream.app, name="stream")
-    app.command("trace")(trace.trace)
-    app.add_typer(saga.app, name="saga")
-    app.add_typer(route.app, name="route")
-    app.command("audit")(audit.audit)
-    app.command("topology")(topology.topology)
-    app.command("init")(init.init)
-    app.command("iam-policy")(iam_policy.iam_policy)
-    app.add_typer(sandbox.app, name="sandbox")
-    app.command("demo")(demo.demo)
-    app.command("completion")(completion.completion)
-
-
-_register()
+def command() -> Any:
+    """The root click command: what every entry point runs (`run`), and what completion and the
+    docs walk."""
+    return typer.main.get_command(app)
 
 
 # -- the one error boundary --------------------------------------------------------------------
@@ -184,14 +217,16 @@ def _usage(exc: Any) -> int:
     return int(exc.exit_code)
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Run eda with `argv` and return its exit code; every exception ends here."""
+def run(argv: list[str] | None = None, *, session_factory: SessionFactory | None = None) -> int:
+    """Run eda with `argv` (default: the process's arguments) and return its exit code: the one way a
+    command runs (the `eda` script, `python -m eda_cli`, `eda demo`'s steps, tests). Every exception
+    ends here. `session_factory` builds the AWS session from the global options (tests inject one)."""
     args = list(sys.argv[1:] if argv is None else argv)
     options = args[: args.index("--")] if "--" in args else args  # anywhere, but not after `--`
     debug = "--debug" in options or os.environ.get("EDA_DEBUG", "").lower() in ("1", "true", "yes")
-    command = typer.main.get_command(app)
+    invocation = context.Invocation(session_factory) if session_factory else context.Invocation()
     try:
-        result: Any = command.main(args=args, prog_name="eda", standalone_mode=False)
+        result: Any = command().main(args=args, prog_name="eda", standalone_mode=False, obj=invocation)
         return int(result) if isinstance(result, int) else 0
     except compat.EXIT as exc:
         return compat.exit_code_of(exc)
@@ -218,7 +253,7 @@ def run(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        session = context.CURRENT._session if context.CURRENT is not None else None
+        session = invocation.app.created_session if invocation.app is not None else None
         from eda_cli.aws.errors import translate
 
         try:
@@ -234,8 +269,6 @@ def run(argv: list[str] | None = None) -> int:
                 exit_code=ExitCode.INTERNAL,
             )
         )
-    finally:
-        context.CURRENT = None
 
 
 def main() -> None:

@@ -809,9 +809,7 @@ def generate(shell: str, command: Command | None = None) -> str:
     if writer is None:
         raise UsageError(f"unsupported shell {str(shell)!r}: choose one of {', '.join(SHELLS)}")
     if command is None:
-        import typer
+        from eda_cli.app import command as root  # the root command of eda itself
 
-        from eda_cli.app import app  # lazily: eda_cli.app imports the command modules, and so this one
-
-        command = typer.main.get_command(app)
+        command = root()
     return writer(build(command, command.name or "eda"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,10 @@ if TYPE_CHECKING:
     import typer
 
 
+#: Builds the invocation's AWS session from its settings (the global options).
+SessionFactory = Callable[[AwsSettings], AwsSession]
+
+
 @dataclass
 class AppContext:
     settings: AwsSettings
@@ -20,6 +25,7 @@ class AppContext:
     debug: bool = False
     #: The output format was chosen explicitly (flag or EDA_OUTPUT), not defaulted.
     output_explicit: bool = False
+    session_factory: SessionFactory = AwsSession
     renderer: Renderer = field(init=False)
     _session: AwsSession | None = field(default=None, init=False, repr=False)
 
@@ -29,12 +35,22 @@ class AppContext:
     @property
     def session(self) -> AwsSession:
         if self._session is None:
-            self._session = AwsSession(self.settings)
+            self._session = self.session_factory(self.settings)
+        return self._session
+
+    @property
+    def created_session(self) -> AwsSession | None:
+        """The session if a command asked for one (for the error boundary to name region and endpoint)."""
         return self._session
 
 
-#: The context of the invocation in progress, for the error boundary to name region and endpoint.
-CURRENT: AppContext | None = None
+@dataclass
+class Invocation:
+    """One run of eda (`app.run`): handed to the root command as click's `obj`, which the root callback
+    replaces with the AppContext it builds (kept here too, for the error boundary). No global state."""
+
+    session_factory: SessionFactory = AwsSession
+    app: AppContext | None = None
 
 
 def app_context(ctx: typer.Context) -> AppContext:

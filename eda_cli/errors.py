@@ -24,7 +24,7 @@ class ExitCode(IntEnum):
     EMPTY = 5
     #: A bug in eda itself (an unexpected exception); rerun with --debug for the traceback.
     INTERNAL = 70
-    #: Interrupted (Ctrl-C).
+    #: Interrupted (Ctrl-C), or a confirmation declined: nothing more was changed.
     INTERRUPTED = 130
 
 

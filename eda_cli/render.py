@@ -12,7 +12,8 @@ import io
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -93,6 +94,15 @@ def _fitted_table(view: TableView, width: int) -> Any:
     return table
 
 
+def envelope(payload: Any, problems: Sequence[Any] = ()) -> dict[str, Any]:
+    """The one shape of every JSON and YAML result: a list result becomes `{"items": [...]}`, an object
+    keeps its keys; both get `partial` and `problems` (`[{"service", "resource", "error"}]`)."""
+    body = {"items": payload} if isinstance(payload, list) else dict(payload)
+    body["partial"] = bool(problems)
+    body["problems"] = [p.to_dict() for p in problems]
+    return body
+
+
 def to_json(payload: Any, indent: int | None = 2) -> str:
     return json.dumps(payload, indent=indent, default=str, ensure_ascii=False)
 
@@ -152,30 +162,40 @@ class Renderer:
     # -- diagnostics (stderr) -------------------------------------------------------------------
 
     def note(self, message: str) -> None:
-        self.err_console.print(message, markup=False, style="dim" if self.color else None)
+        """A diagnostic line on stderr, never broken into lines (ARNs and commands in it stay copyable)."""
+        self.err_console.print(message, markup=False, style="dim" if self.color else None, soft_wrap=True)
 
     def warn(self, message: str) -> None:
         self.err_console.print(f"warning: {message}", markup=False, style="yellow" if self.color else None)
 
+    def warn_problems(self, problems: Sequence[Any]) -> None:
+        """The one way a partial result is told on stderr: a line per `core.problems.Problem`. `emit` does
+        this itself; call it only for output that does not go through `emit` (an artifact, a live view)."""
+        for problem in problems:
+            self.warn(str(problem))
+
     # -- data (stdout) --------------------------------------------------------------------------
 
     def emit(self, payload: Any, human: Callable[[Renderer], None] | TableView | None = None,
-             records: Sequence[Any] | None = None, columns: Sequence[str] | None = None) -> None:
-        """Write `payload` in the chosen machine format, or call `human` for the table format.
+             records: Sequence[Any] | None = None, columns: Sequence[str] | None = None,
+             problems: Sequence[Any] = ()) -> None:
+        """Write a command's result: `payload` in the chosen machine format, or `human` for the table format.
 
+        Every result is partial or not, one way (see `envelope`): `problems` (`core.problems.Problem`s,
+        what could not be read) are warned on stderr, one line each, and go into the JSON envelope.
         `records` are what `jsonl` prints one a line and `csv` one a row when that is not `payload`
         itself (a trace's hits, not the whole result as one row); `columns` is the csv header, so that
         no records still make a header and records missing a key keep their columns in place.
         """
-        if self.output == "json":
-            self._write(to_json(payload) + "\n")
+        self.warn_problems(problems)
+        if self.output in ("json", "yaml"):
+            self.document(envelope(payload, problems))
         elif self.output == "jsonl":
             items = records if records is not None else payload if isinstance(payload, list) else [payload]
-            self._write("".join(to_json(item, indent=None) + "\n" for item in items))
-        elif self.output == "yaml":
-            import yaml
-
-            self._write(yaml.safe_dump(_plain(payload), sort_keys=False, allow_unicode=True))
+            lines = [to_json(item, indent=None) for item in items]
+            if problems:
+                lines.append(to_json({"partial": True, "problems": [p.to_dict() for p in problems]}, indent=None))
+            self._write("".join(line + "\n" for line in lines))
         elif self.output == "csv":
             self._write(to_csv(list(records) if records is not None else payload, columns))
         elif isinstance(human, TableView):
@@ -184,6 +204,42 @@ class Renderer:
             human(self)
         else:
             self._write(to_json(payload) + "\n")
+
+    def document(self, payload: Any, human: Callable[[Renderer], None] | None = None) -> None:
+        """Write `payload` exactly as it is: for artifacts that another tool reads (an IAM policy, a
+        state machine definition), which no envelope may change. JSON unless the output is yaml."""
+        if self.output == "yaml":
+            import yaml
+
+            self._write(yaml.safe_dump(_plain(payload), sort_keys=False, allow_unicode=True))
+        elif self.output == "table" and human is not None:
+            human(self)
+        else:
+            self._write(to_json(payload) + "\n")
+
+    @contextmanager
+    def live(self) -> Iterator[Callable[..., None]]:
+        """A view refreshed again and again (`--watch`): yields `show(payload, view, problems=(), stamp=None)`.
+        For people on a terminal, the table is redrawn in place; for people elsewhere, each refresh is
+        printed after the last; machine formats print one line per refresh (jsonl: the envelope of
+        `payload`, with the `stamp` keys first)."""
+        if self.human and self.is_terminal:
+            from rich.live import Live
+
+            with Live(console=self.console, auto_refresh=False) as live:
+                yield lambda payload, view, problems=(), stamp=None: live.update(
+                    _fitted_table(view, self.console.width), refresh=True)
+            return
+
+        def show(payload: Any, view: TableView, problems: Sequence[Any] = (),
+                 stamp: dict[str, Any] | None = None) -> None:
+            if self.human:
+                self.warn_problems(problems)
+                self.table(view)
+            else:
+                self.emit_line({**(stamp or {}), **envelope(payload, problems)})
+
+        yield show
 
     def emit_line(self, item: Any) -> None:
         """One streamed record (jsonl), flushed at once so `| jq` sees it immediately."""
@@ -252,6 +308,10 @@ class Renderer:
             from rich.text import Text
 
             self._write(Text.from_markup(message).plain + "\n")
+
+    def raw(self, text: str) -> None:
+        """Text written as it is (a generated file: YAML, Mermaid, DOT, JUnit XML), flushed."""
+        self._write(text)
 
     def _write(self, text: str) -> None:
         self.stdout.write(text)

@@ -121,6 +121,13 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def items(self) -> list[Any]:
+        """A list result's items, from its JSON envelope (which always says whether it is partial)."""
+        body = self.json()
+        assert isinstance(body, dict) and {"items", "partial", "problems"} <= set(body), body
+        assert body["partial"] == bool(body["problems"]), body
+        return list(body["items"])
+
 
 @pytest.fixture
 def eda(endpoint: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:

@@ -150,7 +150,7 @@ def test_only_skip_fail_on_and_formats(eda_ro: Callable[..., Result]) -> None:
     lines = eda_ro("-o", "jsonl", "audit").stdout.splitlines()
     assert all(json.loads(line)["rule"] for line in lines)
     rules = eda_ro("-o", "json", "audit", "--list-rules")
-    assert rules.code == 0 and "sns-queue-policy" in {r["id"] for r in rules.json()}
+    assert rules.code == 0 and "sns-queue-policy" in {r["id"] for r in rules.items()}
 
 
 def test_junit_fails_ci_on_the_misconfigured_sandbox_and_passes_when_fixed(

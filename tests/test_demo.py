@@ -72,7 +72,7 @@ def test_sandbox_start_serves_until_interrupted() -> None:
         assert f"  export EDA_ENDPOINT_URL=http://127.0.0.1:{port}\n" in lines, lines
         used = run_cli("--endpoint-url", f"http://127.0.0.1:{port}", "-o", "json", "dlq", "inspect", "payments-dlq")
         assert used.code == 0, used.stderr
-        assert used.json()[0]["visible"] == 4
+        assert used.items()[0]["visible"] == 4
         # moto answers the move-task probe with HTTP 500: the sandbox's terminal stays quiet about it.
         probe = run_cli("--endpoint-url", f"http://127.0.0.1:{port}", "redrive", "payments-dlq", "--dry-run")
         assert probe.code == 0 and "HTTP 500" in probe.stderr, probe.stderr
@@ -133,7 +133,7 @@ def test_inspect_watch_streams_until_ctrl_c(endpoint: str, boto: Any) -> None:
         assert process.stdout is not None
         first = json.loads(process.stdout.readline())
         second = json.loads(process.stdout.readline())
-        assert [d["queue"] for d in first["dlqs"]] == ["w-dlq"] and second["time"] >= first["time"]
+        assert [d["queue"] for d in first["items"]] == ["w-dlq"] and second["time"] >= first["time"]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 130
         assert "Traceback" not in (process.stderr.read() if process.stderr else "")

@@ -54,7 +54,7 @@ def test_list_finds_redrive_targets_and_dlqs_by_name(eda: Callable[..., Result],
     sqs.create_queue(QueueName="plain-queue")
     result = eda("--output", "json", "dlq", "list")
     assert result.code == 0, result.stderr
-    rows = {row["queue"]: row for row in result.json()}
+    rows = {row["queue"]: row for row in result.items()}
     assert set(rows) == {"orders-dlq", "payments-dlq", "notify-lambda-dlq"}
     assert rows["orders-dlq"]["found_by"] == "redrive-policy"
     assert rows["orders-dlq"]["sources"][0]["queue"] == "orders"
@@ -69,7 +69,7 @@ def test_list_paginates_past_one_page(eda: Callable[..., Result], boto: Any) -> 
         sqs.create_queue(QueueName=f"q{i:04d}" + ("-dlq" if i in (3, 1004) else ""))
     result = eda("--output", "json", "dlq", "list")
     assert result.code == 0, result.stderr
-    assert {row["queue"] for row in result.json()} == {"q0003-dlq", "q1004-dlq"}
+    assert {row["queue"] for row in result.items()} == {"q0003-dlq", "q1004-dlq"}
 
 
 def test_inspect_json_agrees_with_get_queue_attributes(eda: Callable[..., Result], boto: Any) -> None:
@@ -80,7 +80,7 @@ def test_inspect_json_agrees_with_get_queue_attributes(eda: Callable[..., Result
     sqs.send_message(QueueUrl=dlq, MessageBody="late", DelaySeconds=60)
     result = eda("--output", "json", "dlq", "inspect")
     assert result.code == 0, result.stderr
-    [row] = result.json()
+    [row] = result.items()
     attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
     assert row["visible"] == int(attrs["ApproximateNumberOfMessages"]) == 3
     assert row["in_flight"] == int(attrs["ApproximateNumberOfMessagesNotVisible"])
@@ -105,7 +105,7 @@ def test_inspect_agrees_with_the_aws_cli(eda: Callable[..., Result], boto: Any, 
     for i in range(4):
         poison(sqs, source, f"m{i}")
     poison(sqs, other_source, "x")
-    rows = {row["url"]: row for row in eda("--output", "json", "dlq", "inspect").json()}
+    rows = {row["url"]: row for row in eda("--output", "json", "dlq", "inspect").items()}
     for url in (dlq, other_dlq):
         cli = subprocess.run(
             [str(AWS_CLI), "--region", "us-east-1", "--endpoint-url", endpoint, "sqs", "get-queue-attributes",
@@ -135,7 +135,7 @@ def test_inspect_alarm_age_and_named_queue(eda: Callable[..., Result], boto: Any
     }])
     result = eda("--output", "json", "dlq", "inspect", dlq)
     assert result.code == 0, result.stderr
-    [row] = result.json()
+    [row] = result.items()
     assert row["queue"] == "orders-dlq"
     assert row["alarm"] is True and row["alarm_names"] == ["orders-dlq-depth"]
     assert row["oldest_age_seconds"] == 321.0
@@ -171,7 +171,7 @@ def test_inspect_other_formats(eda: Callable[..., Result], boto: Any, fmt: str) 
     if fmt == "yaml":
         import yaml
 
-        assert yaml.safe_load(result.stdout)[0]["queue"] == "orders-dlq"
+        assert yaml.safe_load(result.stdout)["items"][0]["queue"] == "orders-dlq"
     elif fmt == "csv":
         assert result.stdout.splitlines()[0].startswith("queue,url,arn,fifo,visible")
     else:
@@ -190,7 +190,7 @@ def test_peek_does_not_consume_and_keeps_every_attribute(eda: Callable[..., Resu
     before = depth(sqs, dlq)
     result = eda("--output", "json", "dlq", "peek", "orders-dlq")
     assert result.code == 0, result.stderr
-    [message] = result.json()
+    [message] = result.items()
     assert message["body"] == {"orderId": "o-1", "correlationId": "c-1"}
     # Received maxReceiveCount (3) times by the "consumer"; the receive that moved it delivered nothing,
     # and the peek's own receive is not counted.
@@ -216,10 +216,10 @@ def test_peek_reads_past_the_first_batch_without_duplicates(eda: Callable[..., R
         sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"n": i}))
     result = eda("--output", "json", "dlq", "peek", "big-dlq", "--max", "100")
     assert result.code == 0, result.stderr
-    bodies = [m["body"]["n"] for m in result.json()]
+    bodies = [m["body"]["n"] for m in result.items()]
     assert sorted(bodies) == list(range(25))
     assert depth(sqs, dlq) == {"visible": 25, "in_flight": 0}
-    limited = eda("--output", "json", "dlq", "peek", "big-dlq", "--max", "7").json()
+    limited = eda("--output", "json", "dlq", "peek", "big-dlq", "--max", "7").items()
     assert len(limited) == 7 and len({m["message_id"] for m in limited}) == 7
 
 
@@ -240,11 +240,11 @@ def test_peek_group_by_error(eda: Callable[..., Result], boto: Any) -> None:
     sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"a": 1, "b": 2}))
     result = eda("--output", "json", "dlq", "peek", "notify-lambda-dlq", "--group-by", "error")
     assert result.code == 0, result.stderr
-    groups = {g["signature"]: g for g in result.json()}
+    groups = {g["signature"]: g for g in result.items()}
     assert groups["error: [200] Task timed out after 3.00 seconds"]["count"] == 2
     assert groups["error: [200] KeyError: 'email'"]["count"] == 1
     assert groups["json {a, b}"]["count"] == 1
-    assert result.json()[0]["count"] == 2  # largest group first
+    assert result.items()[0]["count"] == 2  # largest group first
     human = eda("dlq", "peek", "notify-lambda-dlq", "--group-by", "error")
     assert "Task timed out" in human.stdout
 
@@ -255,7 +255,7 @@ def test_peek_unwraps_sns_envelopes_for_grouping(eda: Callable[..., Result], bot
     envelope = {"Type": "Notification", "MessageId": "x", "TopicArn": "arn:aws:sns:us-east-1:1:t",
                 "Message": json.dumps({"orderId": "o-9", "amount": 5})}
     sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(envelope))
-    [group] = eda("--output", "json", "dlq", "peek", "fanout-dlq", "--group-by", "error").json()
+    [group] = eda("--output", "json", "dlq", "peek", "fanout-dlq", "--group-by", "error").items()
     assert group["signature"] == "json {amount, orderId}"
 
 
@@ -264,7 +264,7 @@ def test_peek_fifo_shows_group_id(eda: Callable[..., Result], boto: Any) -> None
     dlq = sqs.create_queue(QueueName="orders-dlq.fifo",
                            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
     sqs.send_message(QueueUrl=dlq, MessageBody="a", MessageGroupId="customer-7")
-    [message] = eda("--output", "json", "dlq", "peek", dlq).json()
+    [message] = eda("--output", "json", "dlq", "peek", dlq).items()
     assert message["group_id"] == "customer-7"
 
 
@@ -280,7 +280,7 @@ def test_peek_refuses_a_queue_with_a_redrive_policy(eda: Callable[..., Result], 
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
     sqs.change_message_visibility(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     forced = eda("--output", "json", "dlq", "peek", "orders", "--force")
-    assert forced.code == 0 and forced.json()[0]["body"] == "live"
+    assert forced.code == 0 and forced.items()[0]["body"] == "live"
 
 
 def test_peek_by_url_and_arn(eda: Callable[..., Result], boto: Any) -> None:
@@ -291,7 +291,7 @@ def test_peek_by_url_and_arn(eda: Callable[..., Result], boto: Any) -> None:
     for ref in (dlq, arn, "x-dlq"):
         result = eda("--output", "json", "dlq", "peek", ref)
         assert result.code == 0, result.stderr
-        assert result.json()[0]["body"] == "hello"
+        assert result.items()[0]["body"] == "hello"
 
 
 def test_unknown_queue_is_one_line_exit_3(eda: Callable[..., Result], endpoint: str) -> None:
@@ -417,7 +417,7 @@ def test_inspect_marks_a_named_queue_that_is_not_a_dlq(eda: Callable[..., Result
     named = ("payments", "plain", "notify-lambda-dlq", "payments-dlq")
     result = eda("-o", "json", "dlq", "inspect", *named)
     assert result.code == 0, result.stderr
-    rows = {row["queue"]: (row["found_by"], row["is_dlq"]) for row in result.json()}
+    rows = {row["queue"]: (row["found_by"], row["is_dlq"]) for row in result.items()}
     assert rows == {
         "payments": ("own-redrive-policy", False),
         "plain": ("none", False),
@@ -432,5 +432,5 @@ def test_inspect_marks_a_named_queue_that_is_not_a_dlq(eda: Callable[..., Result
     assert "(by name)" in lines["notify-lambda-dlq"] and "(by name)" not in lines["payments"], table.stdout
     assert "payments (3)" in lines["payments-dlq"], table.stdout
     # Every DLQ of the region, when none is named: the source queues are not among them.
-    assert {row["queue"] for row in eda("-o", "json", "dlq", "inspect").json()} == {"payments-dlq",
+    assert {row["queue"] for row in eda("-o", "json", "dlq", "inspect").items()} == {"payments-dlq",
                                                                                    "notify-lambda-dlq"}

@@ -221,7 +221,7 @@ def test_partial_inspect_exits_4(eda: Callable[..., Result], boto: Any) -> None:
 
 def test_json_output_is_parseable_even_when_empty(eda: Callable[..., Result]) -> None:
     result = eda("--output", "json", "dlq", "inspect")
-    assert result.code == 0 and json.loads(result.stdout) == []
+    assert result.code == 0 and json.loads(result.stdout) == {"items": [], "partial": False, "problems": []}
 
 
 def test_a_group_without_a_command_prints_its_help() -> None:

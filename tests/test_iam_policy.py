@@ -337,8 +337,8 @@ def test_cli(eda: Callable[..., Result]) -> None:
     group = eda("-o", "json", "iam-policy", "dlq")
     assert set(group.json()["Statement"][0]["Action"]) >= {"sqs:ReceiveMessage", "cloudwatch:GetMetricData"}
     listing = eda("-o", "json", "iam-policy", "--list")
-    assert {"command": "audit", "read_only": True} .items() <= listing.json()[5].items() or any(
-        row["command"] == "audit" for row in listing.json())
+    assert {"command": "audit", "read_only": True} .items() <= listing.items()[5].items() or any(
+        row["command"] == "audit" for row in listing.items())
     assert_one_line_error(eda("iam-policy", "nope"), 2)
 
 
@@ -359,7 +359,7 @@ def test_a_command_that_calls_no_aws_api_gets_no_policy(cli: Callable[..., Resul
 def test_every_policy_printed_has_a_statement(cli: Callable[..., Result]) -> None:
     everything = cli("iam-policy")
     assert everything.code == 0 and len(json.loads(everything.stdout)["Statement"]) == 2
-    assert {row["command"] for row in cli("-o", "json", "iam-policy", "--list").json()} >= {"sandbox", "demo"}
+    assert {row["command"] for row in cli("-o", "json", "iam-policy", "--list").items()} >= {"sandbox", "demo"}
     read_only = cli("iam-policy", "--read-only", "saga")
     assert read_only.code == 0 and json.loads(read_only.stdout)["Statement"][0]["Sid"] == "EdaRead"
     # --read-only of a command that changes things leaves nothing: an error, not an empty policy

@@ -587,7 +587,7 @@ def test_status_and_cancel(stub_session: Stubber, cli: Callable[..., Result]) ->
     stub_session.add_response("list_message_move_tasks", {"Results": [task("CANCELLED", 2, handle=None)]}, None)
     status = cli("--output", "json", "redrive", "status", "orders-dlq")
     assert status.code == 0, status.stderr
-    assert [t["status"] for t in status.json()] == ["RUNNING", "COMPLETED"]
+    assert [t["status"] for t in status.items()] == ["RUNNING", "COMPLETED"]
     cancel = cli("--output", "json", "redrive", "cancel", "orders-dlq")
     assert cancel.code == 0 and cancel.json()["cancelled"] is True and cancel.json()["moved"] == 2
     nothing = cli("redrive", "cancel", "orders-dlq")

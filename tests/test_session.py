@@ -42,11 +42,11 @@ def test_endpoint_and_region_come_from_the_environment(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     result = eda("--output", "json", "dlq", "list", endpoint_url=None)
     assert result.code == 0, result.stderr
-    assert [row["queue"] for row in result.json()] == ["env-dlq"]
+    assert [row["queue"] for row in result.items()] == ["env-dlq"]
     # AWS_ENDPOINT_URL works too (the AWS SDKs' own variable); EDA_ENDPOINT_URL wins when both are set.
     monkeypatch.delenv("EDA_ENDPOINT_URL")
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    assert eda("--output", "json", "dlq", "list", endpoint_url=None).json()[0]["queue"] == "env-dlq"
+    assert eda("--output", "json", "dlq", "list", endpoint_url=None).items()[0]["queue"] == "env-dlq"
 
 
 def test_output_format_from_environment(
@@ -54,7 +54,7 @@ def test_output_format_from_environment(
 ) -> None:
     boto("sqs").create_queue(QueueName="fmt-dlq")
     monkeypatch.setenv("EDA_OUTPUT", "json")
-    assert eda("dlq", "list").json()[0]["queue"] == "fmt-dlq"
+    assert eda("dlq", "list").items()[0]["queue"] == "fmt-dlq"
 
 
 def test_assume_role_through_sts(eda: Callable[..., Result], boto: Any, endpoint: str) -> None:
@@ -71,7 +71,7 @@ def test_assume_role_through_sts(eda: Callable[..., Result], boto: Any, endpoint
     assert ":assumed-role/oncall/eda-cli" in identity["Arn"]
     result = eda("--role-arn", role_arn, "--output", "json", "dlq", "list")
     assert result.code == 0, result.stderr
-    assert result.json()[0]["queue"] == "x-dlq"
+    assert result.items()[0]["queue"] == "x-dlq"
 
 
 def test_resolve_queue_forms(boto: Any) -> None:

@@ -102,7 +102,7 @@ def test_changed_drops_the_update_that_left_the_field_alone(eda: Eda, boto: Any)
     ]
     only = eda("-o", "json", "stream", "tail", "orders", "--no-follow", "--changed", "status",
                "--events", "MODIFY")
-    assert [r["new"]["status"] for r in only.json()] == ["PAID"]
+    assert [r["new"]["status"] for r in only.items()] == ["PAID"]
 
 
 def test_filter_takes_a_bare_pattern_or_a_whole_filter_criteria(eda: Eda, boto: Any, tmp_path: Any) -> None:
@@ -112,13 +112,13 @@ def test_filter_takes_a_bare_pattern_or_a_whole_filter_criteria(eda: Eda, boto: 
     bare = '{"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"status": {"S": ["PAID"]}}}}'
     result = eda("-o", "json", "stream", "tail", "orders", "--no-follow", "--filter", bare)
     assert result.code == 0, result.stderr
-    assert [r["event"] for r in result.json()] == ["MODIFY", "MODIFY"]
+    assert [r["event"] for r in result.items()] == ["MODIFY", "MODIFY"]
     criteria = {"Filters": [{"Pattern": json.dumps({"eventName": ["REMOVE"]})},
                             {"Pattern": json.dumps({"eventSourceARN": [arn], "eventName": ["INSERT"]})}]}
     path = tmp_path / "criteria.json"
     path.write_text(json.dumps(criteria))
     result = eda("-o", "json", "stream", "tail", "orders", "--no-follow", "--filter", f"file://{path}")
-    assert [r["event"] for r in result.json()] == ["INSERT", "REMOVE"]
+    assert [r["event"] for r in result.items()] == ["INSERT", "REMOVE"]
 
 
 def test_invalid_filter_is_a_one_line_usage_error(eda: Eda, boto: Any) -> None:
@@ -150,9 +150,9 @@ def test_from_time_drops_older_records(eda: Eda, boto: Any) -> None:
     make_table(ddb)
     order_lifecycle(ddb)
     recent = eda("-o", "json", "stream", "tail", "orders", "--from", "15m", "--no-follow")
-    assert len(recent.json()) == 4
+    assert len(recent.items()) == 4
     future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-    assert eda("-o", "json", "stream", "tail", "orders", "--from", future, "--no-follow").json() == []
+    assert eda("-o", "json", "stream", "tail", "orders", "--from", future, "--no-follow").items() == []
 
 
 def test_from_latest_with_no_follow_reads_nothing_old(eda: Eda, boto: Any) -> None:
@@ -160,7 +160,7 @@ def test_from_latest_with_no_follow_reads_nothing_old(eda: Eda, boto: Any) -> No
     make_table(ddb)
     order_lifecycle(ddb)
     result = eda("-o", "json", "stream", "tail", "orders", "--from", "latest", "--no-follow")
-    assert result.code == 0 and result.json() == []
+    assert result.code == 0 and result.items() == []
 
 
 def test_stream_arn_works_as_the_target(eda: Eda, boto: Any) -> None:
@@ -170,10 +170,10 @@ def test_stream_arn_works_as_the_target(eda: Eda, boto: Any) -> None:
     await_records(ddb, "orders", 1)
     result = eda("-o", "json", "stream", "tail", str(arn), "--no-follow")
     assert result.code == 0, result.stderr
-    assert [r["keys"] for r in result.json()] == [{"order_id": "o-9"}]
+    assert [r["keys"] for r in result.items()] == [{"order_id": "o-9"}]
     table_arn = str(arn).split("/stream/")[0]
     result = eda("-o", "json", "stream", "tail", table_arn, "--no-follow")
-    assert [r["keys"] for r in result.json()] == [{"order_id": "o-9"}]
+    assert [r["keys"] for r in result.items()] == [{"order_id": "o-9"}]
     gone = eda("stream", "tail", table_arn.replace("table/orders", "table/gone") + "/stream/2024-01-01T00:00:00.000",
                "--no-follow")
     assert_one_line_error(gone, 3)
@@ -187,7 +187,7 @@ def test_partial_view_types_show_what_they_have(eda: Eda, boto: Any, view: str) 
     ddb.put_item(TableName="orders", Item={"order_id": {"S": "o-1"}, "status": {"S": "CREATED"}})
     await_records(ddb, "orders", 1)
     set_status(ddb, "o-1", "PAID")
-    got = eda("-o", "json", "stream", "tail", "orders", "--no-follow").json()
+    got = eda("-o", "json", "stream", "tail", "orders", "--no-follow").items()
     modify = got[1]
     assert modify["changed"] is None
     assert modify["keys"] == {"order_id": "o-1"}
@@ -235,7 +235,7 @@ def test_count_not_reached_before_timeout_exits_1(eda: Eda, boto: Any) -> None:
     started = time.monotonic()
     result = eda("-o", "json", "stream", "tail", "orders", "--count", "1", "--timeout", "0.5", "--poll", "0.2")
     assert result.code == 1, result.stderr
-    assert result.json() == []
+    assert result.items() == []
     assert "0 of 1 record(s)" in result.stderr
     assert time.monotonic() - started < 5
 

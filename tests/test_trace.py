@@ -66,7 +66,8 @@ def test_a_poison_message_is_traced_to_its_dlq_logs_and_missing_idempotency_reco
     result = eda("-o", "json", "trace", "corr-0006")  # no flags, no file: discovery
     assert result.code == 0, result.stderr
     doc = result.json()
-    assert doc["correlation_id"] == "corr-0006" and doc["found"] is True and doc["errors"] == []
+    assert doc["correlation_id"] == "corr-0006" and doc["found"] is True and doc["problems"] == []
+    assert doc["partial"] is False
     assert doc["scope"] == "discovery"
     by_source: dict[str, list[dict[str, Any]]] = {}
     for hit in doc["hits"]:
@@ -186,12 +187,12 @@ def test_a_place_that_cannot_be_searched_exits_4_and_the_rest_is_still_searched(
     assert result.code == 4, result.stderr
     doc = result.json()
     assert doc["found"] is True and [h["resource"] for h in doc["hits"]] == ["orders-dlq"]
-    errors = {e["resource"]: e for e in doc["errors"]}
+    errors = {e["resource"]: e for e in doc["problems"]}
     assert set(errors) == {"/aws/lambda/gone", "no-such-queue"}
-    assert errors["/aws/lambda/gone"]["source"] == "logs"
+    assert errors["/aws/lambda/gone"]["service"] == "logs"
     assert "does not exist" in errors["/aws/lambda/gone"]["error"]
     assert "does not exist" in errors["no-such-queue"]["error"]
-    assert "could not search logs /aws/lambda/gone" in result.stderr
+    assert "could not read logs /aws/lambda/gone" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -249,8 +250,8 @@ def test_access_denied_on_one_log_group_is_an_error_entry_not_the_end(boto: Any)
     result = run_trace(client, plan, TraceOptions("c-3", ("correlationId",), now - 3600, now + 60),
                        region="us-east-1")
     assert [h.resource for h in result.hits] == ["/aws/lambda/open"]
-    [error] = result.errors
-    assert (error.source, error.resource) == ("logs", "/aws/lambda/secret")
+    [error] = result.problems
+    assert (error.service, error.resource) == ("logs", "/aws/lambda/secret")
     assert "access denied" in error.error and "FilterLogEvents" in error.error
     assert result.partial and result.found
 
@@ -267,7 +268,7 @@ def test_a_log_group_deleted_after_discovery_is_an_error_entry(boto: Any) -> Non
     now = time.time()
     result = run_trace(boto, plan, TraceOptions("c-4", (), now - 3600, now + 60), region="us-east-1")
     assert [h.resource for h in result.hits] == ["/aws/lambda/stays"]
-    [error] = result.errors
+    [error] = result.problems
     assert error.resource == "/aws/lambda/goes"
     assert "deleted since it was listed" in error.error
 
@@ -337,7 +338,7 @@ def test_a_queue_with_a_redrive_policy_is_read_only_with_force(eda: Callable[...
     sqs.send_message(QueueUrl=source, MessageBody=json.dumps({"correlationId": "c-5"}))
     refused = eda("-o", "json", "trace", "c-5", "--queue", "live")
     assert refused.code == 4
-    [error] = refused.json()["errors"]
+    [error] = refused.json()["problems"]
     assert "RedrivePolicy" in error["error"] and "--force" in error["error"]
     forced = eda("-o", "json", "trace", "c-5", "--queue", "live", "--force")
     assert forced.code == 0, forced.stderr

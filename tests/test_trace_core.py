@@ -135,7 +135,7 @@ def test_insights_that_fails_or_never_finishes_is_an_error_entry_per_group() -> 
     plan = plan_from_flags(log_groups=["g1", "g2"])
     result = run_trace(client, plan, TraceOptions("c-1", (), 0, 10, insights=True), region="us-east-1",
                        sleep=lambda s: None)
-    assert [(e.source, e.resource) for e in result.errors] == [("logs", "g1"), ("logs", "g2")]
+    assert [(e.service, e.resource) for e in result.problems] == [("logs", "g1"), ("logs", "g2")]
     assert result.verdict == "not found in 0 places searched; 2 could not be searched"
 
 
@@ -150,7 +150,7 @@ def test_an_express_state_machine_is_skipped_with_the_reason() -> None:
 
     plan = plan_from_flags(machines=["arn:aws:states:us-east-1:123456789012:stateMachine:fast"])
     result = run_trace(lambda s: FakeSfn(), plan, TraceOptions("c-1", (), 0, 10), region="us-east-1")
-    assert result.errors == ()
+    assert result.problems == ()
     [skipped] = result.skipped
     assert skipped.resource == "fast" and "Express" in (skipped.skipped or "")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from eda_cli.context import AppContext, app_context
@@ -43,9 +41,29 @@ def region_and_account(app: AppContext) -> str:
     return f"{region}/{account}"
 
 
-def report_problems(app: AppContext, problems: Any) -> None:
-    for problem in problems:
-        app.renderer.warn(f"could not read {problem.resource}: {problem.error}")
+def require_confirmation(yes: bool, what: str, hint: str) -> None:
+    """Before any AWS call of a command that asks first: without a terminal to ask on, --yes is required
+    (exit 2, with `what` the command changes and a `hint`)."""
+    import sys
+
+    from eda_cli.errors import UsageError
+
+    if yes:
+        return
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise UsageError(f"{what}, and asks for confirmation, but there is no terminal to ask on", hint=hint)
+
+
+def confirm(app: AppContext, question: str, yes: bool, *, what: str, hint: str) -> None:
+    """The one confirmation: --yes skips it; without a terminal it is an error (`require_confirmation`);
+    on a terminal the question goes to stderr, and declining changes nothing and exits 130."""
+    require_confirmation(yes, what, hint)
+    if yes:
+        return
+    if not typer.confirm(question, default=False, err=True):
+        app.renderer.note("declined: nothing was changed")
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
 
 
 def read_file(path: str, what: str) -> str:

@@ -10,7 +10,7 @@ import typer
 from eda_cli.commands._common import ctx_of, exit_with, region_and_account
 from eda_cli.commands.topology import CONFIG_HELP, load
 from eda_cli.errors import ExitCode
-from eda_cli.render import TableView
+from eda_cli.render import TableView, envelope
 
 if TYPE_CHECKING:
     from eda_cli.core.audit import AuditReport
@@ -78,22 +78,23 @@ def audit(
     empty = report.empty and not report.partial
     nothing = f"nothing to audit in {region_and_account(app_)}" if empty else ""
     fmt = format_.value if format_ is not None else ("table" if renderer.human else renderer.output)
+    problems = report.problems
     if fmt == "junit":
-        _write(renderer, to_junit(report, fail_on.value))
+        renderer.warn_problems(problems)
+        renderer.raw(to_junit(report, fail_on.value))
     elif fmt == "sarif":
-        from eda_cli.render import to_json
-
-        _write(renderer, to_json(to_sarif(report, __version__)) + "\n")
+        renderer.warn_problems(problems)
+        renderer.document(to_sarif(report, __version__))
     elif fmt == "json" and format_ is not None:
-        from eda_cli.render import to_json
-
-        _write(renderer, to_json(report.to_dict()) + "\n")
+        renderer.warn_problems(problems)
+        renderer.document(envelope(report.to_dict(), problems))
     elif fmt in ("jsonl", "csv"):
-        renderer.emit([f.to_dict() for f in report.findings])
+        renderer.emit([f.to_dict() for f in report.findings], problems=problems)
     elif fmt == "table":
+        renderer.warn_problems(problems)
         _print_report(renderer, report, fail_on.value, nothing, allow_empty)
     else:
-        renderer.emit(report.to_dict())
+        renderer.emit(report.to_dict(), problems=problems)
     if empty and fmt != "table":
         renderer.note(nothing + ("" if allow_empty else f"; {_ALLOW}"))
 
@@ -105,11 +106,6 @@ def audit(
 
 
 _ALLOW = "pass --allow-empty if that is expected"
-
-
-def _write(renderer: Renderer, text: str) -> None:
-    renderer.stdout.write(text)
-    renderer.stdout.flush()
 
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

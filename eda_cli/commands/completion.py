@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 
 import typer
@@ -14,7 +13,7 @@ class Shell(str, Enum):
     fish = "fish"
 
 
-def completion(shell: Shell = typer.Argument(..., help="The shell to complete for.")) -> None:
+def completion(ctx: typer.Context, shell: Shell = typer.Argument(..., help="The shell to complete for.")) -> None:
     """Print a static completion script for SHELL (bash, zsh or fish).
 
     The script holds the whole command tree, so pressing TAB never starts Python.
@@ -30,7 +29,7 @@ def completion(shell: Shell = typer.Argument(..., help="The shell to complete fo
 
     Example: eda completion bash > /etc/bash_completion.d/eda
     """
+    from eda_cli.commands._common import ctx_of
     from eda_cli.completions import generate
 
-    sys.stdout.write(generate(shell.value))
-    sys.stdout.flush()
+    ctx_of(ctx).renderer.raw(generate(shell.value))

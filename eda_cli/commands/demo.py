@@ -68,16 +68,11 @@ def _events_dir() -> str:
 
 
 def _invoke(args: list[str]) -> int:
-    """Run one eda command in-process, exactly as a user would type it."""
-    from eda_cli import _clicompat as compat
-    from eda_cli import app as root
+    """Run one eda command in-process, exactly as a user would type it: through `app.run`, so that a
+    step's error is reported (and counted as a failed step) like any other command's."""
+    from eda_cli.app import run
 
-    command = typer.main.get_command(root.app)
-    try:
-        result = command.main(args=args, prog_name="eda", standalone_mode=False)
-        return int(result) if isinstance(result, int) else 0
-    except compat.EXIT as exc:
-        return compat.exit_code_of(exc)
+    return run(args)
 
 
 def demo(

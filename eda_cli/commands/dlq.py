@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, region_and_account, report_problems
+from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, region_and_account
 from eda_cli.errors import ExitCode
 from eda_cli.render import Renderer, TableView
 
@@ -39,7 +39,6 @@ def list_(ctx: typer.Context) -> None:
     for dangling in scan.dangling:
         app_.renderer.warn(f"{dangling.source} sends its poison messages to {dangling.dlq_arn}, "
                            "which is not in this account and region")
-    report_problems(app_, scan.problems)
     view = TableView(
         columns=["DLQ", "Found by", "Sources (maxReceiveCount)"],
         rows=[
@@ -49,7 +48,7 @@ def list_(ctx: typer.Context) -> None:
         ],
         empty=f"no dead-letter queues among {scan.queues_scanned} queues",
     )
-    app_.renderer.emit([d.to_dict() for d in scan.dlqs], view)
+    app_.renderer.emit([d.to_dict() for d in scan.dlqs], view, problems=scan.problems)
     exit_with(ExitCode.PARTIAL if scan.partial else ExitCode.OK)
 
 
@@ -139,8 +138,8 @@ def inspect_cmd(
         _watch(app_, queues or [], watch, fail_above)
         return
     result = _inspect_once(app_, queues or [])
-    report_problems(app_, result.problems)
-    app_.renderer.emit([r.to_dict() for r in result.reports], _inspect_view(result, fail_above))
+    app_.renderer.emit([r.to_dict() for r in result.reports], _inspect_view(result, fail_above),
+                       problems=result.problems)
     if fail_above is not None:
         over = result.over(fail_above)
         for r in over:
@@ -157,45 +156,19 @@ def inspect_cmd(
 
 def _watch(app_: AppContext, queues: list[str], interval: float, fail_above: int | None) -> None:
     """Refresh until Ctrl-C; exit 130 cleanly. Machine formats print one document per refresh."""
-    renderer = app_.renderer
-    if renderer.human and renderer.is_terminal:
-        from rich.live import Live
+    from eda_cli.core.polling import repeat
 
-        with Live(console=renderer.console, auto_refresh=False) as live:
-            try:
-                while True:
-                    result = _inspect_once(app_, queues)
-                    view = _inspect_view(result, fail_above)
-                    view.title = f"DLQs at {time.strftime('%H:%M:%S')} (every {interval:g}s, Ctrl-C to stop)"
-                    live.update(_rich_table(view), refresh=True)
-                    time.sleep(interval)
-            except KeyboardInterrupt:
-                pass
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    renderer = app_.renderer
     try:
-        while True:
-            result = _inspect_once(app_, queues)
-            if renderer.human:
-                renderer.table(_inspect_view(result, fail_above))
-            else:
-                renderer.emit_line({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                    "dlqs": [r.to_dict() for r in result.reports]})
-            time.sleep(interval)
+        with renderer.live() as show:
+            for result in repeat(lambda: _inspect_once(app_, queues), interval):
+                stamp = time.gmtime()
+                view = _inspect_view(result, fail_above)
+                view.title = f"DLQs at {time.strftime('%H:%M:%S', stamp)} (every {interval:g}s, Ctrl-C to stop)"
+                show([r.to_dict() for r in result.reports], view, result.problems,
+                     {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", stamp)})
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-
-
-def _rich_table(view: TableView) -> Any:
-    from rich.table import Table
-
-    from eda_cli.render import _cell
-
-    table = Table(title=view.title, title_justify="left", header_style="bold")
-    for column in view.columns:
-        table.add_column(column)
-    for row in view.rows:
-        table.add_row(*(_cell(v) for v in row))
-    return table
 
 
 class GroupBy(str, Enum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from eda_cli.commands._common import ctx_of
-from eda_cli.render import TableView, to_json
+from eda_cli.render import TableView
 
 
 def iam_policy(
@@ -43,9 +43,5 @@ def iam_policy(
     for p in policies:
         if p.note and (wanted is not None or not p.actions):
             app_.renderer.note(f"{p.command}: {p.note}")
-    if app_.renderer.human:
-        # The policy is what people paste into IAM: print it as JSON even in table mode.
-        app_.renderer.stdout.write(to_json(document) + "\n")
-        app_.renderer.stdout.flush()
-    else:
-        app_.renderer.emit(document)
+    # The policy is what people paste into IAM: as it is (no envelope), and as JSON even in table mode.
+    app_.renderer.document(document)

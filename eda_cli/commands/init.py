@@ -43,8 +43,6 @@ def init(
         raise UsageError(f"{config} already exists{what}", hint="pass --force to overwrite it, or --config OTHER.yaml")
     session = app_.session
     pipeline = discover(session.client, session.region)
-    for problem in pipeline.problems:
-        app_.renderer.warn(f"could not read {problem.service} {problem.resource}: {problem.error}")
     paths = tuple(correlation_id_path) if correlation_id_path else DEFAULT_CORRELATION_PATHS
     text = render_pipeline_file(pipeline, paths)
     spec = parse_pipeline_text(text, config)  # what we write must read back: fail here, not in CI
@@ -59,17 +57,17 @@ def init(
         "functions": len(spec.functions),
         "event_source_mappings": len(spec.mappings),
         "state_machines": len(spec.state_machines),
-        "partial": pipeline.partial,
     }
     if target is None:
-        app_.renderer.stdout.write(text)
-        app_.renderer.stdout.flush()
+        app_.renderer.warn_problems(pipeline.problems)
+        app_.renderer.raw(text)
     else:
         try:
             target.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {config}: {exc.strerror or exc}") from exc
         if app_.renderer.human:
+            app_.renderer.warn_problems(pipeline.problems)
             app_.renderer.text(
                 f"wrote {config}: {summary['topics']} topic(s), {summary['queues']} queue(s), "
                 f"{summary['event_buses']} bus(es), {summary['tables']} table(s) "
@@ -77,6 +75,6 @@ def init(
                 f"{summary['state_machines']} state machine(s)"
             )
         else:
-            app_.renderer.emit(summary)
+            app_.renderer.emit(summary, problems=pipeline.problems)
         app_.renderer.note(f"next: review {config}, then run `eda audit` (it reads ./eda.yaml by default)")
     exit_with(ExitCode.PARTIAL if pipeline.partial else ExitCode.OK)

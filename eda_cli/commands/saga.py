@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with, read_argument
+from eda_cli.commands._common import confirm, ctx_of, exit_with, read_argument
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
@@ -99,15 +99,6 @@ def _check_input(saga: Saga, run_input: dict[str, Any]) -> None:
                 raise UsageError(f"the input has no {missing!r}, which {text} reads ({where})",
                                  hint="pass it with --input")
             value = value[key]
-
-
-def _note(renderer: Renderer, message: str) -> None:
-    """A diagnostic line on stderr, never wrapped (ARNs and names must stay copyable)."""
-    if renderer.stderr_is_terminal:
-        renderer.err_console.print(message, markup=False, style="dim" if renderer.color else None, soft_wrap=True)
-    else:
-        renderer.stderr.write(message + "\n")
-        renderer.stderr.flush()
 
 
 def _time(value: str | None) -> str:
@@ -292,11 +283,7 @@ def compile_cmd(ctx: typer.Context, file: str = typer.Argument(..., help=FILE_HE
     saga = _resolve_names(app_, _load(file))
     definition = compile_saga(saga)
 
-    def write(renderer: Renderer) -> None:
-        renderer.stdout.write(json.dumps(definition, indent=2, ensure_ascii=False) + "\n")
-        renderer.stdout.flush()
-
-    app_.renderer.emit(definition, write)
+    app_.renderer.document(definition)  # the state machine definition, as Step Functions takes it
 
 
 @app.command("deploy")
@@ -319,7 +306,6 @@ def deploy_cmd(
 
     Example: eda saga deploy examples/sagas/checkout.yaml --execution-role-arn arn:aws:iam::123456789012:role/checkout
     """
-    import sys
 
     from eda_cli.core.saga.stepfunctions import StepFunctionsRun
 
@@ -330,12 +316,10 @@ def deploy_cmd(
     if dry_run or plan.action == "unchanged":
         deployment = plan
     else:
-        if plan.action == "would update" and not yes:
-            if not sys.stdin.isatty():
-                raise UsageError(f"state machine {plan.name} exists and its definition or role would be replaced",
-                                 hint="pass --yes to update it (--dry-run only reports)")
-            if not typer.confirm(f"Replace the definition (and role) of state machine {plan.name}?", err=True):
-                raise typer.Exit(int(ExitCode.INTERRUPTED))
+        if plan.action == "would update":
+            confirm(app_, f"Replace the definition (and role) of state machine {plan.name}?", yes,
+                    what=f"state machine {plan.name} exists and its definition or role would be replaced",
+                    hint="pass --yes to update it (--dry-run only reports)")
         deployment = run.deploy()
     app_.renderer.emit(deployment.to_dict(), lambda r: r.text(
         f"{deployment.action} state machine {deployment.name} ({deployment.type}): {deployment.arn}"))
@@ -405,7 +389,7 @@ def _run_local(app_: AppContext, saga: Saga, run_input: dict[str, Any], fail_at:
         store = IdempotencyStore(session.client("dynamodb"), table, ttl_seconds=ttl, where=session.where())
     name = execution or execution_name(saga.name, run_input, fail_at, deterministic=store is not None)
     if store is not None and app_.renderer.human:
-        _note(app_.renderer, f"execution {name}: completed steps are recorded in {table}; "
+        app_.renderer.note(f"execution {name}: completed steps are recorded in {table}; "
                            f"re-running with the same input (or --execution-name {name}) resumes")
     view = StepView(app_.renderer, saga, "local")
     engine = LocalEngine(saga, session_clients(session), execution=name, fail_at=fail_at, store=store,
@@ -436,13 +420,13 @@ def _run_stepfunctions(app_: AppContext, saga: Saga, run_input: dict[str, Any], 
     def on_started(arn: str) -> None:
         started.append(arn)
         if app_.renderer.human:
-            _note(app_.renderer, f"execution {arn}")
+            app_.renderer.note(f"execution {arn}")
 
     view = StepView(app_.renderer, saga, "stepfunctions")
     try:
         with view:
             return run.run(with_fail_at(run_input, fail_at), execution=execution, on_event=view,
-                           on_started=on_started, on_note=lambda text: _note(app_.renderer, text))
+                           on_started=on_started, on_note=lambda text: app_.renderer.note(text))
     except KeyboardInterrupt:
         if started:
             app_.renderer.warn(f"stopped following; the execution goes on: eda saga status {started[0]}")

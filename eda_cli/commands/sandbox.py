@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import typer
 
-from eda_cli.commands._common import ctx_of
+from eda_cli.commands._common import confirm, ctx_of
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -90,11 +90,10 @@ def seed_cmd(
             hint="it creates demo resources, so it never talks to AWS's own endpoints",
         )
     host = urlparse(endpoint).hostname or ""
-    if host not in LOOPBACK and not yes:
-        if not app_.renderer.stderr_is_terminal:
-            raise UsageError(f"{endpoint} is not on this machine; pass --yes to seed it anyway")
-        if not typer.confirm(f"Create the demo pipeline's resources at {endpoint}?", err=True):
-            raise typer.Exit(int(ExitCode.USAGE))
+    if host not in LOOPBACK:
+        confirm(app_, f"Create the demo pipeline's resources at {endpoint}?", yes,
+                what=f"sandbox seed creates resources at {endpoint}, which is not on this machine",
+                hint="pass --yes to seed it anyway")
     session = app_.session
     pipeline = seed_demo(session.client, region=session.region)
     app_.renderer.emit(pipeline.to_dict(), lambda r: r.text(f"seeded the demo pipeline at {endpoint}"))

@@ -104,7 +104,7 @@ def tail_cmd(
             if isinstance(item, Notice):
                 _notice(renderer, item)
             elif output == "jsonl":
-                _write(renderer, _dumps(item.to_dict()) + "\n")
+                renderer.raw(_dumps(item.to_dict()) + "\n")
             elif output == "json":
                 collected.append(item.to_dict())
             else:
@@ -114,7 +114,9 @@ def tail_cmd(
     finally:
         tail.close()
     if output == "json":
-        _write(renderer, _dumps(collected, indent=2) + "\n")
+        from eda_cli.render import envelope
+
+        renderer.raw(_dumps(envelope(collected), indent=2) + "\n")
     if output == "table":
         renderer.note(f"{tail.matched} record(s) shown, {tail.records_read} read")
     if interrupted:
@@ -158,11 +160,6 @@ def _dumps(value: Any, indent: int | None = None) -> str:
     from eda_cli.core.records import dumps
 
     return dumps(value, indent=indent)
-
-
-def _write(renderer: Renderer, text: str) -> None:
-    renderer.stdout.write(text)
-    renderer.stdout.flush()
 
 
 def _notice(renderer: Renderer, notice: Notice) -> None:
@@ -237,4 +234,4 @@ def _print_change(renderer: Renderer, change: Change, info: StreamInfo) -> None:
                 text.append(part, style=style if renderer.color else None)
             renderer.console.print(text, soft_wrap=True)
         return
-    _write(renderer, "".join("".join(part for part, _ in line) + "\n" for line in lines))
+    renderer.raw("".join("".join(part for part, _ in line) + "\n" for line in lines))

@@ -33,8 +33,6 @@ def load(app_: AppContext, config: str | None) -> Loaded:
     loaded = load_pipeline(session.client, session.region, config)
     for warning in loaded.warnings:
         app_.renderer.warn(warning)
-    for problem in loaded.pipeline.problems:
-        app_.renderer.warn(f"could not read {problem.service} {problem.resource}: {problem.error}")
     return loaded
 
 
@@ -68,20 +66,21 @@ def topology(
                          "or -o csv without it (one row per node and per edge)")
     loaded = load(app_, config)
     graph = build_graph(loaded.pipeline)
+    problems = loaded.pipeline.problems
     if around:
         graph = around_fn(graph, around, depth)
     if format_ in (TopologyFormat.mermaid, TopologyFormat.dot):
-        text = to_mermaid(graph) if format_ is TopologyFormat.mermaid else to_dot(graph)
-        renderer.stdout.write(text)
-        renderer.stdout.flush()
+        renderer.warn_problems(problems)
+        renderer.raw(to_mermaid(graph) if format_ is TopologyFormat.mermaid else to_dot(graph))
     elif format_ is TopologyFormat.tree or renderer.human:
         trees = to_tree(graph)
         if format_ is TopologyFormat.tree and not renderer.human:
-            renderer.emit([t.to_dict() for t in trees])
+            renderer.emit([t.to_dict() for t in trees], problems=problems)
         else:
+            renderer.warn_problems(problems)
             _print_tree(renderer, trees, loaded.pipeline.region)
     else:
-        renderer.emit(graph.to_dict(), records=_records(graph), columns=RECORD_COLUMNS)
+        renderer.emit(graph.to_dict(), records=_records(graph), columns=RECORD_COLUMNS, problems=problems)
     exit_with(ExitCode.PARTIAL if loaded.pipeline.partial else ExitCode.OK)
 
 

@@ -94,12 +94,10 @@ def trace(
     options = TraceOptions(correlation_id=cid, id_paths=id_paths(extra_paths, scope.spec.correlation_id_paths),
                            since=start, until=now, insights=insights, force=force)
     result = run_trace(session.client, scope.plan, options, region=region, where=session.where())
-    for error in result.errors:
-        app_.renderer.warn(f"could not search {error.source} {error.resource}: {error.error}")
     renderer = app_.renderer
     # jsonl and csv: one record per hit, shaped as in -o json's "hits"; the verdict goes to stderr.
     renderer.emit(result.to_dict(), lambda r: _human(r, result), records=[h.to_dict() for h in result.hits],
-                  columns=HIT_COLUMNS)
+                  columns=HIT_COLUMNS, problems=result.problems)
     if renderer.output in ("jsonl", "csv"):
         renderer.note(f"{result.correlation_id}: " + (f"{len(result.hits)} hit(s); verdict: {result.verdict}"
                                                      if result.found else f"not found; {_searched_line(result)}"))
@@ -120,8 +118,8 @@ def _searched_line(result: TraceResult, listed: bool = False) -> str:
     text += f" by {result.scope}, since {result.since}"
     if result.skipped:
         text += f"; skipped {len(result.skipped)}" + ("" if listed else " (see --output json)")
-    if result.errors:
-        text += f"; {len(result.errors)} could not be searched"
+    if result.problems:
+        text += f"; {len(result.problems)} could not be searched"
     return text
 
 
@@ -133,8 +131,9 @@ def _human(renderer: Renderer, result: TraceResult) -> None:
             renderer.text(f"  {place.source:<14} {place.resource}" + (f"  ({place.note})" if place.note else ""))
         for place in result.skipped:
             renderer.text(f"  {place.source:<14} {place.resource}  (skipped: {place.skipped})", style="dim")
-        for error in result.errors:
-            renderer.text(f"  {error.source:<14} {error.resource}  (NOT SEARCHED: {error.error})", style="yellow")
+        for problem in result.problems:
+            renderer.text(f"  {problem.service:<14} {problem.resource}  (NOT SEARCHED: {problem.error})",
+                          style="yellow")
         return
     if renderer.is_terminal:
         _tree(renderer, result)

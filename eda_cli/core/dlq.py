@@ -14,6 +14,7 @@ from eda_cli.aws.errors import describe
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.pipeline.model import Alarm
+from eda_cli.core.problems import Problem
 from eda_cli.core.sqs import (
     Message,
     QueueInfo,
@@ -123,17 +124,6 @@ class Dangling:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """Something eda could not read. Reported beside the answer, never instead of it."""
-
-    resource: str
-    error: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"resource": self.resource, "error": self.error}
-
-
-@dataclass(frozen=True)
 class DlqScan:
     dlqs: tuple[Dlq, ...]
     queues_scanned: int
@@ -179,7 +169,7 @@ def scan_dlqs(sqs: Any, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
         dlqs=tuple(dlqs),
         queues_scanned=len(urls),
         dangling=tuple(dangling),
-        problems=tuple(Problem(url, describe(err)) for url, err in errors),
+        problems=tuple(Problem("sqs", url, describe(err), err) for url, err in errors),
     )
 
 
@@ -204,7 +194,7 @@ def dlqs_for(
         if outcome.value is not None:
             dlqs.append(outcome.value)
         elif outcome.error is not None:
-            problems.append(Problem(outcome.item.name, describe(outcome.error)))
+            problems.append(Problem("sqs", outcome.item.name, describe(outcome.error), outcome.error))
     return dlqs, problems
 
 
@@ -340,12 +330,12 @@ def inspect(
         alarms = depth_alarms(cloudwatch)
     except Exception as exc:
         alarms = []
-        problems.append(Problem("cloudwatch:DescribeAlarms", describe(exc)))
+        problems.append(Problem("cloudwatch", "DescribeAlarms", describe(exc), exc))
     try:
         ages = oldest_ages(cloudwatch, [d.info.name for d in dlqs], now())
     except Exception as exc:
         ages = {}
-        problems.append(Problem("cloudwatch:GetMetricData", describe(exc)))
+        problems.append(Problem("cloudwatch", "GetMetricData", describe(exc), exc))
     reports = [
         DlqReport(
             dlq=d,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from eda_cli.core.problems import Problem
+
 #: Name endings that mark a queue as a DLQ even when nothing points at it (Lambda async DLQs).
 DLQ_SUFFIXES = ("-dlq", "-deadletter", "_dlq", "-dead-letter", "_deadletter")
 #: CloudWatch metrics that count as "an alarm watches this queue's depth".
@@ -465,20 +467,6 @@ class LogGroup:
 
 
 # -- the pipeline ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something discovery could not read. Reported beside the pipeline, never instead of it."""
-
-    service: str
-    resource: str
-    error: str
-    #: The exception behind `error`, to tell an environment-level failure apart (not in `to_dict`).
-    cause: BaseException | None = field(default=None, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"service": self.service, "resource": self.resource, "error": self.error}
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,17 @@ Public API (frozen dataclasses with `to_dict()`; nothing here prints)::
                        region=region)
     result.hits        # the timeline, sorted by time
     result.verdict     # "stuck in payments-dlq (sent ...; 3 receives by anyone, ...): ...; never processed by ..."
-    result.errors      # places that could not be searched (the trace went on without them)
+    result.problems    # places that could not be searched (the trace went on without them)
 
 Importing this package imports neither boto3 nor yaml.
 """
 
 from __future__ import annotations
 
+from eda_cli.core.problems import Problem
 from eda_cli.core.trace.engine import TraceOptions, run_trace
 from eda_cli.core.trace.match import DEFAULT_ID_PATHS, id_paths, normalize_path
-from eda_cli.core.trace.model import Hit, Place, SearchError, TraceResult
+from eda_cli.core.trace.model import Hit, Place, TraceResult
 from eda_cli.core.trace.plan import (
     MachineTarget,
     Plan,
@@ -38,9 +39,9 @@ __all__ = [
     "MachineTarget",
     "Place",
     "Plan",
+    "Problem",
     "QueueTarget",
     "Scope",
-    "SearchError",
     "StreamTarget",
     "TableTarget",
     "TraceOptions",

@@ -12,6 +12,7 @@ from eda_cli.aws.errors import describe as describe_error
 from eda_cli.aws.errors import is_client_error, raise_if_environment_failure
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.dlq import PeekRefused
+from eda_cli.core.problems import Problem
 from eda_cli.core.trace import sources as src
 from eda_cli.core.trace.model import (
     IDEMPOTENCY,
@@ -22,7 +23,6 @@ from eda_cli.core.trace.model import (
     TABLE,
     Hit,
     Place,
-    SearchError,
     TraceResult,
     iso_from_epoch,
     sort_hits,
@@ -141,7 +141,7 @@ def run_trace(
     """Search every place of `plan` for the correlation id, at most `options.concurrency` at once.
 
     `client(service)` returns a thread-safe boto3 client. A place that cannot be searched becomes
-    an entry in `errors`; the others are searched all the same. When no place could be searched, all
+    an entry in `problems`; the others are searched all the same. When no place could be searched, all
     for one environment-level reason (no credentials, an unreachable endpoint), that error is raised.
     """
     now = clock()
@@ -149,7 +149,7 @@ def run_trace(
     hits: list[Hit] = []
     places: list[Place] = []
     skipped: list[Place] = list(plan.skipped)
-    errors: list[SearchError] = list(plan.errors)
+    problems: list[Problem] = list(plan.problems)
     tables: list[src.TableInfo] = []
     tasks = _tasks(client, plan, options, region=region, where=where, now=now, sleep=sleep, clock=monotonic)
     listed = plan.scope != "flags"
@@ -165,9 +165,9 @@ def run_trace(
                 answered += 1
             elif task.source == LOGS and options.insights and "," in task.resource:
                 message = describe(outcome.error, task.source, task.resource, where, listed=listed)
-                errors.extend(SearchError(LOGS, g, message, outcome.error) for g in task.resource.split(", "))
+                problems.extend(Problem(LOGS, g, message, outcome.error) for g in task.resource.split(", "))
             else:
-                errors.append(SearchError(task.source, task.resource, describe(
+                problems.append(Problem(task.source, task.resource, describe(
                     outcome.error, task.source, task.resource, where, listed=listed), outcome.error))
             continue
         answered += 1
@@ -179,17 +179,17 @@ def run_trace(
         tables.extend(found.tables)
     # No credentials, no endpoint, access denied everywhere: one error (exit 3), not "not found"
     # beside a NOT SEARCHED line per place.
-    raise_if_environment_failure([e.cause for e in errors], succeeded=answered)
+    raise_if_environment_failure([p.cause for p in problems], succeeded=answered)
 
-    hits = _lookup_by_message_id(client, hits, tables, errors, now, options.concurrency)
+    hits = _lookup_by_message_id(client, hits, tables, problems, now, options.concurrency)
     ordered = sort_hits(hits)
     return TraceResult(
         correlation_id=options.correlation_id,
         hits=ordered,
-        verdict=verdict(ordered, searched=len(places), errors=len(errors), skipped=len(skipped)),
+        verdict=verdict(ordered, searched=len(places), errors=len(problems), skipped=len(skipped)),
         searched=tuple(places),
         skipped=tuple(skipped),
-        errors=tuple(errors),
+        problems=tuple(problems),
         scope=plan.scope,
         since=iso_from_epoch(options.since),
         id_paths=options.id_paths,
@@ -197,7 +197,7 @@ def run_trace(
 
 
 def _lookup_by_message_id(client: ClientFactory, hits: list[Hit], tables: list[src.TableInfo],
-                          errors: list[SearchError], now: float, concurrency: int) -> list[Hit]:
+                          problems: list[Problem], now: float, concurrency: int) -> list[Hit]:
     """Second wave: the idempotency records keyed by the message ids the queues found, so a poison
     message can be called processed or never processed; marks each SQS hit accordingly."""
     message_ids = [str(h.detail["message_id"]) for h in hits if h.source == SQS]
@@ -210,7 +210,7 @@ def _lookup_by_message_id(client: ClientFactory, hits: list[Hit], tables: list[s
                                    tables, concurrency):
             if outcome.error is not None:
                 failed = True
-                errors.append(SearchError(IDEMPOTENCY, outcome.item.name, describe(
+                problems.append(Problem(IDEMPOTENCY, outcome.item.name, describe(
                     outcome.error, IDEMPOTENCY, outcome.item.name, "")))
             else:
                 found.extend(outcome.value or [])

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from eda_cli.core.problems import Problem
+
 #: Source kinds, as they appear in `Hit.source` and in the JSON output.
 SQS = "sqs"
 LOGS = "logs"
@@ -13,7 +15,6 @@ IDEMPOTENCY = "idempotency"
 TABLE = "table"
 STEPFUNCTIONS = "stepfunctions"
 STREAM = "stream"
-DISCOVERY = "discovery"
 
 
 def iso_from_epoch(epoch: float | None) -> str | None:
@@ -97,27 +98,13 @@ class Place:
 
 
 @dataclass(frozen=True)
-class SearchError:
-    """A place that could not be searched, and why. The trace goes on without it."""
-
-    source: str
-    resource: str
-    error: str
-    #: The exception behind `error`, to tell an environment-level failure apart (not in `to_dict`).
-    cause: BaseException | None = field(default=None, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "resource": self.resource, "error": self.error}
-
-
-@dataclass(frozen=True)
 class TraceResult:
     correlation_id: str
     hits: tuple[Hit, ...]
     verdict: str
     searched: tuple[Place, ...] = ()
     skipped: tuple[Place, ...] = ()
-    errors: tuple[SearchError, ...] = ()
+    problems: tuple[Problem, ...] = ()
     #: Where the list of places came from: "flags", "pipeline file eda.yaml" or "discovery".
     scope: str = "flags"
     since: str | None = None
@@ -131,7 +118,7 @@ class TraceResult:
 
     @property
     def partial(self) -> bool:
-        return bool(self.errors)
+        return bool(self.problems)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,7 +126,7 @@ class TraceResult:
             "found": self.found,
             "verdict": self.verdict,
             "hits": [h.to_dict() for h in self.hits],
-            "errors": [e.to_dict() for e in self.errors],
+            "problems": [p.to_dict() for p in self.problems],
             "searched": [p.to_dict() for p in self.searched],
             "skipped": [p.to_dict() for p in self.skipped],
             "scope": self.scope,

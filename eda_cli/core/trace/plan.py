@@ -9,7 +9,8 @@ from typing import Any
 
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY
 from eda_cli.core.pipeline import Pipeline, PipelineSpec, is_idempotency_table, name_from_arn
-from eda_cli.core.trace.model import DISCOVERY, SQS, Place, SearchError
+from eda_cli.core.problems import Problem
+from eda_cli.core.trace.model import SQS, Place
 
 #: What `Place.skipped` says of a queue left alone for its RedrivePolicy.
 REDRIVE_SKIP = "has a RedrivePolicy: receiving raises its messages' receive counts (--force searches it)"
@@ -62,7 +63,7 @@ class Plan:
     streams: tuple[StreamTarget, ...] = ()
     machines: tuple[MachineTarget, ...] = ()
     skipped: tuple[Place, ...] = ()
-    errors: tuple[SearchError, ...] = ()
+    problems: tuple[Problem, ...] = ()
     #: "flags", "pipeline file PATH" or "discovery".
     scope: str = "flags"
 
@@ -152,8 +153,8 @@ def plan_from_pipeline(
         if table.stream_enabled and table.stream_arn:
             streams.append(StreamTarget(table.name, table.stream_arn))
 
-    errors = [SearchError(DISCOVERY, f"{p.service} {p.resource}", p.error, p.cause) for p in pipeline.problems]
-    errors += [SearchError(DISCOVERY, f"{kind} {name}",
+    problems = list(pipeline.problems)
+    problems += [Problem(kind, name,
                            f"named in {spec.path if spec else 'the pipeline file'}"
                            + (f":{line}" if line else "") + " but not found in this account and region")
                for kind, name, line in missing]
@@ -165,7 +166,7 @@ def plan_from_pipeline(
         streams=tuple(streams),
         machines=tuple(MachineTarget(m.name, m.arn) for m in pipeline.state_machines),
         skipped=tuple(skipped),
-        errors=tuple(errors),
+        problems=tuple(problems),
         scope=scope,
     )
 

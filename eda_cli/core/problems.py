@@ -1,0 +1,32 @@
+"""The one "could not read" type: something eda could not read, reported beside the answer.
+
+Every result that can be partial (`dlq list/inspect`, discovery, trace, ...) carries a tuple of these,
+and its `partial` is `bool(problems)`. Commands never word a problem themselves: the renderer warns
+each one on stderr in one form (`could not read SERVICE RESOURCE: ERROR`) and puts them in the JSON
+envelope (`{"service", "resource", "error"}`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Problem"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What could not be read (`service` and `resource`), and why (`error`, one line)."""
+
+    #: The kind of place: an AWS service (sqs, cloudwatch, dynamodb, ...) or a trace source (logs, dlq, ...).
+    service: str
+    resource: str
+    error: str
+    #: The exception behind `error`, to tell an environment-level failure apart (not in `to_dict`).
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "resource": self.resource, "error": self.error}
+
+    def __str__(self) -> str:
+        return f"could not read {self.service} {self.resource}: {self.error}"
