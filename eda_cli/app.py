@@ -58,7 +58,7 @@ def load_command(name: str) -> Any:
     target: Any = getattr(importlib.import_module(f"eda_cli.commands.{module_name}"), attribute)
     if isinstance(target, typer.Typer):  # a command group (even one of a single command: `stream tail`)
         target.rich_markup_mode = None  # plain click help, as the root's (no rich import on --help)
-        command = typer.main.get_group(target)
+        command: Any = typer.main.get_group(target)
     else:  # a command function: a one-command app of its own
         single = typer.Typer(rich_markup_mode=None, add_completion=False)
         single.command(name)(target)
