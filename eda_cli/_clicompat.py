@@ -39,6 +39,62 @@ ABORT: tuple[type[BaseException], ...] = tuple(dict.fromkeys(_abort))
 CLICK_ERROR: tuple[type[BaseException], ...] = tuple(dict.fromkeys(_usage))
 
 
+class _PlainCoercion:
+    """A typer runtime parameter (typer 0.29's private `RuntimeParam` shape) that converts a value with a
+    plain function instead of a pydantic TypeAdapter."""
+
+    def __init__(self, convert: Any) -> None:
+        self.convert = convert
+
+    def coerce(self, value: Any, param: Any = None, ctx: Any = None) -> Any:
+        if value is None:
+            return None
+        try:
+            return self.convert(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+_TRUE = {"1", "true", "t", "yes", "y", "on"}
+_FALSE = {"0", "false", "f", "no", "n", "off", ""}
+
+
+def flag(value: Any) -> bool:
+    """A flag's value: a bool, or an environment variable's text (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{value!r} is not a valid boolean (1/0, true/false, yes/no, on/off).")
+
+
+def _plain(param: Any, convert: Any) -> None:
+    if hasattr(param, "get_runtime_param") and getattr(param, "_runtime_param", False) is None:
+        param._runtime_param = _PlainCoercion(convert)
+
+
+def plain_coercion(command: Any, converters: dict[str, Any] | None = None) -> None:
+    """Convert the named options of `command` (and its --help flag) with plain functions. typer 0.29
+    coerces every value through pydantic, built on first use: importing pydantic costs about as much CPU
+    as importing typer, and every invocation would pay it for the root's options and each level's --help
+    flag, `eda dlq inspect --help` included. Where typer has no such hook (`_runtime_param`: other
+    releases), nothing changes: typer converts as it always did."""
+    for param in getattr(command, "params", ()):
+        convert = (converters or {}).get(param.name)
+        if convert is not None:
+            _plain(param, convert)
+    original = command.get_help_option
+
+    def get_help_option(ctx: Any) -> Any:
+        option = original(ctx)
+        if option is not None:
+            _plain(option, flag)
+        return option
+
+    command.get_help_option = get_help_option
+
+
 def exit_code_of(exc: BaseException) -> int:
     code = getattr(exc, "exit_code", None)
     if code is None:

@@ -12,7 +12,6 @@ from typer.core import TyperGroup
 
 from eda_cli import __version__, context
 from eda_cli import _clicompat as compat
-from eda_cli.aws.session import AwsSettings
 from eda_cli.context import SessionFactory
 from eda_cli.errors import EdaError, ExitCode
 
@@ -64,15 +63,33 @@ def load_command(name: str) -> Any:
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name
+    for level in _walk(command):
+        compat.plain_coercion(level)
     return command
 
 
-class _RootGroup(TyperGroup):
-    """The root command: loads its commands lazily (COMMANDS), and takes its options anywhere."""
+def _walk(command: Any) -> list[Any]:
+    """`command` and every command below it."""
+    found = [command]
+    for sub in getattr(command, "commands", {}).values():
+        found += _walk(sub)
+    return found
+
+
+class GlobalOptionsGroup(TyperGroup):
+    """A root command whose options are accepted anywhere: after any of its commands too."""
 
     #: The global options work after any command too (`eda dlq inspect -o json`), as in the AWS
     #: CLI; eda_cli.completions reads this to offer them after every subcommand.
     global_options_anywhere = True
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # The one place global options are accepted anywhere: every command, every entry point.
+        return super().parse_args(ctx, compat.hoist_global_options(self, ctx, args))
+
+
+class _RootGroup(GlobalOptionsGroup):
+    """eda's root command: global options anywhere, and its commands loaded lazily (COMMANDS)."""
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
@@ -93,10 +110,6 @@ class _RootGroup(TyperGroup):
         rows = [(name, make_default_short_help(help_, limit)) for name, (_, _, help_) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        # The one place global options are accepted anywhere: every command, every entry point.
-        return super().parse_args(ctx, compat.hoist_global_options(self, ctx, args))
 
 
 app = typer.Typer(
@@ -163,6 +176,8 @@ def root(
     """
     source = ctx.get_parameter_source("output")
     explicit = source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+    from eda_cli.aws.session import AwsSettings
+
     settings = AwsSettings(profile=profile, region=region, endpoint_url=endpoint_url, role_arn=role_arn)
     invocation = ctx.obj if isinstance(ctx.obj, context.Invocation) else context.Invocation()
     ctx.obj = invocation.app = context.AppContext(
@@ -184,7 +199,21 @@ def root(
 def command() -> Any:
     """The root click command: what every entry point runs (`run`), and what completion and the
     docs walk."""
-    return typer.main.get_command(app)
+    root = typer.main.get_command(app)
+    compat.plain_coercion(root, {"profile": str, "region": str, "endpoint_url": str, "role_arn": str,
+                                 "output": _output_format, "no_color": compat.flag, "debug": compat.flag,
+                                 "version": compat.flag})
+    return root
+
+
+def _output_format(value: str | OutputFormat) -> OutputFormat:
+    if isinstance(value, OutputFormat):  # the default
+        return value
+    try:
+        return OutputFormat(value.lower())
+    except ValueError:
+        choices = ", ".join(repr(f.value) for f in OutputFormat)
+        raise ValueError(f"{value!r} is not one of {choices}.") from None
 
 
 # -- the one error boundary --------------------------------------------------------------------

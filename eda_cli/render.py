@@ -7,8 +7,6 @@ format is rich on a terminal and plain text (tabulate) when stdout is a pipe or 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import sys
@@ -350,6 +348,9 @@ def _plain(payload: Any) -> Any:
 def to_csv(payload: Any, columns: Sequence[str] | None = None) -> str:
     """One row per record of `payload` (a list, else the one record); nested values as compact JSON.
     The header is `columns` followed by any other key the records have, in order of appearance."""
+    import csv
+    import io
+
     rows = payload if isinstance(payload, list) else [payload]
     rows = [r if isinstance(r, dict) else {"value": r} for r in rows]
     header = list(columns or ())

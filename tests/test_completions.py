@@ -260,10 +260,10 @@ def test_bash_paths_flags_choices_and_hidden_items(tmp_path: Path) -> None:
 
 
 def test_global_options_follow_every_subcommand_unless_it_declares_the_name() -> None:
-    from eda_cli.app import _RootGroup
+    from eda_cli.app import GlobalOptionsGroup
     from eda_cli.completions import build
 
-    tool = typer.Typer(name="tool", cls=_RootGroup, add_completion=False)
+    tool = typer.Typer(name="tool", cls=GlobalOptionsGroup, add_completion=False)
 
     @tool.callback()
     def root(

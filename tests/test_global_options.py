@@ -18,10 +18,10 @@ import typer
 
 from eda_cli import __version__
 from eda_cli import _clicompat as compat
-from eda_cli.app import _RootGroup, app
+from eda_cli.app import GlobalOptionsGroup, command
 from tests.conftest import Result, run_cli
 
-ROOT = typer.main.get_command(app)
+ROOT = command()  # as every entry point builds it (plain coercion of the root options included)
 
 
 def _paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -191,7 +191,7 @@ def test_a_missing_value_in_a_real_shell() -> None:
 
 
 def _toy() -> tuple[Any, dict[str, Any]]:
-    toy = typer.Typer(name="toy", cls=_RootGroup, add_completion=False)
+    toy = typer.Typer(name="toy", cls=GlobalOptionsGroup, add_completion=False)
     seen: dict[str, Any] = {}
 
     @toy.callback()
@@ -278,3 +278,19 @@ def test_global_options_after_help_import_no_boto3() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("CLEAN"), out[-500:]
+
+
+def test_global_option_values_from_flags_and_the_environment_convert_without_typer_s_coercion() -> None:
+    """The root's options convert with plain functions (no pydantic): the same values and errors."""
+    from eda_cli._clicompat import flag
+
+    assert [flag(v) for v in (True, "1", "TRUE", "yes", "on", False, "0", "false", "no", "off", "")] == \
+        [True] * 5 + [False] * 6
+    with pytest.raises(ValueError):
+        flag("maybe")
+    params = _root_params(["-o", "JSON", "--no-color"])
+    assert (params["output"], params["no_color"], params["debug"]) == ("json", True, False)
+    bad = run_cli("-o", "bogus", "dlq", "list")
+    assert bad.code == 2 and "'bogus' is not one of 'table', 'json', 'jsonl', 'yaml', 'csv'" in bad.stderr
+    env = run_cli("dlq", "list", env={"EDA_DEBUG": "maybe"})
+    assert env.code == 2 and "EDA_DEBUG" in env.stderr and "not a valid boolean" in env.stderr

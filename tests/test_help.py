@@ -93,3 +93,39 @@ def test_option_values_are_named_as_click_names_them(cli: Callable[..., Result])
 def test_a_missing_argument_is_named_by_its_metavar(cli: Callable[..., Result]) -> None:
     result = cli("dlq", "peek")
     assert result.code == 2 and "Missing argument 'QUEUE'" in result.stderr, result.stderr
+
+
+# -- lazy loading: what `eda --help` lists comes from app.COMMANDS, checked against the modules --------
+
+
+def test_the_command_list_of_eda_help_is_each_command_s_own_first_sentence() -> None:
+    from eda_cli.app import COMMANDS, load_command
+
+    for name, (_, _, sentence) in COMMANDS.items():
+        assert load_command(name).get_short_help_str(10_000) == sentence, name
+
+
+def _imported_by(*args: str) -> set[str]:
+    """The modules a fresh interpreter has imported after `eda ARGS` (run in-process, output discarded)."""
+    import subprocess
+    import sys
+
+    code = ("import contextlib, io, sys\n"
+            "from eda_cli.app import run\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    run({list(args)!r})\n"
+            "print('\\n'.join(sorted(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_help_imports_only_the_command_asked_for_and_nothing_heavy() -> None:
+    heavy = {"boto3", "botocore", "rich", "pydantic", "yaml", "tabulate"}
+    top = _imported_by("--help")
+    assert not {m for m in top if m.startswith("eda_cli.commands.")}, "eda --help imported a command module"
+    assert not heavy & {m.split(".")[0] for m in top}
+    inspect = _imported_by("dlq", "inspect", "--help")
+    assert {m for m in inspect if m.startswith("eda_cli.commands.")} <= {"eda_cli.commands", "eda_cli.commands.dlq",
+                                                                         "eda_cli.commands._common"}
+    # typer 0.29 would coerce the root's options (and each --help flag) through pydantic: not here
+    assert not heavy & {m.split(".")[0] for m in inspect}
