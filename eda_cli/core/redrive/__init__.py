@@ -32,6 +32,7 @@ from eda_cli.core.redrive.model import (
     RedriveProgress,
     RedriveResult,
     filter_event,
+    nothing_moved_error,
 )
 from eda_cli.core.redrive.plan import list_sources, plan_redrive
 from eda_cli.core.redrive.replay import ArchiveSummary, replay, scan_archive
@@ -80,6 +81,7 @@ __all__ = [
     "is_retryable",
     "list_move_tasks",
     "list_sources",
+    "nothing_moved_error",
     "plan_redrive",
     "probe_move_tasks",
     "queue_arn",

@@ -293,3 +293,21 @@ class RedrivePlan:
         if self.to is not None:
             return self.to
         return self.sources[0] if len(self.sources) == 1 else None
+
+
+def nothing_moved_error(plan: RedrivePlan | None, result: RedriveResult) -> BaseException | None:
+    """What to raise instead of a summary when a real run moved nothing because it failed as a whole:
+    the AWS error that stopped it, or every message failing for want of a DeadLetterQueueSourceArn on a
+    DLQ with several sources. None when the summary tells the story (something moved, a dry run, Ctrl-C)."""
+    if result.moved or result.dry_run or result.interrupted:
+        return None
+    if result.exception is not None:
+        return result.exception
+    if plan is not None and result.unroutable and result.unroutable == result.failed:
+        return UsageError(
+            f"{result.unroutable} message(s) do not say which source queue they came from "
+            f"(no DeadLetterQueueSourceArn), and {plan.dlq.name} has {len(plan.sources)} sources: "
+            f"{', '.join(s.name for s in plan.sources)}; nothing was moved",
+            hint="pass --to QUEUE to choose where they go",
+        )
+    return None
