@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from eda_cli.aws.errors import error_code, http_status, is_client_error, unimplemented
+from eda_cli.aws.errors import error_code, error_message, http_status, is_client_error, unimplemented
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.sqs import get_queue_info, ms_to_iso
 from eda_cli.errors import AwsError
@@ -104,7 +104,7 @@ def move_task_call(fn: Callable[P, R], operation: str, dlq_name: str, /, *args: 
             ) from exc
         if is_client_error(exc, "InvalidParameterValue", "InvalidParameterValueException"):
             # eda built the request itself: SQS refusing it is SQS's state (a task already running), not bad input.
-            message = getattr(exc, "response", {}).get("Error", {}).get("Message") or error_code(exc)
+            message = error_message(exc) or error_code(exc)
             raise AwsError(f"SQS refused {operation} for {dlq_name}: {message}",
                            hint=f"see `eda redrive status {dlq_name}`") from exc
         raise
