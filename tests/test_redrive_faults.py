@@ -533,7 +533,7 @@ def test_auto_falls_back_to_copy_when_a_task_is_unsupported(stubbed: tuple[Any, 
 
 def test_a_failed_move_task_that_moved_nothing_exits_3(stub_session: Stubber, cli: Callable[..., Result],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import eda_cli.core.redrive as core
+    import eda_cli.core.redrive.native as core
 
     monkeypatch.setattr(core, "NATIVE_POLL_SECONDS", 0.0)
     expect_resolve(stub_session, DLQ)

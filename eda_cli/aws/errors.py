@@ -62,6 +62,15 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
+def error_message(exc: BaseException) -> str | None:
+    """The AWS error message of a botocore ClientError, as AWS sent it, else None."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        message = response.get("Error", {}).get("Message")
+        return str(message) if message else None
+    return None
+
+
 def is_client_error(exc: BaseException, *codes: str) -> bool:
     code = error_code(exc)
     return code is not None and (not codes or code in codes)
@@ -91,13 +100,10 @@ def _operation(exc: BaseException) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        message = str(response.get("Error", {}).get("Message") or "").strip()
-        if message.startswith("<"):  # an HTML error page (an emulator's), not an AWS error message
-            return f"HTTP {http_status(exc)} with no AWS error in the answer"
-        return " ".join(message.split())
-    return ""
+    message = (error_message(exc) or "").strip()
+    if message.startswith("<"):  # an HTML error page (an emulator's), not an AWS error message
+        return f"HTTP {http_status(exc)} with no AWS error in the answer"
+    return " ".join(message.split())
 
 
 def translate(exc: BaseException, session: AwsSession | None = None) -> EdaError | None:

@@ -16,6 +16,7 @@ from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
+    from eda_cli.aws.resolve import QueueRef
     from eda_cli.context import AppContext
     from eda_cli.core.patterns import CompiledPattern
     from eda_cli.core.redrive import RedrivePlan, RedriveProgress, RedriveResult
@@ -238,16 +239,11 @@ def run_cmd(
 
 def _finish(app_: AppContext, plan: RedrivePlan | None, result: RedriveResult) -> None:
     """Render the summary and exit with the code the result calls for."""
-    if result.moved == 0 and not result.dry_run and not result.interrupted:
-        if result.exception is not None:
-            raise result.exception  # an AWS error before anything moved: exit 3 through the boundary
-        if plan is not None and result.unroutable and result.unroutable == result.failed:
-            raise UsageError(
-                f"{result.unroutable} message(s) do not say which source queue they came from "
-                f"(no DeadLetterQueueSourceArn), and {plan.dlq.name} has {len(plan.sources)} sources: "
-                f"{', '.join(s.name for s in plan.sources)}; nothing was moved",
-                hint="pass --to QUEUE to choose where they go",
-            )
+    from eda_cli.core.redrive import nothing_moved_error
+
+    error = nothing_moved_error(plan, result)
+    if error is not None:
+        raise error  # e.g. an AWS error before anything moved: exit 3 through the boundary
     app_.renderer.emit(result.to_dict(), lambda r: _print_result(r, result))
     for note in result.notes:
         app_.renderer.note(note)
@@ -359,14 +355,14 @@ def replay_cmd(
     _finish(app_, None, result)
 
 
-def _queue_arn(app_: AppContext, dlq: str) -> tuple[Any, Any, str]:
+def _queue_arn(app_: AppContext, dlq: str) -> tuple[Any, QueueRef, str]:
     from eda_cli.aws.resolve import resolve_queue
-    from eda_cli.core.sqs import get_queue_info
+    from eda_cli.core.redrive import queue_arn
 
     session = app_.session
     sqs = session.client("sqs")
     ref = resolve_queue(sqs, dlq, session.region, session.where())
-    return sqs, ref, get_queue_info(sqs, ref.url).arn or ref.arn
+    return sqs, ref, queue_arn(sqs, ref)
 
 
 @app.command("status")

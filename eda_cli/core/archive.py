@@ -22,7 +22,7 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -44,7 +44,7 @@ class OutgoingMessage:
     attributes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_received(cls, raw: dict[str, Any]) -> OutgoingMessage:
+    def from_received(cls, raw: Mapping[str, Any]) -> OutgoingMessage:
         attributes = {str(k): str(v) for k, v in (raw.get("Attributes") or {}).items()}
         return cls(
             message_id=str(raw["MessageId"]),
@@ -68,7 +68,7 @@ class OutgoingMessage:
         return total
 
 
-def wire_attributes(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def wire_attributes(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Received message attributes, reduced to what SendMessage accepts, types and bytes untouched."""
     out: dict[str, dict[str, Any]] = {}
     for name, attr in raw.items():

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eda_cli.aws.errors import is_client_error
 from eda_cli.aws.resolve import QUEUE_MISSING, queue_name_from_url
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef
+
 #: System attributes that identify an AWS Lambda or SNS delivery failure, as message attributes.
 ERROR_ATTRIBUTES = ("ErrorCode", "ErrorMessage", "RequestID")
+#: Entries in one SQS batch call (SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch).
+BATCH_ENTRIES = 10
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class QueueInfo:
             return None
 
 
-def list_queue_urls(sqs: Any, prefix: str | None = None) -> list[str]:
+def list_queue_urls(sqs: SQSClient, prefix: str | None = None) -> list[str]:
     """Every queue URL in the region, following ListQueues' NextToken."""
     kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": 1000}}
     if prefix:
@@ -76,7 +85,7 @@ class QueueVanished(Exception):
     """A queue listed a moment ago is gone (deleted in between): skipped, not an error."""
 
 
-def get_queue_info(sqs: Any, url: str) -> QueueInfo:
+def get_queue_info(sqs: SQSClient, url: str) -> QueueInfo:
     try:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
     except Exception as exc:
@@ -84,12 +93,13 @@ def get_queue_info(sqs: Any, url: str) -> QueueInfo:
             raise QueueVanished(url) from exc
         raise
     return QueueInfo(
-        name=queue_name_from_url(url), url=url, arn=attributes.get("QueueArn", ""), attributes=attributes
+        name=queue_name_from_url(url), url=url, arn=attributes.get("QueueArn", ""),
+        attributes={str(key): value for key, value in attributes.items()},
     )
 
 
 def get_queue_infos(
-    sqs: Any, urls: list[str], concurrency: int = DEFAULT_CONCURRENCY
+    sqs: SQSClient, urls: list[str], concurrency: int = DEFAULT_CONCURRENCY
 ) -> tuple[list[QueueInfo], list[tuple[str, BaseException]]]:
     """Attributes of many queues, concurrently. Vanished queues are dropped; other errors returned."""
     infos: list[QueueInfo] = []
@@ -126,7 +136,7 @@ def parse_body(body: str) -> Any:
     return body
 
 
-def decode_message_attributes(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def decode_message_attributes(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """SQS message attributes as {"name": {"type": "Number.float", "value": "1.5"}}; binary as base64.
 
     Every type is kept, custom suffixes included, so nothing is lost on display or re-send.
@@ -199,7 +209,7 @@ class Message:
         }
 
 
-def to_message(raw: dict[str, Any], receives_by_us: int = 1) -> Message:
+def to_message(raw: Mapping[str, Any], receives_by_us: int = 1) -> Message:
     """Decode a ReceiveMessage entry. `receive_count` excludes our own receive(s)."""
     attributes = dict(raw.get("Attributes", {}))
     count_raw = attributes.get("ApproximateReceiveCount")
@@ -220,12 +230,17 @@ def to_message(raw: dict[str, Any], receives_by_us: int = 1) -> Message:
     )
 
 
-def change_visibility(sqs: Any, url: str, handles: list[tuple[str, str]], timeout: int = 0) -> list[str]:
+def chunked(items: Sequence[T], size: int = BATCH_ENTRIES) -> Iterator[Sequence[T]]:
+    """`items` in consecutive slices of at most `size` (one SQS batch call each)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def change_visibility(sqs: SQSClient, url: str, handles: list[tuple[str, str]], timeout: int = 0) -> list[str]:
     """ChangeMessageVisibilityBatch in chunks of 10; returns the ids whose change failed."""
     failed: list[str] = []
-    for start in range(0, len(handles), 10):
-        chunk = handles[start : start + 10]
-        entries = [
+    for chunk in chunked(handles):
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
             {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": timeout}
             for i, (_, handle) in enumerate(chunk)
         ]

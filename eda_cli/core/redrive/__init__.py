@@ -1,0 +1,95 @@
+"""Redrive: move messages out of a dead-letter queue, at least once and never losing one.
+
+Copy mode is receive -> (archive, fsync) -> SendMessageBatch -> DeleteMessageBatch of exactly the
+entries whose send succeeded. A message leaves the DLQ only after SQS has accepted its copy, so a
+crash at any moment leaves every message in the DLQ, in the target, or in both (a duplicate,
+bounded by the one batch each worker has in flight). Native mode hands the whole move to SQS
+(StartMessageMoveTask) and watches it.
+
+The package, along its seams:
+
+- `model`: limits, options, plan, progress and the result (`RedriveResult.build`, its one builder)
+- `plan`: reading the DLQ, its sources and the target, and choosing the mode (`plan_redrive`)
+- `sqs_io`: retries, the rate limit, batches within SQS's limits, SendMessageBatch and its Failed list
+- `copy` (the workers and their calls) and `ledger` (what became of each message): copy mode
+- `native`: native mode, a move task and a check of what arrived
+- `run`: `run_redrive` (carry out a plan) and `redrive` (plan and run)
+- `replay`: sending an archive again
+- `tasks`: move tasks: probe, status, cancel
+"""
+
+from __future__ import annotations
+
+from eda_cli.core.archive import ArchivedMessage
+from eda_cli.core.redrive.model import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    MODES,
+    NATIVE_MAX_RATE,
+    Matcher,
+    RedriveOptions,
+    RedrivePlan,
+    RedriveProgress,
+    RedriveResult,
+    filter_event,
+    nothing_moved_error,
+)
+from eda_cli.core.redrive.plan import list_sources, plan_redrive
+from eda_cli.core.redrive.replay import ArchiveSummary, replay, scan_archive
+from eda_cli.core.redrive.run import redrive, run_redrive
+from eda_cli.core.redrive.sqs_io import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ENTRIES,
+    TokenBucket,
+    build_entry,
+    dedup_id,
+    is_retryable,
+    queue_depth,
+    send_batch,
+    split_by_size,
+)
+from eda_cli.core.redrive.tasks import (
+    CancelResult,
+    MoveTask,
+    cancel_move_task,
+    list_move_tasks,
+    probe_move_tasks,
+    queue_arn,
+)
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_ENTRIES",
+    "MAX_CONCURRENCY",
+    "MODES",
+    "NATIVE_MAX_RATE",
+    "ArchiveSummary",
+    "ArchivedMessage",
+    "CancelResult",
+    "Matcher",
+    "MoveTask",
+    "RedriveOptions",
+    "RedrivePlan",
+    "RedriveProgress",
+    "RedriveResult",
+    "TokenBucket",
+    "build_entry",
+    "cancel_move_task",
+    "dedup_id",
+    "filter_event",
+    "is_retryable",
+    "list_move_tasks",
+    "list_sources",
+    "nothing_moved_error",
+    "plan_redrive",
+    "probe_move_tasks",
+    "queue_arn",
+    "queue_depth",
+    "redrive",
+    "replay",
+    "run_redrive",
+    "scan_archive",
+    "send_batch",
+    "split_by_size",
+]

@@ -1,0 +1,350 @@
+"""Copy mode: workers receive from the DLQ, archive, SendMessageBatch, and delete exactly what was sent.
+
+Messages seen but not moved stay hidden by their receive's visibility timeout until the run ends (so
+a receive does not hand them back again and again), then are made visible again at once. The run
+ends when several receives in a row bring nothing new and ApproximateNumberOfMessages says nothing
+unseen is left. What each message became is the ledger's business (ledger.py); this module drives
+the calls and the workers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from eda_cli.aws.errors import describe
+from eda_cli.core.archive import ArchiveWriter, to_line
+from eda_cli.core.dlq import PEEK_VISIBILITY_SECONDS  # dry runs follow `eda dlq peek`'s visibility
+from eda_cli.core.redrive.ledger import Ledger, Work
+from eda_cli.core.redrive.model import MAX_DEPTH_CHECKS, Clock, RedrivePlan, RedriveProgress, RedriveResult, Sleep
+from eda_cli.core.redrive.sqs_io import (
+    MAX_BATCH_ENTRIES,
+    ApiCounter,
+    Caller,
+    TokenBucket,
+    delete_batch,
+    queue_depth,
+    send_batch,
+    split_by_size,
+)
+from eda_cli.core.sqs import change_visibility
+from eda_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+class GroupGate:
+    """FIFO: never two batches of one message group in flight, whatever the queue hands out."""
+
+    def __init__(self) -> None:
+        self._busy: set[str] = set()
+        self._cond = threading.Condition()
+
+    def acquire(self, groups: set[str]) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: not (groups & self._busy))
+            self._busy |= groups
+
+    def release(self, groups: set[str]) -> None:
+        with self._cond:
+            self._busy -= groups
+            self._cond.notify_all()
+
+
+class CopyRun:
+    def __init__(self, sqs: SQSClient, plan: RedrivePlan, sleep: Sleep, clock: Clock) -> None:
+        self.sqs = sqs
+        self.plan = plan
+        self.options = plan.options
+        self.sleep = sleep
+        self.clock = clock
+        self.call = Caller(sleep)
+        self.lock = threading.RLock()
+        #: Notified when a receive ends, a check ends, the streak resets or the run stops.
+        self.changed = threading.Condition(self.lock)
+        self.stop = threading.Event()
+        self.dry_run = self.options.dry_run
+        self.visibility = PEEK_VISIBILITY_SECONDS if self.dry_run else self.options.visibility_timeout
+        self.bucket = TokenBucket(self.options.rate, clock, sleep) if self.options.rate else None
+        self.gate = GroupGate()
+        self.archive: ArchiveWriter | None = None
+        if self.options.archive and not self.dry_run:
+            try:
+                self.archive = ArchiveWriter(self.options.archive)
+            except OSError as exc:
+                raise UsageError(f"cannot write the archive {self.options.archive}: {exc.strerror or exc}") from exc
+        self.ledger = Ledger(plan, self.lock)
+        # when to stop, under self.lock
+        self.streak = 0
+        self.depth_checks = 0
+        self.checking = False
+        self.receiving = 0
+        self.notes: list[str] = list(plan.notes)
+        self.error: BaseException | None = None
+        self.interrupted = False
+
+    def _halt(self) -> None:
+        with self.lock:
+            self.stop.set()
+            self.changed.notify_all()
+
+    def _fail_run(self, exc: BaseException) -> None:
+        with self.lock:
+            if self.error is None:
+                self.error = exc
+        self._halt()
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    def worker(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug or an unexpected error: stop, keep what is known
+            self._fail_run(exc)
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            left = self.ledger.quota_left()
+            want = MAX_BATCH_ENTRIES if left is None else min(MAX_BATCH_ENTRIES, left)
+            if self.bucket is not None:
+                want = min(want, self.bucket.batch)
+            if want <= 0:
+                self._halt()
+                break
+            if self.bucket is not None and not self.bucket.acquire(want, self.stop):
+                break
+            with self.lock:
+                self.receiving += 1
+            try:
+                response = self.call(
+                    self.sqs.receive_message,
+                    QueueUrl=self.plan.dlq.url,
+                    MaxNumberOfMessages=want,
+                    VisibilityTimeout=self.visibility,
+                    WaitTimeSeconds=self.options.wait_seconds,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception as exc:
+                self._fail_run(exc)
+                break
+            finally:
+                with self.lock:
+                    self.receiving -= 1
+                    self.changed.notify_all()
+            raws = response.get("Messages", [])
+            if self.bucket is not None:
+                self.bucket.refund(want - len(raws))
+            with self.lock:
+                received = self.ledger.classify(raws, stopping=self.interrupted)
+                if received.full:
+                    self._halt()
+                if received.new:
+                    self.streak = 0
+                    self.depth_checks = 0
+                    self.changed.notify_all()
+            if received.redelete:
+                self._delete(received.redelete)
+            if not received.new:
+                self._nothing_new()
+                continue
+            if received.work:
+                self._process(received.work)
+
+    def _nothing_new(self) -> None:
+        """A receive brought nothing new: after several in a row, ask SQS whether unseen messages remain."""
+        patience = self.options.wait_seconds + 2.0
+        with self.lock:
+            self.streak += 1
+            streak = self.streak
+            if streak < self.options.empty_receives:
+                # Let the receives in flight end before starting another: the empty receives that end a
+                # run then happen side by side, instead of in rounds of long polls one after the other.
+                self.changed.wait_for(
+                    lambda: self.receiving == 0 or self.stop.is_set() or self.streak < streak, timeout=patience
+                )
+                return
+            if self.checking:
+                self.changed.wait_for(lambda: not self.checking or self.stop.is_set(), timeout=patience)
+                return
+            self.checking = True
+        try:
+            attributes = self.call(
+                self.sqs.get_queue_attributes,
+                QueueUrl=self.plan.dlq.url,
+                AttributeNames=["ApproximateNumberOfMessages"],
+            ).get("Attributes", {})
+            visible = int(attributes.get("ApproximateNumberOfMessages", "0"))
+        except Exception as exc:
+            with self.lock:
+                self.checking = False
+            self._fail_run(exc)
+            return
+        with self.lock:
+            self.checking = False
+            self.changed.notify_all()
+            if visible <= len(self.ledger.held):
+                self._halt()
+                return
+            self.streak = 0
+            self.depth_checks += 1
+            if self.depth_checks >= MAX_DEPTH_CHECKS:
+                self.notes.append(
+                    f"stopped although ApproximateNumberOfMessages still says {visible}: "
+                    f"{self.options.empty_receives * MAX_DEPTH_CHECKS} receives in a row brought nothing new "
+                    "(delayed messages, a FIFO group held back by a message not moved, or a stale count)"
+                )
+                self._halt()
+
+    def _process(self, work: list[Work]) -> None:
+        groups = {w.message.group_id for w in work if w.message.group_id} if self.plan.dlq.fifo else set()
+        self.gate.acquire(groups)
+        try:
+            by_target: dict[str, list[Work]] = {}
+            for item in work:
+                by_target.setdefault(item.target.arn, []).append(item)
+            for items in by_target.values():
+                for batch in split_by_size(items, lambda w: w.message.size):
+                    if self.error is not None:
+                        self.ledger.unreserve(batch)
+                        continue
+                    self._move(batch)
+        finally:
+            self.gate.release(groups)
+
+    def _move(self, batch: list[Work]) -> None:
+        target = batch[0].target
+        try:
+            if self.archive is not None:
+                self.archive.append(
+                    [to_line(w.message, run_id=self.plan.run_id, source=self.plan.dlq.arn, target=target.arn)
+                     for w in batch]
+                )
+            sent, failed = send_batch(
+                self.sqs, self.call, target, [w.message for w in batch], self.plan.run_id,
+                self.plan.dlq.name, self.sleep,
+            )
+        except Exception as exc:
+            self.ledger.not_sent(batch, f"not sent: {describe(exc)}")
+            self._fail_run(exc)
+            return
+        handles = {w.message.message_id: w.handle for w in batch}
+        not_deleted = self._delete([(m.message_id, handles[m.message_id]) for m in sent]) if sent else []
+        self.ledger.settle(batch, sent, failed, not_deleted)
+
+    def _delete(self, items: list[tuple[str, str]]) -> list[str]:
+        """DeleteMessageBatch; returns the ids SQS did not delete (they are in both queues)."""
+        not_deleted = delete_batch(self.sqs, self.call, self.plan.dlq.url, items, self._fail_run)
+        self.ledger.deleted(items, not_deleted)
+        return not_deleted
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def progress(self, started: float) -> RedriveProgress:
+        return self.ledger.progress(self.clock() - started)
+
+    def run(self, on_progress: Callable[[RedriveProgress], None] | None,
+            cancel: threading.Event | None = None) -> RedriveResult:
+        started = self.clock()
+        counter = ApiCounter(self.sqs)
+        interrupted = abandoned = False
+        not_restored: list[str] = []
+        with counter:
+            finished = [threading.Event() for _ in range(self.options.concurrency)]
+
+            def work(done: threading.Event) -> None:
+                try:
+                    self.worker()
+                finally:
+                    done.set()
+
+            def stop_receiving() -> None:
+                nonlocal interrupted
+                interrupted = True
+                with self.lock:
+                    self.interrupted = True
+                self._halt()
+
+            def wait_for_workers() -> None:
+                # Events, not Thread.join: on Python 3.10-3.12 a join that a KeyboardInterrupt cut short
+                # can make the next join return at once, while the worker is still sending.
+                for done in finished:
+                    while not done.wait(0.1):
+                        if on_progress is not None:
+                            on_progress(self.progress(started))
+                        if cancel is not None and cancel.is_set() and not interrupted:
+                            stop_receiving()  # a deferred Ctrl-C: finish every batch in hand
+
+            try:
+                for i, done in enumerate(finished):
+                    threading.Thread(target=work, args=(done,), name=f"eda-redrive-{i}", daemon=True).start()
+                wait_for_workers()
+            except KeyboardInterrupt:
+                already = interrupted
+                stop_receiving()
+                try:
+                    if already:
+                        raise  # the second Ctrl-C: stop waiting at once
+                    wait_for_workers()  # the first (no deferral in place): finish the batches in flight
+                except KeyboardInterrupt:
+                    abandoned = True
+            finally:
+                if self.archive is not None and not abandoned:
+                    self.archive.close()
+            if abandoned:
+                with self.lock:
+                    in_flight = sorted(self.ledger.in_progress)
+                    hidden = len(self.ledger.held)
+                self.notes.append(
+                    f"interrupted twice: eda stopped waiting; {len(in_flight)} message(s) were being moved and may "
+                    "be in the DLQ, in the target, or both (in_flight_message_ids)"
+                    + (f"; {hidden} more stay hidden in the DLQ for up to {self.visibility}s" if hidden else "")
+                )
+                return self._result(started, counter, interrupted=True, not_restored=[], left=None,
+                                    in_flight=in_flight)
+            release = self.ledger.held_handles()
+            if release:
+                not_restored = change_visibility(self.sqs, self.plan.dlq.url, release, timeout=0)
+            left = queue_depth(self.sqs, self.plan.dlq.url)
+        if on_progress is not None:
+            on_progress(self.progress(started))
+        if not_restored:
+            self.notes.append(
+                f"{len(not_restored)} message(s) could not be made visible again; "
+                f"they reappear within {self.visibility}s"
+            )
+        if self.call.retries:
+            self.notes.append(f"{self.call.retries} call(s) were throttled or failed on AWS's side and retried")
+        return self._result(started, counter, interrupted=interrupted, not_restored=not_restored, left=left)
+
+    def _result(self, started: float, counter: ApiCounter, *, interrupted: bool, not_restored: list[str],
+                left: int | None, in_flight: list[str] | None = None) -> RedriveResult:
+        ledger = self.ledger
+        with self.lock:
+            return RedriveResult.build(
+                source=self.plan.dlq.name,
+                targets=(t.name for t in self.plan.targets),
+                mode=self.plan.mode,
+                mode_reason=self.plan.mode_reason,
+                run_id=self.plan.run_id,
+                dry_run=self.dry_run,
+                moved=ledger.moved,
+                skipped=ledger.skipped,
+                failures=ledger.failures,
+                api_calls=self.plan.api_calls + counter.calls,
+                seconds=self.clock() - started,
+                archive=self.options.archive if not self.dry_run else None,
+                moved_by_target=ledger.moved_by_target,
+                not_deleted_message_ids=ledger.unsettled,
+                unroutable=ledger.unroutable,
+                not_restored=len(not_restored),
+                would_move=ledger.would_move if self.dry_run else None,
+                sample=ledger.sample,
+                interrupted=interrupted,
+                exception=self.error,
+                left_in_dlq=left,
+                notes=self.notes,
+                in_flight_message_ids=in_flight or (),
+            )

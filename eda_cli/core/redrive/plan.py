@@ -1,0 +1,169 @@
+"""Planning a redrive: read the DLQ, its sources and the target, and choose the mode. Changes nothing."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+from eda_cli.aws.resolve import QueueRef
+from eda_cli.core.redrive.model import NATIVE_MAX_RATE, RedriveOptions, RedrivePlan
+from eda_cli.core.redrive.sqs_io import ApiCounter, queue_info
+from eda_cli.core.redrive.tasks import probe_move_tasks
+from eda_cli.core.sqs import QueueInfo, QueueVanished, get_queue_info
+from eda_cli.errors import AwsError, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+#: Why auto mode copies a FIFO DLQ (LocalStack's move tasks do re-send the original ids).
+FIFO_MOVE_RISK = ("a move task may re-send its messages' original deduplication ids, which a FIFO source "
+                  "silently drops within its 5-minute deduplication window")
+
+
+def list_sources(sqs: SQSClient, dlq_url: str) -> list[QueueInfo]:
+    """The queues whose RedrivePolicy names this DLQ (ListDeadLetterSourceQueues, every page)."""
+    urls: list[str] = []
+    for page in sqs.get_paginator("list_dead_letter_source_queues").paginate(QueueUrl=dlq_url):
+        urls.extend(page.get("queueUrls", []))
+    infos: list[QueueInfo] = []
+    for url in urls:
+        try:
+            infos.append(get_queue_info(sqs, url))
+        except QueueVanished:
+            continue
+    return sorted(infos, key=lambda i: i.name)
+
+
+def _check_archive_path(path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"--archive {path} is a directory", hint="name a file, e.g. --archive redrive.jsonl")
+    if not os.path.isdir(directory):
+        raise UsageError(f"--archive {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"--archive {path} is not writable")
+
+
+def _needs_copy(options: RedriveOptions, per_message: bool) -> list[str]:
+    needs = []
+    if options.matcher is not None:
+        needs.append("--filter")
+    if options.max_messages is not None:
+        needs.append("--max")
+    if options.archive:
+        needs.append("--archive")
+    if per_message:
+        needs.append("routing each message to its own source")
+    return needs
+
+
+def _choose_mode(
+    options: RedriveOptions, info: QueueInfo, has_sources: bool, needs: list[str], supported: bool, why: str
+) -> tuple[str, str]:
+    """(mode, why that mode): --mode as asked (native refused when it cannot be), else native when nothing
+    needs copy mode and the endpoint has move tasks."""
+    if options.mode == "native":
+        if needs:
+            raise UsageError(
+                f"--mode native cannot do {', '.join(needs)}: an SQS move task moves every message",
+                hint="use --mode copy (or auto)",
+            )
+        if options.rate is not None and options.rate > NATIVE_MAX_RATE:
+            raise UsageError(f"--rate is at most {NATIVE_MAX_RATE} messages per second in native mode")
+        if not supported:
+            raise AwsError(
+                f"--mode native: the endpoint does not support message move tasks ({why})",
+                hint=f"copy mode works on every endpoint: eda redrive {info.name} --mode copy",
+            )
+        return "native", "requested with --mode native"
+    if options.mode == "copy":
+        return "copy", "requested with --mode copy"
+    if needs:
+        return "copy", f"needed for {', '.join(needs)}"
+    if options.rate is not None and options.rate > NATIVE_MAX_RATE:
+        return "copy", f"--rate above the move task's {NATIVE_MAX_RATE}/s"
+    if not has_sources:
+        return "copy", "move tasks only redrive queues that are another queue's DLQ"
+    if info.fifo:
+        return "copy", f"the DLQ is FIFO and copy mode sends fresh deduplication ids ({FIFO_MOVE_RISK})"
+    if supported:
+        return "native", "nothing needs copy mode and the endpoint supports move tasks"
+    return "copy", f"the endpoint does not support move tasks ({why})"
+
+
+def plan_redrive(
+    sqs: SQSClient,
+    dlq: QueueRef,
+    *,
+    to: QueueRef | None = None,
+    options: RedriveOptions | None = None,
+    probe: SQSClient | None = None,
+    run_id: str | None = None,
+) -> RedrivePlan:
+    """Read the DLQ, its sources and the target, and choose the mode. Changes nothing.
+
+    `probe` is the client used to ask whether the endpoint supports move tasks (a client without
+    retries answers at once on an endpoint that lacks them); it defaults to `sqs`. A move task
+    already running on the DLQ stops every mode: two movers would race for the same messages.
+    """
+    options = options or RedriveOptions()
+    options.validate()
+    notes: list[str] = []
+    probe_calls = 0
+    with ApiCounter(sqs) as counter:
+        info = queue_info(sqs, dlq.url, dlq.name)
+        sources = tuple(list_sources(sqs, dlq.url))
+        target = queue_info(sqs, to.url, to.name) if to is not None else None
+        if target is not None and target.arn == info.arn:
+            raise UsageError(f"--to names the DLQ itself ({info.name})", hint="pass the queue to move messages to")
+        if target is None and not sources:
+            raise UsageError(
+                f"{info.name} has no source queues (no queue's RedrivePolicy names it), "
+                "so eda does not know where its messages belong",
+                hint="pass --to QUEUE",
+            )
+        per_message = target is None and len(sources) > 1
+        if options.archive and not options.dry_run:
+            _check_archive_path(options.archive)
+        needs = _needs_copy(options, per_message)
+        if probe is not None and probe is not sqs:
+            probe_calls += 1  # the counter sees only calls made through `sqs`
+        supported, why, tasks = probe_move_tasks(probe if probe is not None else sqs, info.arn)
+        running = [t for t in tasks if t.get("Status") in ("RUNNING", "CANCELLING")]
+        if running:
+            if not options.dry_run:
+                raise AwsError(
+                    f"a message move task is already running on {info.name}",
+                    hint=f"watch it with `eda redrive status {info.name}`; "
+                    f"stop it with `eda redrive cancel {info.name}`",
+                )
+            notes.append(f"a message move task is running on {info.name}: a real run would be refused")
+        mode, reason = _choose_mode(options, info, bool(sources), needs, supported, why)
+        if mode == "native" and options.mode == "native" and info.fifo:
+            notes.append(f"{info.name} is FIFO: {FIFO_MOVE_RISK}; eda checks the target's depth afterwards")
+        if info.redrive_policy:
+            notes.append(
+                f"{info.name} has its own RedrivePolicy (maxReceiveCount {info.max_receive_count}): "
+                "receiving raises receive counts, so SQS may move messages on to its DLQ"
+            )
+        if target is not None and target.fifo and not info.fifo:
+            notes.append(f"{target.name} is FIFO and {info.name} is not: messages go to group {info.name!r}")
+        if per_message:
+            notes.append(
+                f"{info.name} has {len(sources)} sources: each message goes back to the one SQS names "
+                "(DeadLetterQueueSourceArn)"
+            )
+    return RedrivePlan(
+        dlq=info,
+        sources=sources,
+        to=target,
+        mode=mode,
+        mode_reason=reason,
+        visible=info.int_attr("ApproximateNumberOfMessages") or 0,
+        in_flight=info.int_attr("ApproximateNumberOfMessagesNotVisible") or 0,
+        run_id=run_id or uuid.uuid4().hex,
+        options=options,
+        notes=tuple(notes),
+        api_calls=counter.calls + probe_calls,
+    )
