@@ -92,11 +92,13 @@ def _fitted_table(view: TableView, width: int) -> Any:
     return table
 
 
-def envelope(payload: Any, problems: Sequence[Any] = ()) -> dict[str, Any]:
+def envelope(payload: Any, problems: Sequence[Any] = (), partial: bool | None = None) -> dict[str, Any]:
     """The one shape of every JSON and YAML result: a list result becomes `{"items": [...]}`, an object
-    keeps its keys; both get `partial` and `problems` (`[{"service", "resource", "error"}]`)."""
+    keeps its keys; both get `partial` and `problems` (`[{"service", "resource", "error"}]`). `partial` is
+    whether there are problems, unless the result says otherwise (a redrive that could not move every
+    message lists those in its own fields)."""
     body = {"items": payload} if isinstance(payload, list) else dict(payload)
-    body["partial"] = bool(problems)
+    body["partial"] = bool(problems) if partial is None else partial
     body["problems"] = [p.to_dict() for p in problems]
     return body
 
@@ -176,7 +178,7 @@ class Renderer:
 
     def emit(self, payload: Any, human: Callable[[Renderer], None] | TableView | None = None,
              records: Sequence[Any] | None = None, columns: Sequence[str] | None = None,
-             problems: Sequence[Any] = ()) -> None:
+             problems: Sequence[Any] = (), partial: bool | None = None) -> None:
         """Write a command's result: `payload` in the chosen machine format, or `human` for the table format.
 
         Every result is partial or not, one way (see `envelope`): `problems` (`core.problems.Problem`s,
@@ -187,11 +189,11 @@ class Renderer:
         """
         self.warn_problems(problems)
         if self.output in ("json", "yaml"):
-            self.document(envelope(payload, problems))
+            self.document(envelope(payload, problems, partial))
         elif self.output == "jsonl":
             items = records if records is not None else payload if isinstance(payload, list) else [payload]
             lines = [to_json(item, indent=None) for item in items]
-            if problems:
+            if problems or partial:
                 lines.append(to_json({"partial": True, "problems": [p.to_dict() for p in problems]}, indent=None))
             self._write("".join(line + "\n" for line in lines))
         elif self.output == "csv":

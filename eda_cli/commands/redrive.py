@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from eda_cli.commands._common import ctx_of, exit_with, read_argument
+from eda_cli.commands._common import confirm, ctx_of, exit_with, read_argument, require_confirmation
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
@@ -74,26 +73,19 @@ def _matcher(text: str | None) -> CompiledPattern | None:
         ) from exc
 
 
+#: What redrive says when it cannot ask (no terminal, no --yes).
+_CHANGES = "redrive changes queues"
+_YES_HINT = "pass --yes to confirm, or --dry-run to see what would move"
+
+
 def _can_confirm(yes: bool) -> None:
     """Without a terminal to ask on, --yes is required: checked first, before any AWS call."""
-    if yes:
-        return
-    stdin = sys.stdin
-    if stdin is None or not stdin.isatty():
-        raise UsageError(
-            "redrive changes queues and asks for confirmation, but there is no terminal to ask on",
-            hint="pass --yes to confirm, or --dry-run to see what would move",
-        )
+    require_confirmation(yes, _CHANGES, _YES_HINT)
 
 
 def _confirm(app_: AppContext, question: str, yes: bool) -> None:
     """Ask on a terminal (stderr). Declining changes nothing and exits 130."""
-    _can_confirm(yes)
-    if yes:
-        return
-    if not typer.confirm(question, default=False, err=True):
-        app_.renderer.note("nothing was changed")
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    confirm(app_, question, yes, what=_CHANGES, hint=_YES_HINT)
 
 
 class _Bar:
@@ -244,7 +236,8 @@ def _finish(app_: AppContext, plan: RedrivePlan | None, result: RedriveResult) -
     error = nothing_moved_error(plan, result)
     if error is not None:
         raise error  # e.g. an AWS error before anything moved: exit 3 through the boundary
-    app_.renderer.emit(result.to_dict(), lambda r: _print_result(r, result))
+    app_.renderer.emit(result.to_dict(), lambda r: _print_result(r, result),
+                       partial=result.partial or result.error is not None)
     for note in result.notes:
         app_.renderer.note(note)
     if result.interrupted:
