@@ -1,3 +1,3 @@
 """eda: diagnose event pipelines on AWS."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
