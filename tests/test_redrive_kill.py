@@ -28,8 +28,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REGION, reset_moto
-from tests.moto_locked_server import all_messages, locked_server
+from tests.backends import reset_moto
+from tests.fixtures.cli import REGION
+from tests.fixtures.moto_locked_server import all_messages, locked_server
 
 TRIALS = 24
 MESSAGES = 40

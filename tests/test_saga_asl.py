@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from eda_cli.core.saga import asl
 from eda_cli.core.saga.spec import parse_saga, read_saga, with_resolved_names
 from eda_cli.errors import UsageError
-from tests.conftest import Result
-from tests.test_saga_support import CHECKOUT
+from tests.fixtures.cli import Result
+from tests.fixtures.saga import CHECKOUT
 
 
 def _saga_text(compensated: list[bool], attempts: int = 3) -> str:
