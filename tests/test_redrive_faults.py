@@ -314,6 +314,7 @@ def test_an_error_after_some_moved_is_partial(stubbed: tuple[Any, Stubber]) -> N
     result = redrive(client, DLQ, options=options(), sleep=Sleeps())
     assert (result.moved, result.failed_message_ids) == (1, ("m-1",))
     assert result.error is not None and "access denied" in result.error
+    assert result.partial
 
 
 def test_a_failed_delete_is_reported_and_a_redelivery_is_deleted_not_resent(stubbed: tuple[Any, Stubber]) -> None:
