@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from eda_cli.sandbox.demo_pipeline import MISCONFIGURED, seed_demo
-from tests.conftest import Result, assert_one_line_error, run_cli
+from tests.fixtures.cli import Result, assert_one_line_error, run_cli
 
 ERRORS = {(rule, resource) for rule, resource in MISCONFIGURED if rule not in ("sqs-max-receive-count",)}
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from eda_cli.render import Renderer
-from tests.conftest import Result
+from tests.fixtures.cli import Result
 
 
 class _Terminal(io.StringIO):

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, assert_one_line_error, free_port, run_cli
+from tests.fixtures.cli import Result, assert_one_line_error, run_cli
+from tests.fixtures.servers import free_port
 
 
 def test_demo_runs_every_step_and_leaves_nothing_running() -> None:

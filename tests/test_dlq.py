@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.aws_shapes import AwsFake
-from tests.conftest import Result, assert_one_line_error
+from tests.fixtures.cli import Result, assert_one_line_error
 
 
 def make_pipeline(sqs: Any, name: str = "orders", max_receive: int = 3, fifo: bool = False) -> tuple[str, str]:
@@ -434,3 +434,86 @@ def test_inspect_marks_a_named_queue_that_is_not_a_dlq(eda: Callable[..., Result
     # Every DLQ of the region, when none is named: the source queues are not among them.
     assert {row["queue"] for row in eda("-o", "json", "dlq", "inspect").items()} == {"payments-dlq",
                                                                                    "notify-lambda-dlq"}
+
+
+# -- part of the read fails: exit 4, and the JSON envelope says partial and what failed -------------
+
+
+def test_list_with_a_queue_it_cannot_read_exits_4_and_says_partial(
+    endpoint: str, boto: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fixtures.cli import in_process
+    from tests.fixtures.fakes import Failing
+    from tests.fixtures.sessions import session_factory
+
+    sqs = boto("sqs")
+    make_pipeline(sqs, "orders")
+    hidden = sqs.create_queue(QueueName="secret-dlq")["QueueUrl"]
+    denied = session_factory(sqs=lambda real: Failing("sqs", real, {"get_queue_attributes": "AccessDenied"},
+                                                      when=lambda call: call.get("QueueUrl") == hidden))
+    result = in_process(endpoint, capsys, denied)("-o", "json", "dlq", "list")
+    assert result.code == 4, result.stderr
+    assert [row["queue"] for row in result.items()] == ["orders-dlq"]  # what could be read is there
+    body = result.json()
+    assert body["partial"] is True
+    assert [(p["service"], p["resource"]) for p in body["problems"]] == [("sqs", hidden)]
+    assert "access denied" in body["problems"][0]["error"].lower(), body["problems"]
+    assert hidden in result.stderr  # warned about on stderr too
+
+
+def test_inspect_with_cloudwatch_unreachable_exits_4_and_says_partial(
+    endpoint: str, boto: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fixtures.cli import in_process
+    from tests.fixtures.sessions import session_factory, unreachable
+
+    sqs = boto("sqs")
+    _, dlq = make_pipeline(sqs, "orders")
+    sqs.send_message(QueueUrl=dlq, MessageBody="x")
+    eda = in_process(endpoint, capsys, session_factory(cloudwatch=unreachable))
+    for args in ((), ("orders-dlq",)):  # every DLQ of the region, and a named one
+        result = eda("-o", "json", "dlq", "inspect", *args)
+        assert result.code == 4, (args, result.stderr)
+        rows = result.items()
+        assert [(r["queue"], r["visible"]) for r in rows] == [("orders-dlq", 1)]  # SQS's answer is kept
+        assert rows[0]["oldest_age_seconds"] is None and rows[0]["alarm"] is False
+        body = result.json()
+        assert body["partial"] is True
+        assert [(p["service"], p["resource"]) for p in body["problems"]] == [
+            ("cloudwatch", "DescribeAlarms"), ("cloudwatch", "GetMetricData")], body["problems"]
+
+
+def _peek_that_cannot_restore(endpoint: str, boto: Any, capsys: pytest.CaptureFixture[str]) -> Result:
+    """`dlq peek -o json` on a DLQ of 3 messages whose ChangeMessageVisibilityBatch (putting them back) fails."""
+    from tests.fixtures.cli import in_process
+    from tests.fixtures.fakes import Failing
+    from tests.fixtures.sessions import session_factory
+
+    sqs = boto("sqs")
+    _, dlq = make_pipeline(sqs, "orders")
+    for n in range(3):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"n": n}))
+    throttled = session_factory(sqs=lambda real: Failing(
+        "sqs", real, {"change_message_visibility_batch": "RequestThrottled"}))
+    return in_process(endpoint, capsys, throttled)("-o", "json", "dlq", "peek", "orders-dlq")
+
+
+def test_peek_that_cannot_put_messages_back_exits_4(
+    endpoint: str, boto: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """peek reads every message (that part cannot be partial: a receive that fails is an error, exit 3),
+    then makes them visible again; when that fails, the messages stay hidden up to 30 s: exit 4, said."""
+    result = _peek_that_cannot_restore(endpoint, boto, capsys)
+    assert result.code == 4, result.stderr
+    assert sorted(m["body"]["n"] for m in result.items()) == [0, 1, 2]  # every message was read
+    assert "could not make 3 message(s) visible again; they reappear within 30s" in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="dlq peek exits 4 when it cannot put messages back, but its JSON envelope "
+                                       "says partial: false with no problem (commands/dlq.py passes none to emit)")
+def test_peek_that_cannot_put_messages_back_says_partial_in_json(
+    endpoint: str, boto: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = _peek_that_cannot_restore(endpoint, boto, capsys).json()
+    assert body["partial"] is True
+    assert [p["service"] for p in body["problems"]] == ["sqs"], body["problems"]

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from eda_cli.errors import ExitCode
-from tests.conftest import Result, assert_one_line_error, free_port, run_cli
+from tests.fixtures.cli import Result, assert_one_line_error, run_cli
+from tests.fixtures.servers import free_port
 
 
 def test_exit_codes_are_pinned() -> None:
@@ -197,26 +198,21 @@ def test_interrupt_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_partial_inspect_exits_4(eda: Callable[..., Result], boto: Any) -> None:
+def test_partial_inspect_exits_4(endpoint: str, boto: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """CloudWatch failing must not hide the depths SQS answered: partial, exit 4, listed."""
-    from eda_cli.aws.resolve import QueueRef
-    from eda_cli.core.dlq import dlqs_for, inspect
+    from tests.fixtures.cli import in_process
+    from tests.fixtures.sessions import session_factory, unreachable
 
     sqs = boto("sqs")
     url = sqs.create_queue(QueueName="a-dlq")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="x")
-
-    class BrokenCloudWatch:
-        def get_paginator(self, name: str) -> Any:
-            raise RuntimeError("cloudwatch is down")
-
-        def get_metric_data(self, **kwargs: Any) -> Any:
-            raise RuntimeError("cloudwatch is down")
-
-    dlqs, problems = dlqs_for(sqs, [QueueRef("a-dlq", url, "arn")])
-    result = inspect(sqs, BrokenCloudWatch(), dlqs, problems=problems)
-    assert result.partial and len(result.problems) == 2
-    assert result.reports[0].visible == 1
+    result = in_process(endpoint, capsys, session_factory(cloudwatch=unreachable))("dlq", "inspect", "a-dlq")
+    assert result.code == 4, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("a-dlq"))
+    assert row.split()[1] == "1", result.stdout  # the depth SQS answered
+    warnings = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 2, result.stderr  # one line per CloudWatch call that failed
+    assert "DescribeAlarms" in warnings[0] and "GetMetricData" in warnings[1], result.stderr
 
 
 def test_json_output_is_parseable_even_when_empty(eda: Callable[..., Result]) -> None:

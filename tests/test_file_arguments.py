@@ -11,7 +11,7 @@ import pytest
 
 from eda_cli.commands._common import read_argument
 from eda_cli.errors import UsageError
-from tests.conftest import run_cli
+from tests.fixtures.cli import run_cli
 
 PATTERN = {"detail": {"amount": [{"numeric": [">", 1000]}]}}
 EVENT = {"source": "shop", "detail-type": "order", "detail": {"amount": 5000}}

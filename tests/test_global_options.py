@@ -19,7 +19,7 @@ import typer
 from eda_cli import __version__
 from eda_cli import _clicompat as compat
 from eda_cli.app import GlobalOptionsGroup, command
-from tests.conftest import Result, run_cli
+from tests.fixtures.cli import Result, run_cli
 
 ROOT = command()  # as every entry point builds it (plain coercion of the root options included)
 

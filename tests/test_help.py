@@ -10,7 +10,7 @@ import pytest
 import typer
 
 from eda_cli.app import app
-from tests.conftest import Result
+from tests.fixtures.cli import Result
 
 #: typer's own renderings (`{queue}`, `queue <str>`, `queues... <list[str]>`, `--max <int range>`).
 TYPE_NAME = re.compile(r"<\s*(str|int|float|bool|path|file|dir|list|tuple|datetime|uuid)\b[^>]*>")

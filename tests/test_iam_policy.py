@@ -21,8 +21,6 @@ that server process, so that the policy eda prints (AWS's action names) is what 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,9 +30,9 @@ from typing import Any
 import pytest
 
 from eda_cli.core.iam import DISCOVERY_ACTIONS, POLICIES, is_write_action, policies_for, policy_document
-from tests.backends import free_port, stop_process, wait_until_up
-from tests.conftest import Result, assert_one_line_error
-from tests.test_pipeline_discovery import build_account, make_function
+from tests.fixtures.cli import Result, assert_one_line_error
+from tests.fixtures.discovery import build_account, make_function
+from tests.fixtures.servers import free_port, moto_server_process
 
 SHIM = r"""
 import sys
@@ -136,12 +134,8 @@ def seed(server: IamServer) -> None:
 @pytest.fixture(scope="module")
 def iam_server() -> Iterator[IamServer]:
     port = free_port()
-    env = {**os.environ, "MOTO_PORT": str(port), "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
-    process = subprocess.Popen([sys.executable, "-c", SHIM, "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/moto-api/", process, "moto server")
+    command = [sys.executable, "-c", SHIM, "-H", "127.0.0.1", "-p", str(port)]
+    with moto_server_process("moto server", command, port, {"INITIAL_NO_AUTH_ACTION_COUNT": "3"}) as url:
         import boto3
 
         iam = boto3.client("iam", endpoint_url=url, region_name=REGION,
@@ -153,8 +147,6 @@ def iam_server() -> Iterator[IamServer]:
         server = IamServer(url, {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]})
         seed(server)
         yield server
-    finally:
-        stop_process(process)
 
 
 @pytest.fixture

@@ -2,103 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from eda_cli.core.pipeline import SERVICES, Pipeline, discover, name_from_arn
-from tests.aws_shapes import AwsFake, aws_error
-
-ClientFactory = Callable[[str], Any]
-ROLE_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return {}\n")
-    return buffer.getvalue()
-
-
-def make_function(boto: ClientFactory, name: str, timeout: int = 30, dlq_arn: str | None = None) -> str:
-    iam = boto("iam")
-    try:
-        role = iam.get_role(RoleName="eda-test-lambda")["Role"]["Arn"]
-    except Exception:
-        role = iam.create_role(RoleName="eda-test-lambda",
-                               AssumeRolePolicyDocument=json.dumps(ROLE_POLICY))["Role"]["Arn"]
-    kwargs: dict[str, Any] = {"DeadLetterConfig": {"TargetArn": dlq_arn}} if dlq_arn else {}
-    # moto runs a Lambda in Docker only when it is invoked; creating and listing it needs no Docker.
-    return str(boto("lambda").create_function(
-        FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler",
-        Code={"ZipFile": _zip()}, Timeout=timeout, **kwargs)["FunctionArn"])
-
-
-def queue(boto: ClientFactory, name: str, **attributes: str) -> tuple[str, str]:
-    sqs = boto("sqs")
-    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-
-
-def build_account(boto: ClientFactory) -> dict[str, str]:
-    """One of everything discovery reads."""
-    arns: dict[str, str] = {}
-    _, arns["dlq"] = queue(boto, "work-dlq", MessageRetentionPeriod="1209600")
-    arns["work_url"], arns["work"] = queue(boto, "work", VisibilityTimeout="60", RedrivePolicy=json.dumps(
-        {"deadLetterTargetArn": arns["dlq"], "maxReceiveCount": 4}))
-    sns = boto("sns")
-    arns["topic"] = sns.create_topic(Name="events")["TopicArn"]
-    arns["subscription"] = sns.subscribe(
-        TopicArn=arns["topic"], Protocol="sqs", Endpoint=arns["work"], ReturnSubscriptionArn=True,
-        Attributes={"FilterPolicy": json.dumps({"kind": ["a"]}), "RawMessageDelivery": "true",
-                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": arns["dlq"]})})["SubscriptionArn"]
-    events = boto("events")
-    events.create_event_bus(Name="bus")
-    arns["rule"] = events.put_rule(Name="r1", EventBusName="bus", EventPattern=json.dumps({"source": ["s"]}))["RuleArn"]
-    events.put_targets(Rule="r1", EventBusName="bus", Targets=[
-        {"Id": "t1", "Arn": arns["work"], "DeadLetterConfig": {"Arn": arns["dlq"]},
-         "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 600}}])
-    dynamodb = boto("dynamodb")
-    table = dynamodb.create_table(
-        TableName="items", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        Tags=[{"Key": "team", "Value": "orders"}])["TableDescription"]
-    arns["table"], arns["stream"] = table["TableArn"], table["LatestStreamArn"]
-    dynamodb.create_table(
-        TableName="dedupe", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-        Tags=[{"Key": "eda:role", "Value": "idempotency"}])
-    dynamodb.update_time_to_live(TableName="dedupe", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
-    arns["function"] = make_function(boto, "worker", timeout=20)
-    lam = boto("lambda")
-    arns["sqs_mapping"] = lam.create_event_source_mapping(
-        FunctionName="worker", EventSourceArn=arns["work"], BatchSize=5,
-        FunctionResponseTypes=["ReportBatchItemFailures"],
-        FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["a"]}})}]})["UUID"]
-    arns["stream_mapping"] = lam.create_event_source_mapping(
-        FunctionName="worker", EventSourceArn=arns["stream"], StartingPosition="LATEST",
-        BisectBatchOnFunctionError=True, DestinationConfig={"OnFailure": {"Destination": arns["dlq"]}})["UUID"]
-    logs = boto("logs")
-    logs.create_log_group(logGroupName="/sfn/flow")
-    group = logs.describe_log_groups(logGroupNamePrefix="/sfn/flow")["logGroups"][0]
-    definition = {"StartAt": "Call", "States": {"Call": {
-        "Type": "Task", "Resource": arns["function"], "Retry": [{"ErrorEquals": ["States.ALL"]}], "End": True}}}
-    arns["machine"] = boto("stepfunctions").create_state_machine(
-        name="flow", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn", type="EXPRESS",
-        loggingConfiguration={"level": "ERROR", "includeExecutionData": False,
-                              "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group["arn"]}}]},
-    )["stateMachineArn"]
-    boto("cloudwatch").put_metric_alarm(
-        AlarmName="work-dlq-depth", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
-        Dimensions=[{"Name": "QueueName", "Value": "work-dlq"}], Statistic="Maximum", Period=60,
-        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
-    return arns
+from tests.aws_shapes import aws_error
+from tests.fixtures.discovery import ClientFactory, build_account, queue
+from tests.fixtures.fakes import Failing, Refusing, refusing
 
 
 def test_discovers_every_kind_of_resource(boto: ClientFactory) -> None:
@@ -179,45 +91,15 @@ def test_every_list_call_is_paginated(boto: ClientFactory) -> None:
     assert len(p.tables) == 102
 
 
-class _Failing(AwsFake, wraps_real_client=True):
-    """A client whose calls (and paginated calls) of the operations in `fail` raise that error, as AWS
-    does for a denied or vanished resource. The error must be one the operation can answer with; the
-    real client's answers pass through as the server gave them."""
-
-    def __init__(self, service: str, real: Any, fail: dict[str, str]) -> None:
-        self.aws_service, self._real, self._fail = service, real, fail
-
-    def _error(self, operation: str) -> Exception:
-        return aws_error(self.aws_service, operation, self._fail[operation], "nope")
-
-    def get_paginator(self, name: str) -> Any:
-        if name not in self._fail:
-            return self._real.get_paginator(name)
-        outer = self
-
-        class Denied:
-            def paginate(self, **kwargs: Any) -> Any:
-                raise outer._error(name)
-
-        return Denied()
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._fail:
-            def raise_(*args: Any, **kwargs: Any) -> Any:
-                raise self._error(name)
-            return raise_
-        return getattr(self._real, name)
-
-
 def test_a_denied_service_is_a_problem_not_an_abort(boto: ClientFactory) -> None:
     build_account(boto)
 
     def factory(service: str) -> Any:
         if service == "lambda":
-            return _Failing(service, boto(service), {"list_functions": "AccessDeniedException",
+            return Failing(service, boto(service), {"list_functions": "AccessDeniedException",
                                                      "list_event_source_mappings": "AccessDeniedException"})
         if service == "dynamodb":  # a table deleted between ListTables and DescribeTable: skipped silently
-            return _Failing(service, boto(service), {"describe_table": "ResourceNotFoundException"})
+            return Failing(service, boto(service), {"describe_table": "ResourceNotFoundException"})
         return boto(service)
 
     p = discover(factory, "us-east-1")
@@ -251,33 +133,6 @@ def test_name_from_arn(arn: str, name: str) -> None:
 # -- every call failing for one reason of the environment ------------------------------------------
 
 
-class _Refusing(AwsFake):
-    """A client of `service` whose every call (paginated or not) fails with `error(method)`."""
-
-    def __init__(self, service: str, error: Callable[[str, str], BaseException]) -> None:
-        self.aws_service = service
-        self._error = error
-
-    def get_paginator(self, name: str) -> Any:
-        outer = self
-
-        class Pages:
-            def paginate(self, **kwargs: Any) -> Any:
-                raise outer._error(outer.aws_service, name)
-
-        return Pages()
-
-    def __getattr__(self, name: str) -> Any:
-        def call(**kwargs: Any) -> Any:
-            raise self._error(self.aws_service, name)
-
-        return call
-
-
-def _refusing(code: str) -> ClientFactory:
-    return lambda service: _Refusing(service, lambda svc, method: aws_error(svc, method, code, "no"))
-
-
 @pytest.mark.parametrize(("code", "says"), [
     ("AccessDeniedException", "access denied to"),
     ("AccessDenied", "access denied to"),
@@ -292,7 +147,7 @@ def test_every_list_call_refused_for_one_reason_is_raised_not_a_problem_per_serv
     from eda_cli.aws.errors import translate
 
     with pytest.raises(ClientError) as raised:
-        discover(_refusing(code), "us-east-1")
+        discover(refusing(code), "us-east-1")
     translated = translate(raised.value)
     assert translated is not None and says in translated.message and int(translated.exit_code) == 3
 
@@ -301,7 +156,7 @@ def test_no_credentials_for_any_list_call_is_raised() -> None:
     from botocore.exceptions import NoCredentialsError
 
     def factory(service: str) -> Any:
-        return _Refusing(service, lambda svc, method: NoCredentialsError())
+        return Refusing(service, lambda svc, method: NoCredentialsError())
 
     with pytest.raises(NoCredentialsError):
         discover(factory, "us-east-1")
@@ -312,7 +167,7 @@ def test_different_reasons_or_one_answer_stay_partial(boto: ClientFactory) -> No
 
     def mixed(service: str) -> Any:
         code = "ThrottlingException" if service == "logs" else "AccessDeniedException"
-        return _Refusing(service, lambda svc, method: aws_error(svc, method, code, "no"))
+        return Refusing(service, lambda svc, method: aws_error(svc, method, code, "no"))
 
     p = discover(mixed, "us-east-1")
     assert p.partial and len(p.problems) == 10
@@ -320,7 +175,7 @@ def test_different_reasons_or_one_answer_stay_partial(boto: ClientFactory) -> No
     boto("sqs").create_queue(QueueName="mine")
 
     def all_but_sqs(service: str) -> Any:
-        return boto(service) if service == "sqs" else _refusing("AccessDeniedException")(service)
+        return boto(service) if service == "sqs" else refusing("AccessDeniedException")(service)
 
     p = discover(all_but_sqs, "us-east-1")
     assert p.partial and [q.name for q in p.queues] == ["mine"]

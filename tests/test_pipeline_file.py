@@ -15,8 +15,8 @@ from eda_cli.core.pipeline import (
     parse_pipeline_text,
     scope_pipeline,
 )
-from tests.conftest import Result, assert_one_line_error
-from tests.seeded_sandbox import Seeded
+from tests.fixtures.cli import Result, assert_one_line_error
+from tests.fixtures.seeded import Seeded
 
 FULL = """\
 version: 1

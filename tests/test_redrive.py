@@ -1,6 +1,6 @@
 """`eda redrive` end to end against each backend over HTTP.
 
-On moto the server is tests/moto_locked_server.py: moto with its SQS backend serialised by a lock, because
+On moto the server is tests/fixtures/moto_locked_server.py: moto with its SQS backend serialised by a lock, because
 redrive runs several workers and plain moto loses or duplicates messages under concurrent deletes
 (MOTO-NOTES.md). Whatever these tests find missing or duplicated is therefore eda's doing. On LocalStack,
 which has message move tasks, auto mode goes native where nothing needs copy mode: tests of copy mode's
@@ -18,19 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.backends import Backend
-from tests.conftest import REGION, Result, reset_moto
-from tests.conftest import assert_one_line_error as _one_line
-from tests.moto_locked_server import locked_server
+from tests.backends import Backend, reset_moto
+from tests.fixtures.cli import REGION, Result
+from tests.fixtures.moto_locked_server import locked_server
+from tests.fixtures.redrive import ATTRIBUTES, arn_of, assert_one_line_error, fill, make_pipeline
 
 Eda = Callable[..., Result]
-
-
-def assert_one_line_error(result: Result, code: int) -> None:
-    """As conftest's, after the plan notes eda may print first (stderr carries progress and notes)."""
-    lines = result.stderr.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("eda: error: ")), 0)
-    _one_line(Result(result.code, result.stdout, "\n".join(lines[start:]) + "\n"), code)
 
 
 @pytest.fixture(scope="module")
@@ -62,52 +55,6 @@ def cli(eda: Eda, url: str) -> Eda:
         return eda(*args, endpoint_url=url)
 
     return invoke
-
-
-def arn_of(sqs: Any, queue_url: str) -> str:
-    return str(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
-
-
-def make_pipeline(sqs: Any, name: str = "orders", fifo: bool = False, sources: int = 1) -> tuple[list[str], str]:
-    """A DLQ and `sources` queues whose RedrivePolicy names it: ([source urls], dlq url)."""
-    suffix = ".fifo" if fifo else ""
-    extra = {"FifoQueue": "true"} if fifo else {}
-    dlq = sqs.create_queue(QueueName=f"{name}-dlq{suffix}", Attributes=extra)["QueueUrl"]
-    policy = json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": "3"})
-    names = [name] if sources == 1 else [f"{name}-{i}" for i in range(1, sources + 1)]
-    urls = [
-        sqs.create_queue(QueueName=f"{n}{suffix}", Attributes={"RedrivePolicy": policy, **extra})["QueueUrl"]
-        for n in names
-    ]
-    return urls, dlq
-
-
-ATTRIBUTES: dict[str, Any] = {
-    "text": {"DataType": "String", "StringValue": "héllo ✓ \t tab"},
-    "count": {"DataType": "Number", "StringValue": "-12.5000"},
-    "amount": {"DataType": "Number.float", "StringValue": "3.14159"},
-    "blob": {"DataType": "Binary", "BinaryValue": bytes(range(256))},
-    "zipped": {"DataType": "Binary.gzip", "BinaryValue": b"\x1f\x8b\x08\x00\x00\xff"},
-    "tenant": {"DataType": "String.tenant", "StringValue": "acme"},
-}
-
-
-def fill(sqs: Any, queue_url: str, count: int, *, start: int = 0, attributes: bool = True,
-         body: Callable[[int], dict[str, Any]] | None = None) -> list[str]:
-    """Send `count` messages with unique body ids m000...; returns the ids."""
-    ids = []
-    for first in range(start, start + count, 10):
-        entries = []
-        for i in range(first, min(first + 10, start + count)):
-            payload = {"id": f"m{i:03d}", **(body(i) if body else {})}
-            entry: dict[str, Any] = {"Id": str(i), "MessageBody": json.dumps(payload)}
-            if attributes:
-                entry["MessageAttributes"] = ATTRIBUTES
-            entries.append(entry)
-            ids.append(payload["id"])
-        answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        assert not answer.get("Failed")
-    return ids
 
 
 def body_ids(sqs: Any, queue: str) -> list[str]:
@@ -523,7 +470,7 @@ def test_human_summary(cli: Eda, sqs: Any, tmp_path: Path) -> None:
 
 
 def test_demo_redrives_the_payments_dlq_back_to_zero() -> None:
-    from tests.conftest import run_cli
+    from tests.fixtures.cli import run_cli
 
     result = run_cli("--no-color", "demo", timeout=300)
     assert result.code == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -28,8 +28,8 @@ from eda_cli.core.redrive import (
     split_by_size,
 )
 from tests.aws_shapes import AwsFake, assert_known_error
-from tests.conftest import REGION, Result
-from tests.test_redrive import assert_one_line_error
+from tests.fixtures.cli import REGION, Result
+from tests.fixtures.redrive import assert_one_line_error, fill, make_pipeline
 
 ACCOUNT = "123456789012"
 BASE = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}"
@@ -314,6 +314,7 @@ def test_an_error_after_some_moved_is_partial(stubbed: tuple[Any, Stubber]) -> N
     result = redrive(client, DLQ, options=options(), sleep=Sleeps())
     assert (result.moved, result.failed_message_ids) == (1, ("m-1",))
     assert result.error is not None and "access denied" in result.error
+    assert result.partial
 
 
 def test_a_failed_delete_is_reported_and_a_redelivery_is_deleted_not_resent(stubbed: tuple[Any, Stubber]) -> None:
@@ -355,8 +356,6 @@ class _WithSourceArn(AwsFake, service="sqs", wraps_real_client=True):
 
 
 def test_each_message_goes_back_to_its_own_source(boto: Callable[[str], Any], account: str) -> None:
-    from tests.test_redrive import fill, make_pipeline
-
     sqs = boto("sqs")
     (first, second), dlq_url = make_pipeline(sqs, sources=2)
     fill(sqs, dlq_url, 10, attributes=False, body=lambda i: {"from": "orders-1" if i % 3 else "orders-2"})
@@ -384,8 +383,6 @@ class _Raw:
 
 def test_injected_http_faults_lose_nothing(boto: Callable[[str], Any]) -> None:
     from botocore.awsrequest import AWSResponse
-
-    from tests.test_redrive import fill, make_pipeline
 
     sqs = boto("sqs")
     (source,), dlq_url = make_pipeline(sqs)

@@ -6,7 +6,7 @@ message (identified by the unique id in its body) must be in the DLQ (visible or
 in the target, or in both; duplicates are bounded by one batch per worker; and every message that
 reached the target is in the archive, which is written and fsync'd before the send.
 
-The server is tests/moto_locked_server.py: moto's SQS backend serialised by a lock, because plain moto
+The server is tests/fixtures/moto_locked_server.py: moto's SQS backend serialised by a lock, because plain moto
 can itself drop or resurrect messages under concurrent deletes (MOTO-NOTES.md), and a loss here
 must be eda's to count. Its /_eda_test/messages route shows in-flight messages too, so nothing has
 to wait for the killed process's visibility timeouts to run out.
@@ -28,8 +28,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REGION, reset_moto
-from tests.moto_locked_server import all_messages, locked_server
+from tests.backends import reset_moto
+from tests.fixtures.cli import REGION
+from tests.fixtures.moto_locked_server import all_messages, locked_server
 
 TRIALS = 24
 MESSAGES = 40

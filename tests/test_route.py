@@ -16,7 +16,7 @@ from eda_cli.core.patterns import MISSING, Reason
 from eda_cli.core.routing import explain_lines, rule_targets, to_envelope, topic_subscriptions
 from eda_cli.sandbox.demo_pipeline import BUS, RULES
 from tests.backends import Backend
-from tests.conftest import Result, assert_one_line_error
+from tests.fixtures.cli import Result, assert_one_line_error
 
 EVENTS = Path(__file__).resolve().parent.parent / "eda_cli" / "sandbox" / "events"
 

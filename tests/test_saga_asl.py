@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from eda_cli.core.saga import asl
 from eda_cli.core.saga.spec import parse_saga, read_saga, with_resolved_names
 from eda_cli.errors import UsageError
-from tests.conftest import Result
-from tests.test_saga_support import CHECKOUT
+from tests.fixtures.cli import Result
+from tests.fixtures.saga import CHECKOUT
 
 
 def _saga_text(compensated: list[bool], attempts: int = 3) -> str:
@@ -112,8 +112,12 @@ def test_moto_parses_the_definition() -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     saga = with_resolved_names(read_saga(str(CHECKOUT)), lambda kind, name: f"https://sqs/{name}")
-    AmazonStateLanguageParser.parse(asl.definition_json(saga))
-    AmazonStateLanguageParser.parse(json.dumps(asl.compile_saga(parse_saga(_saga_text([True, False, True])))))
+    injected = asl.compile_saga(parse_saga(_saga_text([True, False, True])))
+    for definition in (json.loads(asl.definition_json(saga)), injected):
+        program, _ = AmazonStateLanguageParser.parse(json.dumps(definition))  # raises on what it cannot parse
+        # ... and it read the machine eda meant: the same start and the same states.
+        assert program.start_at.start_at_name == definition["StartAt"]
+        assert set(program.states.states) == set(definition["States"])
 
 
 def test_layout_round_trip_and_foreign_definitions() -> None:

@@ -17,14 +17,8 @@ from eda_cli.core.saga.spec import parse_saga, read_saga
 from eda_cli.core.saga.stepfunctions import StepFunctionsRun, events_from_sync
 from tests.aws_shapes import AwsFake
 from tests.backends import Backend
-from tests.conftest import Result, assert_one_line_error
-from tests.test_saga_support import (  # noqa: F401  (sfn_endpoint is a fixture)
-    CHECKOUT,
-    ORDER,
-    drain,
-    make_checkout_resources,
-    sfn_endpoint,
-)
+from tests.fixtures.cli import Result, assert_one_line_error
+from tests.fixtures.saga import CHECKOUT, ORDER, drain, make_checkout_resources
 
 INPUT = json.dumps(ORDER)
 
@@ -116,7 +110,7 @@ def test_an_invalid_file_exits_2(eda: Callable[..., Result], tmp_path: Path) -> 
     assert f"{bad}:4:" in result.stderr
 
 
-def test_aws_errors_before_the_start_exit_3(eda: Callable[..., Result], boto: Any, sfn_endpoint: str) -> None:  # noqa: F811
+def test_aws_errors_before_the_start_exit_3(eda: Callable[..., Result], boto: Any, sfn_endpoint: str) -> None:
     # The queue the saga names does not exist (resolved before anything runs): nothing was written.
     boto("dynamodb").create_table(
         TableName="orders", BillingMode="PAY_PER_REQUEST",
@@ -141,7 +135,7 @@ def make_checkout_resources_rest(boto: Any) -> None:
 
 
 def test_stepfunctions_run_then_status_and_history(eda: Callable[..., Result], boto: Any, account: str,
-                                                   sfn_endpoint: str) -> None:  # noqa: F811
+                                                   sfn_endpoint: str) -> None:
     make_checkout_resources(boto)
     run = eda("-o", "json", "saga", "run", str(CHECKOUT), "--engine", "stepfunctions", "--input", INPUT,
               "--fail-at", "ship", "--poll", "0.1")
@@ -169,7 +163,7 @@ def test_stepfunctions_run_then_status_and_history(eda: Callable[..., Result], b
 
 
 def test_status_rejects_what_is_not_a_saga_execution(eda: Callable[..., Result], boto: Any,
-                                                     sfn_endpoint: str) -> None:  # noqa: F811
+                                                     sfn_endpoint: str) -> None:
     assert_one_line_error(eda("saga", "status", "checkout-123"), 2)
     sfn = boto("stepfunctions")
     machine = sfn.create_state_machine(name="plain", roleArn="arn:aws:iam::123456789012:role/r",
@@ -183,7 +177,7 @@ def test_status_rejects_what_is_not_a_saga_execution(eda: Callable[..., Result],
 
 
 def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], boto: Any, tmp_path: Path,
-                                                    account: str, sfn_endpoint: str) -> None:  # noqa: F811
+                                                    account: str, sfn_endpoint: str) -> None:
     make_checkout_resources(boto)
     first = eda("-o", "json", "saga", "deploy", str(CHECKOUT))
     assert first.code == 0, first.stderr
@@ -233,7 +227,7 @@ def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], 
 
 @pytest.mark.parametrize("fail_at", [None, "charge", "ship"])
 def test_express_and_standard_sagas_end_alike(
-    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str, backend: Backend,  # noqa: F811
+    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str, backend: Backend,
     fail_at: str | None,
 ) -> None:
     """The checkout saga as Standard and as Express: the same outcome, step by step. Express runs with
@@ -264,7 +258,7 @@ def test_express_and_standard_sagas_end_alike(
 
 
 def test_express_without_start_sync_execution_follows_the_history_and_the_trace_agrees(
-    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str, backend: Backend,  # noqa: F811
+    eda: Callable[..., Result], boto: Any, tmp_path: Path, sfn_endpoint: str, backend: Backend,
 ) -> None:
     """Where the endpoint lacks StartSyncExecution (moto), eda says so and runs an Express saga like a
     Standard one.
@@ -370,7 +364,7 @@ def test_idempotency_table_from_the_cli(eda: Callable[..., Result], boto: Any) -
 
 
 def test_the_demo_step_on_the_sandbox_pipeline(eda: Callable[..., Result], boto: Any,
-                                                sfn_endpoint: str) -> None:  # noqa: F811
+                                                sfn_endpoint: str) -> None:
     """The demo's saga step, against the sandbox's own tables and queues: the compensations run."""
     from eda_cli.commands.demo import STEPS
     from eda_cli.sandbox.demo_pipeline import seed_demo

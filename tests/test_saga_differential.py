@@ -17,15 +17,8 @@ from typing import Any
 import pytest
 
 from tests.backends import Backend
-from tests.conftest import Result, boto_clients
-from tests.test_saga_support import (  # noqa: F401  (sfn_endpoint is a fixture)
-    CHECKOUT,
-    ORDER,
-    make_checkout_resources,
-    outcomes,
-    sfn_endpoint,
-    snapshot,
-)
+from tests.fixtures.cli import Result, boto_clients
+from tests.fixtures.saga import CHECKOUT, ORDER, make_checkout_resources, outcomes, snapshot
 
 #: The refund (the charge's compensation) replaced by a conditional delete that always fails,
 #: retried once: a compensation that fails, with a retry on both engines.
@@ -100,7 +93,7 @@ SCENARIOS: list[tuple[str, str, str | None, Callable[[Any], None] | None, str, i
                          [s[1:] for s in SCENARIOS], ids=[s[0] for s in SCENARIOS])
 def test_both_engines_end_in_the_same_state(
     saga: str, fail_at: str | None, setup: Callable[[Any], None] | None, status: str, code: int,
-    sfn_endpoint: str, eda: Callable[..., Result], backend: Backend, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    sfn_endpoint: str, eda: Callable[..., Result], backend: Backend, monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     path = _saga_file(tmp_path, saga)
@@ -130,7 +123,7 @@ def test_both_engines_end_in_the_same_state(
         reports["stepfunctions"]["execution"].endswith(":order-o-2001"))
 
 
-def test_what_the_scenarios_leave_behind(sfn_endpoint: str, eda: Callable[..., Result], boto: Any,  # noqa: F811
+def test_what_the_scenarios_leave_behind(sfn_endpoint: str, eda: Callable[..., Result], boto: Any,
                                           tmp_path: Path) -> None:
     """Pin the expected outcomes themselves (the differential test only says the engines agree)."""
     make_checkout_resources(boto)
@@ -165,7 +158,7 @@ steps:
 """
 
 
-def test_a_runtime_error_is_where_moto_differs_from_aws(sfn_endpoint: str, eda: Callable[..., Result],  # noqa: F811
+def test_a_runtime_error_is_where_moto_differs_from_aws(sfn_endpoint: str, eda: Callable[..., Result],
                                                         boto: Any, tmp_path: Path) -> None:
     """A template reading a missing value is States.Runtime. On AWS, States.ALL does not catch it: the
     execution fails at once, without compensating, and the local engine does the same. moto's and

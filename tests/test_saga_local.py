@@ -17,7 +17,7 @@ from eda_cli.core.saga.local import IdempotencyStore, LocalEngine, session_clien
 from eda_cli.core.saga.spec import Saga, parse_saga, read_saga, with_resolved_names
 from eda_cli.errors import ResourceNotFound, UsageError
 from tests.aws_shapes import AwsFake, aws_error
-from tests.test_saga_support import CHECKOUT, ORDER, drain, make_checkout_resources
+from tests.fixtures.saga import CHECKOUT, ORDER, drain, make_checkout_resources
 
 SAGA = """\
 name: fake

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from eda_cli.core.saga import template as tpl
 from eda_cli.core.saga.spec import SagaFileError, example_path, parse_saga, read_saga
-from tests.conftest import Result, assert_one_line_error, run_cli
-from tests.test_saga_support import CHECKOUT
+from tests.fixtures.cli import Result, assert_one_line_error, run_cli
+from tests.fixtures.saga import CHECKOUT
 
 GOOD = """\
 name: demo

@@ -11,7 +11,7 @@ from eda_cli import __version__
 from eda_cli.aws.resolve import Arn, queue_arn_from_url, queue_name_from_url, resolve_queue
 from eda_cli.aws.session import AwsSession, AwsSettings
 from eda_cli.errors import ResourceNotFound, UsageError
-from tests.conftest import Result
+from tests.fixtures.cli import Result
 
 
 def test_clients_are_cached_and_configured(endpoint: str) -> None:

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, assert_one_line_error
-from tests.streams_support import await_records, make_table
+from tests.fixtures.cli import Result, assert_one_line_error
+from tests.fixtures.streams import await_records, make_table
 
 Eda = Callable[..., Result]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from eda_cli.core.pipeline import discover
 from eda_cli.core.topology import around, build_graph, to_dot, to_mermaid, to_tree, tree_lines
-from tests.conftest import Result, assert_one_line_error
-from tests.seeded_sandbox import Seeded
-from tests.test_pipeline_discovery import build_account
+from tests.fixtures.cli import Result, assert_one_line_error
+from tests.fixtures.discovery import build_account
+from tests.fixtures.seeded import Seeded
 
 
 def _edges(doc: dict[str, Any]) -> set[tuple[str, str, str, str]]:

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from tests.aws_shapes import AwsFake, aws_error
-from tests.conftest import Result, assert_one_line_error
-from tests.streams_support import await_records, make_table
+from tests.fixtures.cli import Result, assert_one_line_error
+from tests.fixtures.streams import await_records, make_table
 
 
 @pytest.fixture(autouse=True)
@@ -509,12 +509,12 @@ def test_no_place_searchable_for_one_reason_of_the_environment_is_raised() -> No
     from botocore.exceptions import ClientError
 
     from eda_cli.core.trace import TraceOptions, plan_from_flags, run_trace
-    from tests.test_pipeline_discovery import _refusing
+    from tests.fixtures.fakes import refusing
 
     now = time.time()
     options = TraceOptions("c-9", ("correlationId",), now - 3600, now + 60)
     plan = plan_from_flags(queues=["orders-dlq"], log_groups=["/aws/lambda/a", "/aws/lambda/b"],
                            machines=["order-saga"], streams=["orders"], idempotency_tables=["orders-idempotency"])
     with pytest.raises(ClientError) as raised:
-        run_trace(_refusing("ExpiredToken"), plan, options, region="us-east-1")
+        run_trace(refusing("ExpiredToken"), plan, options, region="us-east-1")
     assert raised.value.response["Error"]["Code"] == "ExpiredToken"

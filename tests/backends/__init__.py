@@ -16,10 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.servers import free_port, moto_command, moto_server_process
 
 ALL = ("moto", "localstack")
 MOTO_ACCOUNT = "123456789012"
@@ -96,49 +95,12 @@ def reset_moto(url: str) -> None:
     post_json(f"{url}/moto-api/reset", None)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start in time")
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @contextmanager
-def moto_process(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def moto_process() -> Iterator[str]:
     """A moto server in its own process on a free loopback port."""
     port = free_port()
-    env = {**os.environ, "MOTO_PORT": str(port), **(extra_env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/moto-api/", process, "moto server")
+    with moto_server_process("moto server", moto_command(port), port) as url:
         yield url
-    finally:
-        stop_process(process)
 
 
 @contextmanager
@@ -160,5 +122,5 @@ def localstack_process() -> Iterator[str]:
         yield url
     finally:
         if ours:
-                subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, env=env, timeout=60,
+            subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, env=env, timeout=60,
                            stdin=subprocess.DEVNULL)
