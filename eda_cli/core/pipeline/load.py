@@ -25,6 +25,18 @@ class Loaded:
     missing: tuple[tuple[str, str, int], ...] = ()
 
 
+def open_pipeline_file(
+    config: str | None, region: str, *, cwd: Path | None = None
+) -> tuple[PipelineSpec, tuple[str, ...]]:
+    """The pipeline file (`config`, else ./eda.yaml when it exists; an empty spec without one) and
+    the warnings it calls for. Reads no AWS, so an invalid file fails (exit 2) before any call."""
+    path = find_pipeline_file(config, cwd)
+    spec = load_pipeline_file(path) if path is not None else PipelineSpec()
+    warnings = (f"{spec.path} describes region {spec.region}, but this is {region}",) if (
+        spec.region and spec.region != region) else ()
+    return spec, warnings
+
+
 def load_pipeline(
     client_factory: Callable[[str], Any],
     region: str,
@@ -33,15 +45,8 @@ def load_pipeline(
     cwd: Path | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Loaded:
-    """Read the pipeline file (`config`, else ./eda.yaml when it exists), then discover and narrow.
-
-    The file is read first, so an invalid file fails (exit 2) before any AWS call.
-    """
-    path = find_pipeline_file(config, cwd)
-    spec = load_pipeline_file(path) if path is not None else PipelineSpec()
+    """Read the pipeline file (see `open_pipeline_file`), then discover and narrow."""
+    spec, warnings = open_pipeline_file(config, region, cwd=cwd)
     full = discover(client_factory, region, concurrency=concurrency)
-    warnings: list[str] = []
-    if spec.region and spec.region != region:
-        warnings.append(f"{spec.path} describes region {spec.region}, but this is {region}")
     missing = tuple(missing_resources(full, spec))
-    return Loaded(scope_pipeline(full, spec), spec, tuple(warnings), missing)
+    return Loaded(scope_pipeline(full, spec), spec, warnings, missing)
