@@ -50,7 +50,7 @@ def _normalise(pattern: Any) -> str:
         try:
             pattern = json.loads(pattern)
         except ValueError:
-            return pattern
+            return str(pattern)
     return json.dumps(pattern, sort_keys=True, separators=(",", ":"))
 
 

@@ -26,7 +26,6 @@ from eda_cli.core.pipeline.model import (
     Function,
     LogGroup,
     Pipeline,
-    Problem,
     Queue,
     Rule,
     StateMachine,
@@ -57,6 +56,7 @@ from eda_cli.core.pipeline.writer import (
     render_pipeline_file,
     spec_document,
 )
+from eda_cli.core.problems import Problem
 
 __all__ = [
     "DEFAULT_PATH",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY
-from eda_cli.core.pipeline.discovery import discover
+from eda_cli.core.pipeline.discovery import ClientFactory, discover
 from eda_cli.core.pipeline.model import Pipeline
 from eda_cli.core.pipeline.scope import missing_resources, scope_pipeline
 from eda_cli.core.pipeline.spec import PipelineSpec, find_pipeline_file, load_pipeline_file
@@ -38,7 +36,7 @@ def open_pipeline_file(
 
 
 def load_pipeline(
-    client_factory: Callable[[str], Any],
+    client_factory: ClientFactory,
     region: str,
     config: str | None = None,
     *,
