@@ -139,7 +139,10 @@ def test_only_skip_fail_on_and_formats(eda_ro: Callable[..., Result]) -> None:
     skipped = eda_ro("-o", "json", "audit", "--skip", "sqs-*", "--skip", "sns-*", "--skip", "events-*",
                   "--skip", "dynamodb-*")
     assert skipped.code == 0 and skipped.json()["findings"] == []
-    assert_one_line_error(eda_ro("audit", "--only", "sqs-typo"), 2)
+    typo = eda_ro("audit", "--only", "sqs-typo")
+    assert_one_line_error(typo, 2)
+    assert "eda: error: --only sqs-typo: no such rule" in typo.stderr
+    assert "eda: error: --skip nope-*: no such rule" in eda_ro("audit", "--skip", "nope-*").stderr
 
     table = eda_ro("audit")
     assert table.code == 1

@@ -9,12 +9,13 @@ import pytest
 
 from eda_cli.core.audit import (
     AuditReport,
+    UnknownRule,
     audit,
-    matches_every_event,
     queue_policy_allows,
     rules,
     select_rules,
 )
+from eda_cli.core.patterns import matches_every_event
 from eda_cli.core.pipeline import (
     Alarm,
     EventSourceMapping,
@@ -75,8 +76,11 @@ def test_select_rules_globs_and_unknown_ids() -> None:
     assert {r.id for r in select_rules(["sqs-dlq-*"])} == {
         "sqs-dlq-retention", "sqs-dlq-alarm", "sqs-dlq-not-empty", "sqs-dlq-redrive-allow"}
     assert "sqs-encryption" not in {r.id for r in select_rules(skip=["sqs-encryption"])}
-    with pytest.raises(UsageError, match="--only sqs-nope: no such rule"):
+    # The core names the selector, not the flag: the command says "--only sqs-nope" (test_audit_cli).
+    with pytest.raises(UnknownRule, match="sqs-nope: no such rule") as raised:
         select_rules(["sqs-nope"])
+    assert (raised.value.pattern, raised.value.selector) == ("sqs-nope", "only")
+    assert isinstance(raised.value, UsageError) and "sqs-redrive-policy" in (raised.value.hint or "")
 
 
 # -- SQS --------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with, region_and_account
-from eda_cli.commands.topology import CONFIG_HELP, load
-from eda_cli.errors import ExitCode
+from eda_cli.commands._pipeline import config_option, load
+from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import TableView, envelope
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class AuditFormat(str, Enum):
 
 def audit(
     ctx: typer.Context,
-    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP, metavar="PATH"),
+    config: str | None = config_option(),
     fail_on: FailOn = typer.Option(
         FailOn.error, "--fail-on", case_sensitive=False, help="Exit 1 when a finding is at or above this severity."
     ),
@@ -59,8 +59,8 @@ def audit(
     Example: eda audit --format junit > audit.xml     # CI: the job fails on any error finding
     """
     from eda_cli import __version__
+    from eda_cli.core.audit import UnknownRule, rules, select_rules, to_junit, to_sarif
     from eda_cli.core.audit import audit as run_audit
-    from eda_cli.core.audit import rules, select_rules, to_junit, to_sarif
 
     app_ = ctx_of(ctx)
     renderer = app_.renderer
@@ -70,7 +70,10 @@ def audit(
             columns=["Rule", "Severity", "Checks", "Source"],
             rows=[[r.id, r.severity, r.title, r.source] for r in infos]))
         return
-    select_rules(only or (), skip or ())  # unknown rule ids fail (exit 2) before any AWS call
+    try:  # unknown rule ids fail (exit 2) before any AWS call
+        select_rules(only or (), skip or ())
+    except UnknownRule as exc:
+        raise UsageError(f"--{exc.selector} {exc}", hint=exc.hint) from None
     loaded = load(app_, config)
     report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing)
 

@@ -8,32 +8,18 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._pipeline import config_option, load
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from eda_cli.context import AppContext
-    from eda_cli.core.pipeline import Loaded
     from eda_cli.core.topology import Graph, TreeNode
     from eda_cli.render import Renderer
-
-CONFIG_HELP = "Pipeline file naming the resources to look at (default: ./eda.yaml when it exists)."
 
 
 class TopologyFormat(str, Enum):
     tree = "tree"
     mermaid = "mermaid"
     dot = "dot"
-
-
-def load(app_: AppContext, config: str | None) -> Loaded:
-    """Discover the pipeline (narrowed to the pipeline file) and tell stderr what was not read."""
-    from eda_cli.core.pipeline import load_pipeline
-
-    session = app_.session
-    loaded = load_pipeline(session.client, session.region, config)
-    for warning in loaded.warnings:
-        app_.renderer.warn(warning)
-    return loaded
 
 
 def topology(
@@ -46,7 +32,7 @@ def topology(
                                       help="Only this resource (name or ARN) and its neighbours."),
     depth: int = typer.Option(1, "--depth", min=1, max=10, metavar="N",
                               help="With --around: how many hops to include (default 1)."),
-    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP, metavar="PATH"),
+    config: str | None = config_option(),
 ) -> None:
     """Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets;
     table -> stream -> consumers; state machines and what their tasks call.

@@ -1174,3 +1174,74 @@ def _compile(pattern: Any, dialect: str, scope: str) -> CompiledPattern:
         return CompiledPattern([None], source, dialect, None, _lambda_record)
     roots = [_compile_root(raw, path, _LAMBDA) for raw, path in items]
     return CompiledPattern(roots, source, dialect, None, _lambda_record)
+
+
+# -- does a pattern select anything? (used by `eda audit`) ---------------------------------------------
+
+_PROBE_ENVELOPE = ("version", "id", "detail-type", "source", "account", "time", "region", "resources")
+
+
+def _probe_paths(pattern: Any, prefix: str = "") -> dict[str, list[Any]]:
+    """Every field path a pattern mentions, with the literal values found under it."""
+    paths: dict[str, list[Any]] = {}
+    if not isinstance(pattern, Mapping):
+        return paths
+    for key, value in pattern.items():
+        if key == "$or" and isinstance(value, list):
+            for branch in value:
+                for path, literals in _probe_paths(branch, prefix).items():
+                    paths.setdefault(path, []).extend(literals)
+            continue
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            for sub, literals in _probe_paths(value, f"{path}.").items():
+                paths.setdefault(sub, []).extend(literals)
+        elif isinstance(value, list):
+            literals = paths.setdefault(path, [])
+            for item in value:
+                if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                    literals.append(item)
+                elif isinstance(item, Mapping):
+                    for arg in item.values():
+                        for v in arg if isinstance(arg, list) else [arg]:
+                            if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+                                literals.append(v)
+                            elif isinstance(v, Mapping):
+                                literals.extend(x for x in v.values() if isinstance(x, (str, int, float)))
+    return paths
+
+
+def _probe(values: Mapping[str, Any]) -> dict[str, Any]:
+    event: dict[str, Any] = {"version": "0", "id": "eda-probe-id", "detail-type": "eda.probe.type",
+                             "source": "eda.probe.source", "account": "000000000000",
+                             "time": "2000-01-01T00:00:00Z", "region": "eda-probe-1", "resources": [],
+                             "detail": {}}
+    for path, value in values.items():
+        node = event
+        parts = path.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = [value] if parts[0] == "resources" else value
+    return event
+
+
+def matches_every_event(pattern: Mapping[str, Any]) -> bool:
+    """Whether a (valid) EventBridge pattern matches every event, judged on probe events.
+
+    The probes: an event without any of the pattern's fields (envelope fields always present, as
+    in a real event), one where every field the pattern names holds a string nobody would match,
+    one where they hold a number, and for each literal in the pattern one where that field holds
+    that literal. A pattern that matches all of them does not select anything.
+    """
+    compiled = compile_pattern(dict(pattern), "eventbridge")
+    paths = _probe_paths(pattern)
+    strings = {p: "eda-probe-\u2400" for p in paths}
+    numbers = {p: (-987654.321 if p.split(".")[0] not in _PROBE_ENVELOPE else "eda-probe-\u2400") for p in paths}
+    probes = [_probe({}), _probe(strings), _probe(numbers)]
+    for path, literals in paths.items():
+        for literal in literals:
+            probes.append(_probe({**strings, path: literal}))
+    return all(compiled.matches(probe) for probe in probes)

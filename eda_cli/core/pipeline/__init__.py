@@ -18,7 +18,7 @@ Importing this package imports neither boto3 nor yaml.
 from __future__ import annotations
 
 from eda_cli.core.pipeline.discovery import SERVICES, discover
-from eda_cli.core.pipeline.load import Loaded, load_pipeline
+from eda_cli.core.pipeline.load import Loaded, load_pipeline, open_pipeline_file
 from eda_cli.core.pipeline.model import (
     Alarm,
     EventBus,
@@ -26,7 +26,6 @@ from eda_cli.core.pipeline.model import (
     Function,
     LogGroup,
     Pipeline,
-    Problem,
     Queue,
     Rule,
     StateMachine,
@@ -43,6 +42,7 @@ from eda_cli.core.pipeline.spec import (
     BusSpec,
     MappingSpec,
     PipelineFileError,
+    PipelineFileUnusable,
     PipelineSpec,
     StateMachineSpec,
     TableSpec,
@@ -56,6 +56,7 @@ from eda_cli.core.pipeline.writer import (
     render_pipeline_file,
     spec_document,
 )
+from eda_cli.core.problems import Problem
 
 __all__ = [
     "DEFAULT_PATH",
@@ -70,6 +71,7 @@ __all__ = [
     "MappingSpec",
     "Pipeline",
     "PipelineFileError",
+    "PipelineFileUnusable",
     "PipelineSpec",
     "Problem",
     "Queue",
@@ -90,6 +92,7 @@ __all__ = [
     "looks_like_saga",
     "missing_resources",
     "name_from_arn",
+    "open_pipeline_file",
     "parse_pipeline_text",
     "render_pipeline_file",
     "scope_pipeline",

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from eda_cli.aws.errors import describe, error_code, is_client_error, raise_if_environment_failure
 from eda_cli.aws.resolve import QUEUE_MISSING, queue_name_from_url
@@ -31,7 +31,6 @@ from eda_cli.core.pipeline.model import (
     Function,
     LogGroup,
     Pipeline,
-    Problem,
     Queue,
     Rule,
     StateMachine,
@@ -41,8 +40,38 @@ from eda_cli.core.pipeline.model import (
     Topic,
     name_from_arn,
 )
+from eda_cli.core.problems import Problem
 
-ClientFactory = Callable[[str], Any]
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+class ClientFactory(Protocol):
+    """`AwsSession.client`: the (thread-safe, cached) boto3 client of a service, typed per service."""
+
+    @overload
+    def __call__(self, service: Literal["sqs"], /) -> SQSClient: ...
+    @overload
+    def __call__(self, service: Literal["sns"], /) -> SNSClient: ...
+    @overload
+    def __call__(self, service: Literal["events"], /) -> EventBridgeClient: ...
+    @overload
+    def __call__(self, service: Literal["dynamodb"], /) -> DynamoDBClient: ...
+    @overload
+    def __call__(self, service: Literal["lambda"], /) -> LambdaClient: ...
+    @overload
+    def __call__(self, service: Literal["stepfunctions"], /) -> SFNClient: ...
+    @overload
+    def __call__(self, service: Literal["cloudwatch"], /) -> CloudWatchClient: ...
+    @overload
+    def __call__(self, service: Literal["logs"], /) -> CloudWatchLogsClient: ...
 
 #: The services discovery reads, by the name `client_factory` is called with.
 SERVICES = ("sqs", "sns", "events", "dynamodb", "lambda", "stepfunctions", "cloudwatch", "logs")
@@ -72,7 +101,8 @@ class _Counter:
 
 
 def _pages(client: Any, operation: str, key: str, counter: _Counter, **kwargs: Any) -> list[Any]:
-    """Every item under `key` across all pages of `operation`."""
+    """Every item under `key` across all pages of `operation`. `client` is any of the typed clients:
+    the stubs type `get_paginator` per literal operation name, which this one walker takes as a str."""
     items: list[Any] = []
     for page in client.get_paginator(operation).paginate(**kwargs):
         counter.add()
@@ -80,14 +110,14 @@ def _pages(client: Any, operation: str, key: str, counter: _Counter, **kwargs: A
     return items
 
 
-def _list_event_buses(events: Any, counter: _Counter) -> list[dict[str, Any]]:
+def _list_event_buses(events: EventBridgeClient, counter: _Counter) -> list[dict[str, Any]]:
     """ListEventBuses has no botocore paginator: follow NextToken by hand."""
     buses: list[dict[str, Any]] = []
     token: str | None = None
     while True:
-        page = events.list_event_buses(**({"NextToken": token} if token else {}))
+        page = events.list_event_buses(NextToken=token) if token else events.list_event_buses()
         counter.add()
-        buses.extend(page.get("EventBuses", []))
+        buses.extend(dict(bus) for bus in page.get("EventBuses", []))
         token = page.get("NextToken")
         if not token:
             return buses
@@ -323,6 +353,19 @@ def _loads(raw: Any) -> Any:
         return None
 
 
+def _dig(row: Mapping[str, Any], *keys: str) -> Any:
+    """`row[k1][k2]...`, None where a level is absent or empty."""
+    value: Any = row
+    for key in keys:
+        value = (value or {}).get(key)
+    return value
+
+
+def _pick(row: Mapping[str, Any], **fields: tuple[str, Any]) -> dict[str, Any]:
+    """Model fields copied from an AWS answer: field=(the answer's key, the default when absent)."""
+    return {name: row.get(key, default) for name, (key, default) in fields.items()}
+
+
 def _subscription(row: dict[str, Any], attributes: dict[str, Any] | None) -> Subscription:
     attributes = attributes or {}
     redrive = _loads(attributes.get("RedrivePolicy"))
@@ -346,19 +389,16 @@ def _subscription(row: dict[str, Any], attributes: dict[str, Any] | None) -> Sub
 
 def _rule(row: dict[str, Any], targets: list[dict[str, Any]]) -> Rule:
     return Rule(
-        name=row.get("Name", ""),
-        arn=row.get("Arn", ""),
-        bus_name=row.get("EventBusName", "default"),
-        event_pattern=row.get("EventPattern"),
-        schedule=row.get("ScheduleExpression"),
-        state=row.get("State", "ENABLED"),
+        **_pick(row, name=("Name", ""), arn=("Arn", ""), bus_name=("EventBusName", "default"),
+                event_pattern=("EventPattern", None), schedule=("ScheduleExpression", None),
+                state=("State", "ENABLED")),
         targets=tuple(
             Target(
                 id=t.get("Id", ""),
                 arn=t.get("Arn", ""),
-                dead_letter_arn=(t.get("DeadLetterConfig") or {}).get("Arn"),
-                max_retry_attempts=(t.get("RetryPolicy") or {}).get("MaximumRetryAttempts"),
-                max_event_age_seconds=(t.get("RetryPolicy") or {}).get("MaximumEventAgeInSeconds"),
+                dead_letter_arn=_dig(t, "DeadLetterConfig", "Arn"),
+                max_retry_attempts=_dig(t, "RetryPolicy", "MaximumRetryAttempts"),
+                max_event_age_seconds=_dig(t, "RetryPolicy", "MaximumEventAgeInSeconds"),
                 has_retry_policy="RetryPolicy" in t,
                 input_transformed=bool(t.get("InputTransformer") or t.get("InputPath") or t.get("Input")),
             )
@@ -389,24 +429,19 @@ def _function(row: dict[str, Any]) -> Function:
         arn=row.get("FunctionArn", ""),
         timeout_seconds=row.get("Timeout"),
         runtime=row.get("Runtime"),
-        dead_letter_arn=(row.get("DeadLetterConfig") or {}).get("TargetArn") or None,
+        dead_letter_arn=_dig(row, "DeadLetterConfig", "TargetArn") or None,
     )
 
 
 def _mapping(row: dict[str, Any]) -> EventSourceMapping:
-    filters = (row.get("FilterCriteria") or {}).get("Filters") or []
     return EventSourceMapping(
-        uuid=row.get("UUID", ""),
-        function_arn=row.get("FunctionArn", ""),
-        source_arn=row.get("EventSourceArn", ""),
-        state=row.get("State"),
-        batch_size=row.get("BatchSize"),
-        filters=tuple(str(f.get("Pattern", "")) for f in filters),
+        **_pick(row, uuid=("UUID", ""), function_arn=("FunctionArn", ""), source_arn=("EventSourceArn", ""),
+                state=("State", None), batch_size=("BatchSize", None),
+                maximum_retry_attempts=("MaximumRetryAttempts", None), starting_position=("StartingPosition", None)),
+        filters=tuple(str(f.get("Pattern", "")) for f in _dig(row, "FilterCriteria", "Filters") or []),
         function_response_types=tuple(row.get("FunctionResponseTypes") or ()),
         bisect_on_error=bool(row.get("BisectBatchOnFunctionError")),
-        on_failure_arn=((row.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination") or None,
-        maximum_retry_attempts=row.get("MaximumRetryAttempts"),
-        starting_position=row.get("StartingPosition"),
+        on_failure_arn=_dig(row, "DestinationConfig", "OnFailure", "Destination") or None,
     )
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY
-from eda_cli.core.pipeline.discovery import discover
+from eda_cli.core.pipeline.discovery import ClientFactory, discover
 from eda_cli.core.pipeline.model import Pipeline
 from eda_cli.core.pipeline.scope import missing_resources, scope_pipeline
 from eda_cli.core.pipeline.spec import PipelineSpec, find_pipeline_file, load_pipeline_file
@@ -25,23 +23,28 @@ class Loaded:
     missing: tuple[tuple[str, str, int], ...] = ()
 
 
+def open_pipeline_file(
+    config: str | None, region: str, *, cwd: Path | None = None
+) -> tuple[PipelineSpec, tuple[str, ...]]:
+    """The pipeline file (`config`, else ./eda.yaml when it exists; an empty spec without one) and
+    the warnings it calls for. Reads no AWS, so an invalid file fails (exit 2) before any call."""
+    path = find_pipeline_file(config, cwd)
+    spec = load_pipeline_file(path) if path is not None else PipelineSpec()
+    warnings = (f"{spec.path} describes region {spec.region}, but this is {region}",) if (
+        spec.region and spec.region != region) else ()
+    return spec, warnings
+
+
 def load_pipeline(
-    client_factory: Callable[[str], Any],
+    client_factory: ClientFactory,
     region: str,
     config: str | None = None,
     *,
     cwd: Path | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Loaded:
-    """Read the pipeline file (`config`, else ./eda.yaml when it exists), then discover and narrow.
-
-    The file is read first, so an invalid file fails (exit 2) before any AWS call.
-    """
-    path = find_pipeline_file(config, cwd)
-    spec = load_pipeline_file(path) if path is not None else PipelineSpec()
+    """Read the pipeline file (see `open_pipeline_file`), then discover and narrow."""
+    spec, warnings = open_pipeline_file(config, region, cwd=cwd)
     full = discover(client_factory, region, concurrency=concurrency)
-    warnings: list[str] = []
-    if spec.region and spec.region != region:
-        warnings.append(f"{spec.path} describes region {spec.region}, but this is {region}")
     missing = tuple(missing_resources(full, spec))
-    return Loaded(scope_pipeline(full, spec), spec, tuple(warnings), missing)
+    return Loaded(scope_pipeline(full, spec), spec, warnings, missing)

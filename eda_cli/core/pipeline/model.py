@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
@@ -42,6 +42,16 @@ def service_of(arn: str) -> str:
 def account_of(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 4 and parts[0] == "arn" else ""
+
+
+def _plain(obj: Any, **replace: Any) -> dict[str, Any]:
+    """A model's fields in order, as JSON-ready values (tuples as lists, mappings as dicts), with
+    `replace` overriding some of them."""
+
+    def value(v: Any) -> Any:
+        return list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, Mapping) else v
+
+    return {f.name: replace[f.name] if f.name in replace else value(getattr(obj, f.name)) for f in fields(obj)}
 
 
 def _json_or_none(raw: str | None) -> Any:
@@ -155,7 +165,7 @@ class Topic:
     arn: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "arn": self.arn}
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -175,17 +185,7 @@ class Subscription:
     pending: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "arn": self.arn,
-            "topic_arn": self.topic_arn,
-            "protocol": self.protocol,
-            "endpoint": self.endpoint,
-            "filter_policy": self.filter_policy,
-            "filter_policy_scope": self.filter_policy_scope,
-            "raw_message_delivery": self.raw_message_delivery,
-            "dead_letter_target_arn": self.dead_letter_target_arn,
-            "pending": self.pending,
-        }
+        return _plain(self, filter_policy=self.filter_policy)
 
 
 # -- EventBridge ----------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class EventBus:
     arn: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "arn": self.arn}
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -242,15 +242,8 @@ class Rule:
         return f"{self.bus_name}/{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arn": self.arn,
-            "bus_name": self.bus_name,
-            "event_pattern": _json_or_none(self.event_pattern) or self.event_pattern,
-            "schedule": self.schedule,
-            "state": self.state,
-            "targets": [t.to_dict() for t in self.targets],
-        }
+        return _plain(self, event_pattern=_json_or_none(self.event_pattern) or self.event_pattern,
+                      targets=[t.to_dict() for t in self.targets])
 
 
 # -- DynamoDB -------------------------------------------------------------------------------------
@@ -273,17 +266,7 @@ class Table:
         return self.ttl_status in ("ENABLED", "ENABLING")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arn": self.arn,
-            "stream_enabled": self.stream_enabled,
-            "stream_view_type": self.stream_view_type,
-            "stream_arn": self.stream_arn,
-            "ttl_status": self.ttl_status,
-            "ttl_attribute": self.ttl_attribute,
-            "tags": dict(self.tags),
-            "key_names": list(self.key_names),
-        }
+        return _plain(self)
 
 
 # -- Lambda ---------------------------------------------------------------------------------------
@@ -299,13 +282,7 @@ class Function:
     dead_letter_arn: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arn": self.arn,
-            "timeout_seconds": self.timeout_seconds,
-            "runtime": self.runtime,
-            "dead_letter_arn": self.dead_letter_arn,
-        }
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -445,15 +422,8 @@ class Alarm:
         return False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arn": self.arn,
-            "metrics": [
-                {"namespace": ns, "metric": m, "dimensions": dict(dims)} for ns, m, dims in self.metrics
-            ],
-            "state": self.state,
-            "actions_enabled": self.actions_enabled,
-        }
+        return _plain(self, metrics=[{"namespace": ns, "metric": m, "dimensions": dict(dims)}
+                                     for ns, m, dims in self.metrics])
 
 
 @dataclass(frozen=True)
@@ -463,7 +433,7 @@ class LogGroup:
     retention_days: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "arn": self.arn, "retention_days": self.retention_days}
+        return _plain(self)
 
 
 # -- the pipeline ---------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ DEFAULT_PATH = "eda.yaml"
 VERSION = 1
 STREAM_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 DURATIONS = ("short", "long")
-HINT = "see 'The pipeline file' in the README; `eda init` writes a valid one"
+HINT = "see docs/pipeline-file.md; `eda init` writes a valid one"
 
 
 class PipelineFileError(UsageError):
@@ -149,35 +149,56 @@ class PipelineSpec:
 # -- loading ----------------------------------------------------------------------------------------
 
 
+class PipelineFileUnusable(UsageError):
+    """The pipeline file named (or ./eda.yaml) is missing, a directory or a broken symlink.
+
+    The hint is neutral; `hint_for(option)` words it for a command's option (`--config`)."""
+
+    def __init__(self, message: str, path: Path, *, named: bool, missing: bool = False) -> None:
+        self.path = path
+        #: The file was named by the user, not found in the working directory.
+        self.named = named
+        self.missing = missing
+        super().__init__(message, hint=self.hint_for(None))
+
+    def hint_for(self, option: str | None) -> str:
+        if self.missing:
+            drop = f"drop {option}" if option else "name no file"
+            return f"create one with `eda init`, or {drop} to look at the whole account"
+        if self.named:
+            return f"pass the file itself, e.g. {option + ' ' if option else ''}{self.path / DEFAULT_PATH}"
+        other = f"pass {option} PATH" if option else "name another pipeline file"
+        return f"remove or fix {self.path}, or {other}"
+
+
 def find_pipeline_file(explicit: str | None, cwd: Path | None = None) -> Path | None:
-    """`--config PATH` if given (it must exist), else ./eda.yaml when it exists, else None.
+    """The file named (`explicit`, it must exist), else ./eda.yaml when it exists, else None.
 
     A directory or a broken symlink in either place is an error (exit 2), not "no file": the
     audit would otherwise look at the whole account instead of the team's pipeline."""
     if explicit:
         path = Path(explicit)
         if not path.is_symlink() and not path.exists():
-            raise UsageError(f"pipeline file not found: {explicit}",
-                             hint="create one with `eda init`, or drop --config to look at the whole account")
-        _check_is_file(path, explicit, "pass the file itself, e.g. --config " + str(path / DEFAULT_PATH))
+            raise PipelineFileUnusable(f"pipeline file not found: {explicit}", path, named=True, missing=True)
+        _check_is_file(path, explicit, named=True)
         return path
     # Relative when looked up in the working directory: SARIF wants repository-relative paths.
     default = cwd / DEFAULT_PATH if cwd is not None else Path(DEFAULT_PATH)
     if not default.is_symlink() and not default.exists():
         return None
-    _check_is_file(default, str(default), f"remove or fix {default}, or pass --config PATH")
+    _check_is_file(default, str(default), named=False)
     return default
 
 
-def _check_is_file(path: Path, shown: str, hint: str) -> None:
+def _check_is_file(path: Path, shown: str, *, named: bool) -> None:
     if path.is_dir():
-        raise UsageError(f"pipeline file {shown} is a directory", hint=hint)
+        raise PipelineFileUnusable(f"pipeline file {shown} is a directory", path, named=named)
     if not path.exists():  # a symlink to nothing
         try:
             target = f" (to {path.readlink()})"
         except OSError:
             target = ""
-        raise UsageError(f"pipeline file {shown} is a broken symlink{target}", hint=hint)
+        raise PipelineFileUnusable(f"pipeline file {shown} is a broken symlink{target}", path, named=named)
 
 
 def load_pipeline_file(path: str | Path) -> PipelineSpec:

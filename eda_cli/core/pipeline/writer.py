@@ -13,7 +13,7 @@ DEFAULT_CORRELATION_PATHS = ("correlationId", "detail.correlationId")
 HEADER = """\
 # eda pipeline file: the resources this team owns and how its messages are correlated.
 # Written by `eda init`; edit freely. `eda audit` and `eda topology` read it (--config PATH,
-# default ./eda.yaml). Schema: see "The pipeline file" in eda's README.
+# default ./eda.yaml). Schema: https://github.com/eda-cli/eda/blob/main/docs/pipeline-file.md
 #
 # tables[].idempotency / ttl_attribute: idempotency tables must expire records (TTL on that attribute).
 # tables[].stream_view_type: the stream view the table's consumers need.

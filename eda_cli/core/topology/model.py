@@ -1,0 +1,63 @@
+"""The graph's data: a node per resource (keyed by ARN), labelled edges, and the kinds' captions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: Order of roots in the tree, and their captions.
+KINDS = {
+    "topic": "SNS topic",
+    "bus": "event bus",
+    "rule": "rule",
+    "table": "DynamoDB table",
+    "queue": "SQS queue",
+    "dlq": "DLQ",
+    "function": "Lambda",
+    "state_machine": "state machine",
+    "external": "external",
+}
+_ORDER = {kind: i for i, kind in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str
+    name: str
+    #: Short facts shown beside the name: depth, alarm, stream view type, timeout...
+    details: tuple[str, ...] = ()
+    #: Something the audit would flag, shown in red in the tree (e.g. "NO ALARM").
+    warning: bool = False
+
+    @property
+    def label(self) -> str:
+        extra = f" [{', '.join(self.details)}]" if self.details else ""
+        return f"{self.name} ({KINDS.get(self.kind, self.kind)}){extra}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "name": self.name, "details": list(self.details),
+                "warning": self.warning}
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    kind: str
+    label: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, "kind": self.kind, "label": self.label}
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+    def node(self, node_id: str) -> Node | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"nodes": [n.to_dict() for n in self.nodes], "edges": [e.to_dict() for e in self.edges]}
