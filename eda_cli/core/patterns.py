@@ -53,6 +53,7 @@ __all__ = [
     "PatternError",
     "Reason",
     "compile_pattern",
+    "matches_every_event",
 ]
 
 DIALECTS: Final = ("eventbridge", "sns", "lambda")
