@@ -18,16 +18,9 @@ lineage), ``puller``, ``options`` (``--from``, ``--events``, ``TailOptions``) an
 from __future__ import annotations
 
 from eda_cli.core.streams.model import (
-    AFTER_SEQUENCE_NUMBER,
-    BACKOFF_CAP,
-    BACKOFF_FIRST,
-    CHILD_RESCANS,
     DEFAULT_CONCURRENCY,
-    DESCRIBE_ATTEMPTS,
-    DESCRIBE_INTERVAL,
     GET_RECORDS_LIMIT,
     LATEST,
-    TIP_GAP,
     TRIM_HORIZON,
     Notice,
     RawRecord,
@@ -40,16 +33,9 @@ from eda_cli.core.streams.shards import describe_stream, stream_arn_for
 from eda_cli.core.streams.tail import StreamTail
 
 __all__ = [
-    "AFTER_SEQUENCE_NUMBER",
-    "BACKOFF_CAP",
-    "BACKOFF_FIRST",
-    "CHILD_RESCANS",
     "DEFAULT_CONCURRENCY",
-    "DESCRIBE_ATTEMPTS",
-    "DESCRIBE_INTERVAL",
     "GET_RECORDS_LIMIT",
     "LATEST",
-    "TIP_GAP",
     "TRIM_HORIZON",
     "Notice",
     "RawRecord",
