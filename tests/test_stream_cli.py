@@ -210,21 +210,33 @@ def test_missing_table_and_table_without_stream_are_aws_errors(eda: Eda, boto: A
     assert "has no stream" in result.stderr and "StreamEnabled=true" in result.stderr
 
 
-def test_follow_prints_a_new_record_and_stops_at_count(eda: Eda, boto: Any) -> None:
+def test_follow_prints_a_new_record_and_stops_at_count(endpoint: str, capsys: Any, boto: Any) -> None:
+    from tests.fixtures.cli import in_process
+    from tests.fixtures.sessions import session_factory
+
     ddb = boto("dynamodb")
     make_table(ddb)
     ddb.put_item(TableName="orders", Item={"order_id": {"S": "before"}})  # LATEST: not shown
+    reading = threading.Event()  # the tail holds its LATEST iterators: what is written now, it shows
 
-    def write_later() -> None:
-        time.sleep(0.6)
-        ddb.put_item(TableName="orders", Item={"order_id": {"S": "o-new"}, "status": {"S": "CREATED"}})
-        set_status(ddb, "o-new", "PAID")
+    def watched(client: Any) -> Any:
+        client.meta.events.register("after-call.dynamodbstreams.GetRecords", lambda **_: reading.set())
+        return client
 
-    writer = threading.Thread(target=write_later)
+    def write_once_reading() -> None:
+        # Writing after a fixed delay raced the tail's start on a loaded machine (the record came before
+        # the iterator, so LATEST never showed it): write once the tail has read.
+        if reading.wait(20):
+            ddb.put_item(TableName="orders", Item={"order_id": {"S": "o-new"}, "status": {"S": "CREATED"}})
+            set_status(ddb, "o-new", "PAID")
+
+    eda = in_process(endpoint, capsys, session_factory(dynamodbstreams=watched))
+    writer = threading.Thread(target=write_once_reading)
     writer.start()
     try:
         result = eda("-o", "jsonl", "stream", "tail", "orders", "--count", "2", "--poll", "0.2", "--timeout", "20")
     finally:
+        reading.set()
         writer.join()
     assert result.code == 0, result.stderr
     assert [(r["event"], r["keys"]["order_id"]) for r in rows(result)] == [("INSERT", "o-new"), ("MODIFY", "o-new")]
