@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 # Saga statuses.
 RUNNING = "RUNNING"
@@ -40,6 +40,11 @@ INJECTED_ERROR = "Saga.InjectedFailure"
 
 def injected_cause(step: str) -> str:
     return f"failure injected at step {step} (--fail-at)"
+
+
+def injected_error(step: str) -> StepError:
+    """The error of a failure injected at `step` (--fail-at), the same on both engines."""
+    return StepError(INJECTED_ERROR, injected_cause(step))
 
 
 def now_iso() -> str:
@@ -93,6 +98,8 @@ class SagaEvent:
 
 @dataclass(frozen=True)
 class StepOutcome:
+    """How a step's action went."""
+
     name: str
     status: str
     attempts: int | None
@@ -101,30 +108,26 @@ class StepOutcome:
     error: StepError | None
     resumed: bool = False
 
+    #: The key that names the step in `to_dict`.
+    _name_key: ClassVar[str] = "name"
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "status": self.status, "attempts": self.attempts,
+            self._name_key: self.name, "status": self.status, "attempts": self.attempts,
             "started_at": self.started_at, "ended_at": self.ended_at,
             "error": self.error.to_dict() if self.error else None, "resumed": self.resumed,
         }
 
 
 @dataclass(frozen=True)
-class CompensationOutcome:
-    step: str
-    status: str
-    attempts: int | None
-    started_at: str | None
-    ended_at: str | None
-    error: StepError | None
-    resumed: bool = False
+class CompensationOutcome(StepOutcome):
+    """How a step's compensation went: `step` (also `name`) is the step compensated."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step, "status": self.status, "attempts": self.attempts,
-            "started_at": self.started_at, "ended_at": self.ended_at,
-            "error": self.error.to_dict() if self.error else None, "resumed": self.resumed,
-        }
+    _name_key: ClassVar[str] = "step"
+
+    @property
+    def step(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True)
