@@ -114,8 +114,10 @@ class TableRef:
     stream_arn: str | None
 
 
-def describe_table(dynamodb: DynamoDBClient, name: str, where: str = "", *, what: str = "table",
-                   hint: str = "list tables with `aws dynamodb list-tables`; check --region") -> TableDescriptionTypeDef:
+def describe_table(
+    dynamodb: DynamoDBClient, name: str, where: str = "", *, what: str = "table",
+    hint: str = "list tables with `aws dynamodb list-tables`; check --region",
+) -> TableDescriptionTypeDef:
     """DescribeTable's description of `name`, or ResourceNotFound naming `what` it is and where eda looked."""
     try:
         return dynamodb.describe_table(TableName=name)["Table"]

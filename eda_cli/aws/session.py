@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 #: AWS_MAX_ATTEMPTS override them, as they do for the AWS CLI.
 DEFAULT_RETRY_MODE = "standard"
 DEFAULT_MAX_ATTEMPTS = 5
+#: A client's read timeout in seconds; None: the session's default.
+Timeout = int | None
+
 #: Enough HTTP connections for the widest fan-out any command uses (redrive's --concurrency maximum, 32).
 DEFAULT_POOL_SIZE = 32
 
@@ -160,42 +163,66 @@ class AwsSession:
         return self._cached(service)
 
     @overload
-    def single_attempt_client(self, service: Literal["sqs"], *, read_timeout: int | None = None) -> SQSClient: ...
+    def single_attempt_client(
+        self, service: Literal["sqs"], *, read_timeout: Timeout = None
+    ) -> SQSClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["sns"], *, read_timeout: int | None = None) -> SNSClient: ...
+    def single_attempt_client(
+        self, service: Literal["sns"], *, read_timeout: Timeout = None
+    ) -> SNSClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["events"], *, read_timeout: int | None = None) -> EventBridgeClient: ...
+    def single_attempt_client(
+        self, service: Literal["events"], *, read_timeout: Timeout = None
+    ) -> EventBridgeClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["dynamodb"], *, read_timeout: int | None = None) -> DynamoDBClient: ...
+    def single_attempt_client(
+        self, service: Literal["dynamodb"], *, read_timeout: Timeout = None
+    ) -> DynamoDBClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["dynamodbstreams"], *, read_timeout: int | None = None) -> DynamoDBStreamsClient: ...
+    def single_attempt_client(
+        self, service: Literal["dynamodbstreams"], *, read_timeout: Timeout = None
+    ) -> DynamoDBStreamsClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["cloudwatch"], *, read_timeout: int | None = None) -> CloudWatchClient: ...
+    def single_attempt_client(
+        self, service: Literal["cloudwatch"], *, read_timeout: Timeout = None
+    ) -> CloudWatchClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["logs"], *, read_timeout: int | None = None) -> CloudWatchLogsClient: ...
+    def single_attempt_client(
+        self, service: Literal["logs"], *, read_timeout: Timeout = None
+    ) -> CloudWatchLogsClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["stepfunctions"], *, read_timeout: int | None = None) -> SFNClient: ...
+    def single_attempt_client(
+        self, service: Literal["stepfunctions"], *, read_timeout: Timeout = None
+    ) -> SFNClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["sts"], *, read_timeout: int | None = None) -> STSClient: ...
+    def single_attempt_client(
+        self, service: Literal["sts"], *, read_timeout: Timeout = None
+    ) -> STSClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["lambda"], *, read_timeout: int | None = None) -> LambdaClient: ...
+    def single_attempt_client(
+        self, service: Literal["lambda"], *, read_timeout: Timeout = None
+    ) -> LambdaClient: ...
 
     @overload
-    def single_attempt_client(self, service: Literal["iam"], *, read_timeout: int | None = None) -> IAMClient: ...
+    def single_attempt_client(
+        self, service: Literal["iam"], *, read_timeout: Timeout = None
+    ) -> IAMClient: ...
 
     @overload
-    def single_attempt_client(self, service: str, *, read_timeout: int | None = None) -> Any: ...
+    def single_attempt_client(
+        self, service: str, *, read_timeout: Timeout = None
+    ) -> Any: ...
 
-    def single_attempt_client(self, service: str, *, read_timeout: int | None = None) -> Any:
+    def single_attempt_client(self, service: str, *, read_timeout: Timeout = None) -> Any:
         """A client that never retries, for capability checks (an endpoint that lacks an operation, an
         emulator, answers HTTP 500, which the retrying client would repeat for seconds) and for callers
         that retry on their own terms (a saga step's Retry). `read_timeout` bounds connecting (at most
