@@ -56,18 +56,7 @@ def _gather(
         texts = [_pattern_text(p, n) for n, p in enumerate(patterns, start=1)]
         given = routing.given_patterns(texts, dialect, scope)
         routing.compile_candidates(given.candidates)
-    sources: list[Sources] = []
-    session = app_.session
-    if bus is not None and not rules:
-        sources.append(routing.bus_rules(session.client("events"), bus, session.where()))
-    for rule in rules:
-        sources.append(routing.rule_by_name(session.client("events"), rule, bus or "default", session.where()))
-    if topic is not None:
-        from eda_cli.aws.resolve import resolve_topic
-
-        sns = session.client("sns")
-        topic_arn = resolve_topic(sns, topic, session.where())
-        sources.append(routing.topic_subscriptions(sns, topic_arn, session.where()))
+    sources = routing.fetch_sources(app_.session, bus=bus, rules=rules, topic=topic)
     if given is not None:
         sources.append(given)
     return sources
