@@ -22,7 +22,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -217,38 +217,31 @@ class _Outcome:
     runtime: bool = False
 
 
+@dataclass
 class LocalEngine:
     """Runs one saga execution. `run()` returns the SagaResult; `on_event` sees every event."""
 
-    def __init__(
-        self,
-        saga: Saga,
-        client_for: ClientFor,
-        *,
-        execution: str,
-        fail_at: str | None = None,
-        store: IdempotencyStore | None = None,
-        on_event: EventSink | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    saga: Saga
+    client_for: ClientFor
+    _: KW_ONLY
+    execution: str
+    fail_at: str | None = None
+    store: IdempotencyStore | None = None
+    on_event: EventSink | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    tracker: Tracker = field(init=False)
+    _feed: EventSink = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        saga, fail_at = self.saga, self.fail_at
         if fail_at is not None and fail_at not in saga.step_names:
             raise UsageError(f"no step {fail_at!r} to inject a failure at (steps: {', '.join(saga.step_names)})")
-        self.saga = saga
-        self.client_for = client_for
-        self.execution = execution
-        self.fail_at = fail_at
-        self.store = store
-        self.on_event = on_event
-        self.sleep = sleep
-        self.clock = clock
-        self.tracker = Tracker(saga.name, saga.step_names, "local", execution)
+        self.tracker = Tracker(saga.name, saga.step_names, "local", self.execution)
+        self._feed = self.tracker.feeding(self.on_event)
 
     def _emit(self, kind: str, phase: str, step: str = "", **kwargs: Any) -> None:
-        event = SagaEvent(kind, phase, step, at=kwargs.pop("at", None) or iso(self.clock()), **kwargs)
-        self.tracker.apply(event)
-        if self.on_event is not None:
-            self.on_event(event)
+        self._feed(SagaEvent(kind, phase, step, at=kwargs.pop("at", None) or iso(self.clock()), **kwargs))
 
     def _finish(self, status: str, error: StepError | None = None) -> SagaResult:
         self._emit(SAGA, FINISHED, status=status, error=error)

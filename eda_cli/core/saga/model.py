@@ -8,7 +8,7 @@ view renders the same events whichever engine runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
@@ -21,15 +21,17 @@ FAILED = "FAILED"
 # Step statuses (besides RUNNING, SUCCEEDED, FAILED, COMPENSATED).
 NOT_RUN = "NOT_RUN"
 
-# Event kinds and phases.
-ACTION = "action"
-COMPENSATION = "compensation"
-SAGA = "saga"
+# Event kinds (SagaEvent.kind): what an event is about.
+ACTION = "action"  # a step's action
+COMPENSATION = "compensation"  # a step's compensation
+SAGA = "saga"  # the run as a whole (FINISHED only)
+
+# Event phases (SagaEvent.phase), besides SUCCEEDED and FAILED.
 STARTED = "started"
-ATTEMPT = "attempt"
-ATTEMPT_FAILED = "attempt_failed"
-RESUMED = "resumed"
-FINISHED = "finished"
+ATTEMPT = "attempt"  # one call; `attempt` counts them from 1
+ATTEMPT_FAILED = "attempt_failed"  # a call failed; `retry_in` says whether another follows
+RESUMED = "resumed"  # an earlier run of the execution recorded it done: not called again
+FINISHED = "finished"  # SAGA only: `status` is the run's final status
 
 #: The input field that carries --fail-at into a run (both engines put it there).
 FAIL_AT_FIELD = "eda_fail_at"
@@ -204,6 +206,16 @@ class Tracker:
         rec = _Rec()
         self._comps.append((step, rec))
         return rec
+
+    def feeding(self, on_event: Callable[[SagaEvent], None] | None = None) -> Callable[[SagaEvent], None]:
+        """A sink for a run's events: each is folded into this tracker, then handed to `on_event`."""
+
+        def feed(event: SagaEvent) -> None:
+            self.apply(event)
+            if on_event is not None:
+                on_event(event)
+
+        return feed
 
     def apply(self, event: SagaEvent) -> None:
         if event.kind == SAGA:

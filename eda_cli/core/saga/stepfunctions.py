@@ -320,22 +320,16 @@ class StepFunctionsRun:
                                   str(answer.get("executionArn", name)), counts_attempts=False)
                 if on_started is not None:
                     on_started(tracker.execution)
+                feed = tracker.feeding(on_event)
                 for event in events_from_sync(layout, answer):
-                    tracker.apply(event)
-                    if on_event is not None:
-                        on_event(event)
+                    feed(event)
                 return tracker.result()
         execution_arn = self.start(deployment, run_input, execution)
         if on_started is not None:
             on_started(execution_arn)
         tracker = Tracker(self.saga.name, layout.steps, "stepfunctions", execution_arn)
-
-        def sink(event: SagaEvent) -> None:
-            tracker.apply(event)
-            if on_event is not None:
-                on_event(event)
-
-        follow(self.sfn, execution_arn, HistoryTranslator(layout), sink, sleep=self.sleep, poll=self.poll)
+        follow(self.sfn, execution_arn, HistoryTranslator(layout), tracker.feeding(on_event),
+               sleep=self.sleep, poll=self.poll)
         return tracker.result()
 
 
