@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +78,25 @@ def _check_input(saga: Saga, run_input: dict[str, Any]) -> None:
         check_input(saga, run_input)
     except SagaInputError as exc:
         raise UsageError(exc.message, hint="pass it with --input") from None
+
+
+#: The hints of a DeployError, in the options of `saga deploy` and `saga run`.
+_DEPLOY_HINTS = {
+    "needs-role": "pass --execution-role-arn ARN, or put role_arn: in the saga file",
+    "type-change": "Step Functions cannot change a state machine's type: deploy under another --name",
+}
+
+
+@contextmanager
+def _deploy_hints() -> Iterator[None]:
+    """A DeployError from core, with its hint in this command's options."""
+    from eda_cli.core.saga.stepfunctions import DeployError
+
+    try:
+        yield
+    except DeployError as exc:
+        exc.hint = _DEPLOY_HINTS.get(exc.reason, exc.hint)
+        raise
 
 
 def _time(value: str | None) -> str:
@@ -289,7 +310,8 @@ def deploy_cmd(
     app_ = ctx_of(ctx)
     saga, role_arn = _roles(app_, _resolve_names(app_, _load(file)), execution_role_arn)
     run = StepFunctionsRun(app_.session.client("stepfunctions"), saga, state_machine=name, role_arn=role_arn)
-    plan = run.deploy(dry_run=True)
+    with _deploy_hints():
+        plan = run.deploy(dry_run=True)
     if dry_run or plan.action == "unchanged":
         deployment = plan
     else:
@@ -297,7 +319,8 @@ def deploy_cmd(
             confirm(app_, f"Replace the definition (and role) of state machine {plan.name}?", yes,
                     what=f"state machine {plan.name} exists and its definition or role would be replaced",
                     hint="pass --yes to update it (--dry-run only reports)")
-        deployment = run.deploy()
+        with _deploy_hints():
+            deployment = run.deploy()
     app_.renderer.emit(deployment.to_dict(), lambda r: r.text(
         f"{deployment.action} state machine {deployment.name} ({deployment.type}): {deployment.arn}"))
 
@@ -403,7 +426,7 @@ def _run_stepfunctions(app_: AppContext, saga: Saga, run_input: dict[str, Any], 
 
     view = StepView(app_.renderer, saga, "stepfunctions")
     try:
-        with view:
+        with view, _deploy_hints():
             return run.run(with_fail_at(run_input, fail_at), execution=execution, on_event=view,
                            on_started=on_started, on_note=lambda text: app_.renderer.note(text))
     except KeyboardInterrupt:

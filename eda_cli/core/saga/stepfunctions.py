@@ -44,6 +44,19 @@ def unique_execution_name(saga: str) -> str:
 # -- deploying ------------------------------------------------------------------------------------
 
 
+#: DeployError.reason: creating the state machine needs a role none was given; its type would change.
+NEEDS_ROLE = "needs-role"
+TYPE_CHANGE = "type-change"
+
+
+class DeployError(UsageError):
+    """The saga cannot be deployed as asked; `reason` (NEEDS_ROLE, TYPE_CHANGE) says why."""
+
+    def __init__(self, message: str, reason: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Deployment:
     name: str
@@ -70,9 +83,9 @@ def deploy(sfn: SFNClient, saga: Saga, definition: dict[str, Any], *, name: str 
     if arn is None:
         role = role_arn or saga.role_arn
         if not role:
-            raise UsageError(
+            raise DeployError(
                 f"state machine {name!r} does not exist yet, and creating it needs an execution role",
-                hint="pass --execution-role-arn ARN, or put role_arn: in the saga file",
+                NEEDS_ROLE, hint="give it an execution role, or put role_arn: in the saga file",
             )
         if dry_run:
             return Deployment(name, "", sm_type, "would create")
@@ -80,9 +93,9 @@ def deploy(sfn: SFNClient, saga: Saga, definition: dict[str, Any], *, name: str 
         return Deployment(name, str(created["stateMachineArn"]), sm_type, "created")
     current = sfn.describe_state_machine(stateMachineArn=arn)
     if str(current.get("type", "STANDARD")) != sm_type:
-        raise UsageError(
+        raise DeployError(
             f"state machine {name!r} is {current.get('type')}, but the saga file says {saga.type}",
-            hint="Step Functions cannot change a state machine's type: deploy under another --name",
+            TYPE_CHANGE, hint="Step Functions cannot change a state machine's type: deploy under another name",
         )
     # The file's role applies to an existing state machine too: keeping an old role would run the
     # integrations as whatever account that role belongs to.
