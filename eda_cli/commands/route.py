@@ -56,7 +56,14 @@ def _gather(
         texts = [_pattern_text(p, n) for n, p in enumerate(patterns, start=1)]
         given = routing.given_patterns(texts, dialect, scope)
         routing.compile_candidates(given.candidates)
-    sources = routing.fetch_sources(app_.session, bus=bus, rules=rules, topic=topic)
+    try:
+        sources = routing.fetch_sources(app_.session, bus=bus, rules=rules, topic=topic)
+    except routing.RuleNotFound as exc:
+        exc.hint = f"list the bus's rules with `aws events list-rules --event-bus-name {exc.bus}`; check --bus"
+        raise
+    except routing.NoEventPattern as exc:
+        exc.hint = "choose a rule with an event pattern, or pass --bus to test every rule of the bus"
+        raise
     if given is not None:
         sources.append(given)
     return sources

@@ -83,6 +83,18 @@ def _account_of(arn: str | None) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
+class RuleNotFound(ResourceNotFound):
+    """A rule named on its own is not on the bus it was looked for on (`bus`)."""
+
+    def __init__(self, message: str, bus: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.bus = bus
+
+
+class NoEventPattern(UsageError):
+    """A rule named on its own is a scheduled rule: it has no pattern to match."""
+
+
 def _paging(page_size: int | None) -> PaginatorConfigTypeDef:
     """A paginator's PaginationConfig: AWS's page size unless `page_size` is given (tests make pages small)."""
     return {"PageSize": page_size} if page_size else {}
@@ -143,16 +155,16 @@ def rule_by_name(events: EventBridgeClient, name: str, bus: str = "default", whe
         rule = events.describe_rule(Name=name, EventBusName=bus)
     except Exception as exc:
         if is_client_error(exc, "ResourceNotFoundException"):
-            raise ResourceNotFound(
-                f"rule {name!r} does not exist on event bus {bus!r} ({where})".replace(" ()", ""),
-                hint=f"list the bus's rules with `aws events list-rules --event-bus-name {bus}`; check --bus",
+            raise RuleNotFound(
+                f"rule {name!r} does not exist on event bus {bus!r} ({where})".replace(" ()", ""), bus,
+                hint=f"list the bus's rules with `aws events list-rules --event-bus-name {bus}`; check the bus",
             ) from exc
         raise
     candidate = _rule_candidate(rule, bus)
     if candidate is None:
-        raise UsageError(
+        raise NoEventPattern(
             f"rule {name!r} has no event pattern (a scheduled rule): there is nothing to match",
-            hint="choose a rule with an event pattern, or pass --bus to test every rule of the bus",
+            hint="choose a rule with an event pattern, or test every rule of the bus",
         )
     return Sources((candidate,), _account_of(rule.get("Arn")))
 
