@@ -80,22 +80,19 @@ def _check_input(saga: Saga, run_input: dict[str, Any]) -> None:
         raise UsageError(exc.message, hint="pass it with --input") from None
 
 
-#: The hints of a DeployError, in the options of `saga deploy` and `saga run`.
-_DEPLOY_HINTS = {
-    "needs-role": "pass --execution-role-arn ARN, or put role_arn: in the saga file",
-    "type-change": "Step Functions cannot change a state machine's type: deploy under another --name",
-}
-
-
 @contextmanager
 def _deploy_hints() -> Iterator[None]:
-    """A DeployError from core, with its hint in this command's options."""
-    from eda_cli.core.saga.stepfunctions import DeployError
+    """A DeployError from core, with its hint in the options of `saga deploy` and `saga run`."""
+    from eda_cli.core.saga.stepfunctions import NEEDS_ROLE, TYPE_CHANGE, DeployError
 
+    hints = {
+        NEEDS_ROLE: "pass --execution-role-arn ARN, or put role_arn: in the saga file",
+        TYPE_CHANGE: "Step Functions cannot change a state machine's type: deploy under another --name",
+    }
     try:
         yield
     except DeployError as exc:
-        exc.hint = _DEPLOY_HINTS.get(exc.reason, exc.hint)
+        exc.hint = hints.get(exc.reason, exc.hint)
         raise
 
 
