@@ -129,6 +129,11 @@ def test_disabled_and_scheduled_rules(eda: Callable[..., Result], boto: Any, tmp
     assert "skipped 1 scheduled rule(s) without an event pattern: nightly" in result.stderr
     scheduled = eda("route", "test", write(tmp_path, order()), "--rule", "nightly")
     assert_one_line_error(scheduled, 2)
+    assert "pass --bus to test every rule of the bus" in scheduled.stderr  # core's hint, in the command's options
+    missing = eda("route", "test", write(tmp_path, order()), "--rule", "nope")
+    assert_one_line_error(missing, 3)
+    assert "rule 'nope' does not exist on event bus 'default'" in missing.stderr
+    assert "--event-bus-name default`; check --bus" in missing.stderr
 
 
 def test_list_rules_is_followed_past_one_page(eda: Callable[..., Result], boto: Any, tmp_path: Path,

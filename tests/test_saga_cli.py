@@ -202,6 +202,7 @@ def test_deploy_creates_updates_and_checks_the_type(eda: Callable[..., Result], 
     mismatch = eda("saga", "deploy", str(express))
     assert_one_line_error(mismatch, 2)
     assert "is STANDARD, but the saga file says express" in mismatch.stderr
+    assert "deploy under another --name" in mismatch.stderr  # core's neutral hint, in the command's options
     would = eda("-o", "json", "saga", "deploy", str(express), "--name", "checkout-express", "--dry-run")
     assert would.json()["action"] == "would create"
     created = eda("-o", "json", "saga", "deploy", str(express), "--name", "checkout-express")

@@ -7,11 +7,18 @@ Every command resolves queues, tables, topics and state machines through here, s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from eda_cli.aws.errors import is_client_error
 from eda_cli.errors import ResourceNotFound, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TableDescriptionTypeDef
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 QUEUE_MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
@@ -63,7 +70,7 @@ def queue_not_found(name: str, where: str) -> ResourceNotFound:
     )
 
 
-def resolve_queue(sqs: Any, ref: str, region: str, where: str = "") -> QueueRef:
+def resolve_queue(sqs: SQSClient, ref: str, region: str, where: str = "") -> QueueRef:
     """A queue given as name, URL or ARN -> QueueRef, or ResourceNotFound naming it."""
     ref = ref.strip()
     if not ref:
@@ -107,7 +114,20 @@ class TableRef:
     stream_arn: str | None
 
 
-def resolve_table(dynamodb: Any, ref: str, where: str = "") -> TableRef:
+def describe_table(
+    dynamodb: DynamoDBClient, name: str, where: str = "", *, what: str = "table",
+    hint: str = "list tables with `aws dynamodb list-tables`; check --region",
+) -> TableDescriptionTypeDef:
+    """DescribeTable's description of `name`, or ResourceNotFound naming `what` it is and where eda looked."""
+    try:
+        return dynamodb.describe_table(TableName=name)["Table"]
+    except Exception as exc:
+        if is_client_error(exc, "ResourceNotFoundException"):
+            raise ResourceNotFound(f"{what} {name!r} does not exist ({where})".replace(" ()", ""), hint=hint) from exc
+        raise
+
+
+def resolve_table(dynamodb: DynamoDBClient, ref: str, where: str = "") -> TableRef:
     """A table name or a stream ARN -> TableRef (the table's current stream, if any)."""
     ref = ref.strip()
     if ref.startswith("arn:"):
@@ -120,19 +140,11 @@ def resolve_table(dynamodb: Any, ref: str, where: str = "") -> TableRef:
             return TableRef(name=name, stream_arn=ref)
     else:
         name = ref
-    try:
-        table = dynamodb.describe_table(TableName=name)["Table"]
-    except Exception as exc:
-        if is_client_error(exc, "ResourceNotFoundException"):
-            raise ResourceNotFound(
-                f"table {name!r} does not exist ({where})".replace(" ()", ""),
-                hint="list tables with `aws dynamodb list-tables`; check --region",
-            ) from exc
-        raise
+    table = describe_table(dynamodb, name, where)
     return TableRef(name=name, stream_arn=table.get("LatestStreamArn"))
 
 
-def resolve_topic(sns: Any, ref: str, where: str = "") -> str:
+def resolve_topic(sns: SNSClient, ref: str, where: str = "") -> str:
     """A topic name or ARN -> the topic ARN."""
     ref = ref.strip()
     if ref.startswith("arn:"):
@@ -147,16 +159,24 @@ def resolve_topic(sns: Any, ref: str, where: str = "") -> str:
     )
 
 
-def resolve_state_machine(sfn: Any, ref: str, where: str = "") -> str:
+def find_state_machine(sfn: SFNClient, name: str) -> str | None:
+    """The ARN of the state machine called `name` (ListStateMachines, every page), or None."""
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for machine in page.get("stateMachines", []):
+            if machine["name"] == name:
+                return str(machine["stateMachineArn"])
+    return None
+
+
+def resolve_state_machine(sfn: SFNClient, ref: str, where: str = "") -> str:
     """A state machine name or ARN -> the state machine ARN."""
     ref = ref.strip()
     if ref.startswith("arn:"):
         return ref
-    for page in sfn.get_paginator("list_state_machines").paginate():
-        for machine in page.get("stateMachines", []):
-            if machine["name"] == ref:
-                return str(machine["stateMachineArn"])
-    raise ResourceNotFound(
-        f"state machine {ref!r} does not exist ({where})".replace(" ()", ""),
-        hint="list them with `aws stepfunctions list-state-machines`; check --region",
-    )
+    arn = find_state_machine(sfn, ref)
+    if arn is None:
+        raise ResourceNotFound(
+            f"state machine {ref!r} does not exist ({where})".replace(" ()", ""),
+            hint="list them with `aws stepfunctions list-state-machines`; check --region",
+        )
+    return arn

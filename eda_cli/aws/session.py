@@ -8,18 +8,33 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from eda_cli import __version__
 from eda_cli.errors import AwsError
 
 if TYPE_CHECKING:
     import boto3
+    from botocore.config import Config
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_sts import STSClient
 
 #: Default retry policy: botocore's "standard" mode with bounded attempts. AWS_RETRY_MODE and
 #: AWS_MAX_ATTEMPTS override them, as they do for the AWS CLI.
 DEFAULT_RETRY_MODE = "standard"
 DEFAULT_MAX_ATTEMPTS = 5
+#: A client's read timeout in seconds; None: the session's default.
+Timeout = int | None
+
 #: Enough HTTP connections for the widest fan-out any command uses (redrive's --concurrency maximum, 32).
 DEFAULT_POOL_SIZE = 32
 
@@ -107,26 +122,125 @@ class AwsSession:
 
     # -- clients ------------------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
-        with self._lock:
-            cached = self._clients.get(service)
-            if cached is None:
-                cached = self._make_client(service)
-                self._clients[service] = cached
-            return cached
+    @overload
+    def client(self, service: Literal["sqs"]) -> SQSClient: ...
 
-    def single_attempt_client(self, service: str) -> Any:
-        """A client that never retries, for capability checks: an endpoint that lacks an operation
-        (an emulator) answers HTTP 500, which the retrying client would repeat for seconds."""
-        key = f"{service}#single-attempt"
+    @overload
+    def client(self, service: Literal["sns"]) -> SNSClient: ...
+
+    @overload
+    def client(self, service: Literal["events"]) -> EventBridgeClient: ...
+
+    @overload
+    def client(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+
+    @overload
+    def client(self, service: Literal["dynamodbstreams"]) -> DynamoDBStreamsClient: ...
+
+    @overload
+    def client(self, service: Literal["cloudwatch"]) -> CloudWatchClient: ...
+
+    @overload
+    def client(self, service: Literal["logs"]) -> CloudWatchLogsClient: ...
+
+    @overload
+    def client(self, service: Literal["stepfunctions"]) -> SFNClient: ...
+
+    @overload
+    def client(self, service: Literal["sts"]) -> STSClient: ...
+
+    @overload
+    def client(self, service: Literal["lambda"]) -> LambdaClient: ...
+
+    @overload
+    def client(self, service: Literal["iam"]) -> IAMClient: ...
+
+    @overload
+    def client(self, service: str) -> Any: ...
+
+    def client(self, service: str) -> Any:
+        """The session's client for `service`, built once per invocation."""
+        return self._cached(service)
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["sqs"], *, read_timeout: Timeout = None
+    ) -> SQSClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["sns"], *, read_timeout: Timeout = None
+    ) -> SNSClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["events"], *, read_timeout: Timeout = None
+    ) -> EventBridgeClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["dynamodb"], *, read_timeout: Timeout = None
+    ) -> DynamoDBClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["dynamodbstreams"], *, read_timeout: Timeout = None
+    ) -> DynamoDBStreamsClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["cloudwatch"], *, read_timeout: Timeout = None
+    ) -> CloudWatchClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["logs"], *, read_timeout: Timeout = None
+    ) -> CloudWatchLogsClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["stepfunctions"], *, read_timeout: Timeout = None
+    ) -> SFNClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["sts"], *, read_timeout: Timeout = None
+    ) -> STSClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["lambda"], *, read_timeout: Timeout = None
+    ) -> LambdaClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: Literal["iam"], *, read_timeout: Timeout = None
+    ) -> IAMClient: ...
+
+    @overload
+    def single_attempt_client(
+        self, service: str, *, read_timeout: Timeout = None
+    ) -> Any: ...
+
+    def single_attempt_client(self, service: str, *, read_timeout: Timeout = None) -> Any:
+        """A client that never retries, for capability checks (an endpoint that lacks an operation, an
+        emulator, answers HTTP 500, which the retrying client would repeat for seconds) and for callers
+        that retry on their own terms (a saga step's Retry). `read_timeout` bounds connecting (at most
+        10 s) and reading, as a saga step's timeout does; the session's defaults otherwise."""
+        return self._cached(service, max_attempts=1, read_timeout=read_timeout)
+
+    def _cached(self, service: str, max_attempts: int | None = None, read_timeout: int | None = None) -> Any:
+        key = service if max_attempts is None else f"{service}#single-attempt"
+        if read_timeout is not None:
+            key += f"#timeout-{read_timeout}"
         with self._lock:
             cached = self._clients.get(key)
             if cached is None:
-                cached = self._make_client(service, max_attempts=1)
+                cached = self._make_client(service, max_attempts, read_timeout)
                 self._clients[key] = cached
             return cached
 
-    def _config(self, max_attempts: int | None = None) -> Any:
+    def _config(self, max_attempts: int | None = None, read_timeout: int | None = None) -> Config:
         from botocore.config import Config
 
         attempts = self.settings.max_attempts if max_attempts is None else max_attempts
@@ -136,20 +250,20 @@ class AwsSession:
             retries=retries,
             user_agent_extra=f"eda-cli/{__version__}",
             max_pool_connections=self.settings.max_pool_connections,
-            connect_timeout=5,
-            read_timeout=65,
+            connect_timeout=5 if read_timeout is None else min(read_timeout, 10),
+            read_timeout=65 if read_timeout is None else read_timeout,
             # AWS serves some operations on a prefixed host (StartSyncExecution on sync-states...). A custom
             # endpoint is one host: botocore would otherwise call sync-127.0.0.1 and fail to resolve it.
             inject_host_prefix=not self.settings.endpoint_url,
         )
 
-    def _make_client(self, service: str, max_attempts: int | None = None) -> Any:
+    def _make_client(self, service: str, max_attempts: int | None = None, read_timeout: int | None = None) -> Any:
         client: Any = self.boto_session.client  # a str service name, not one of the stubs' literals
         return client(
             service,
             region_name=self.region,
             endpoint_url=self.settings.endpoint_url,
-            config=self._config(max_attempts),
+            config=self._config(max_attempts, read_timeout),
         )
 
     def _make_session(self) -> boto3.Session:

@@ -54,17 +54,12 @@ def list_(ctx: typer.Context) -> None:
 
 def _inspect_once(app_: AppContext, queues: list[str]) -> InspectResult:
     from eda_cli.aws.resolve import resolve_queue
-    from eda_cli.core.dlq import dlqs_for, inspect, scan_dlqs
+    from eda_cli.core.dlq import inspect_queues
 
     session = app_.session
     sqs = session.client("sqs")
-    if queues:
-        refs = [resolve_queue(sqs, q, session.region, session.where()) for q in queues]
-        dlqs, problems = dlqs_for(sqs, refs)
-    else:
-        scan = scan_dlqs(sqs)
-        dlqs, problems = list(scan.dlqs), list(scan.problems)
-    return inspect(sqs, session.client("cloudwatch"), dlqs, problems=problems)
+    refs = [resolve_queue(sqs, q, session.region, session.where()) for q in queues]
+    return inspect_queues(sqs, session.client("cloudwatch"), refs)
 
 
 def _retention(report: DlqReport) -> str:

@@ -56,18 +56,14 @@ def _gather(
         texts = [_pattern_text(p, n) for n, p in enumerate(patterns, start=1)]
         given = routing.given_patterns(texts, dialect, scope)
         routing.compile_candidates(given.candidates)
-    sources: list[Sources] = []
-    session = app_.session
-    if bus is not None and not rules:
-        sources.append(routing.bus_rules(session.client("events"), bus, session.where()))
-    for rule in rules:
-        sources.append(routing.rule_by_name(session.client("events"), rule, bus or "default", session.where()))
-    if topic is not None:
-        from eda_cli.aws.resolve import resolve_topic
-
-        sns = session.client("sns")
-        topic_arn = resolve_topic(sns, topic, session.where())
-        sources.append(routing.topic_subscriptions(sns, topic_arn, session.where()))
+    try:
+        sources = routing.fetch_sources(app_.session, bus=bus, rules=rules, topic=topic)
+    except routing.RuleNotFound as exc:
+        exc.hint = f"list the bus's rules with `aws events list-rules --event-bus-name {exc.bus}`; check --bus"
+        raise
+    except routing.NoEventPattern as exc:
+        exc.hint = "choose a rule with an event pattern, or pass --bus to test every rule of the bus"
+        raise
     if given is not None:
         sources.append(given)
     return sources

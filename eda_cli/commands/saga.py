@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,6 @@ app = typer.Typer(
 )
 
 FILE_HELP = "The saga file (YAML), or example:checkout for the bundled example."
-_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
 class Engine(str, Enum):
@@ -45,60 +44,56 @@ def _load(file: str) -> Saga:
 
 
 def _resolve_names(app_: AppContext, saga: Saga) -> Saga:
-    """QueueName / TopicName -> QueueUrl / TopicArn, through the session (AWS errors: exit 3)."""
-    from eda_cli.core.saga.spec import names_to_resolve, with_resolved_names
+    from eda_cli.core.saga.prepare import resolve_names
 
-    wanted = names_to_resolve(saga)
-    if not wanted:
-        return saga
-    from eda_cli.aws.resolve import resolve_queue, resolve_topic
-
-    session = app_.session
-    resolved: dict[tuple[str, str], str] = {}
-    for kind, name in wanted:
-        if kind == "queue":
-            resolved[(kind, name)] = resolve_queue(session.client("sqs"), name, session.region, session.where()).url
-        else:
-            resolved[(kind, name)] = resolve_topic(session.client("sns"), name, session.where())
-    return with_resolved_names(saga, lambda kind, name: resolved[(kind, name)])
+    return resolve_names(saga, app_.session)
 
 
 def _roles(app_: AppContext, saga: Saga, execution_role_arn: str | None) -> tuple[Saga, str | None]:
-    """The saga and --execution-role-arn with ${account} filled in from STS GetCallerIdentity."""
-    from dataclasses import replace
+    from eda_cli.core.saga.prepare import with_roles
 
-    from eda_cli.core.saga.spec import with_account
-
-    account = app_.session.account
-    return replace(saga, role_arn=with_account(saga.role_arn, account)), with_account(execution_role_arn, account)
+    return with_roles(saga, execution_role_arn, app_.session.account)
 
 
 def _parse_input(raw: str | None) -> dict[str, Any]:
+    """--input: the text read as read_argument reads it, parsed as the saga's input."""
+    from eda_cli.core.saga.prepare import NOT_JSON, SagaInputError, parse_input
+
     if raw is None:
         return {}
     text = read_argument(raw, "--input")
-    source = "--input" if text is raw else raw
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        return parse_input(text, "--input" if text is raw else raw)
+    except SagaInputError as exc:
+        if exc.reason != NOT_JSON:
+            raise
         hint = "pass a JSON object, e.g. --input '{\"order_id\": \"o-1\"}', or --input @order.json"
-        raise UsageError(f"{source} is not valid JSON: {exc}", hint=hint) from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{source} must be a JSON object, not {type(value).__name__}")
-    return value
+        raise UsageError(exc.message, hint=hint) from None
 
 
 def _check_input(saga: Saga, run_input: dict[str, Any]) -> None:
-    """Every `${input...}` the saga reads is in the input: say so before anything runs."""
-    for path, text, line in saga.input_paths():
-        value: Any = run_input
-        for i, key in enumerate(path):
-            if not isinstance(value, dict) or key not in value:
-                missing = ".".join(path[: i + 1])
-                where = f"{saga.source}:{line}" if line else saga.source
-                raise UsageError(f"the input has no {missing!r}, which {text} reads ({where})",
-                                 hint="pass it with --input")
-            value = value[key]
+    from eda_cli.core.saga.prepare import SagaInputError, check_input
+
+    try:
+        check_input(saga, run_input)
+    except SagaInputError as exc:
+        raise UsageError(exc.message, hint="pass it with --input") from None
+
+
+@contextmanager
+def _deploy_hints() -> Iterator[None]:
+    """A DeployError from core, with its hint in the options of `saga deploy` and `saga run`."""
+    from eda_cli.core.saga.stepfunctions import NEEDS_ROLE, TYPE_CHANGE, DeployError
+
+    hints = {
+        NEEDS_ROLE: "pass --execution-role-arn ARN, or put role_arn: in the saga file",
+        TYPE_CHANGE: "Step Functions cannot change a state machine's type: deploy under another --name",
+    }
+    try:
+        yield
+    except DeployError as exc:
+        exc.hint = hints.get(exc.reason, exc.hint)
+        raise
 
 
 def _time(value: str | None) -> str:
@@ -312,7 +307,8 @@ def deploy_cmd(
     app_ = ctx_of(ctx)
     saga, role_arn = _roles(app_, _resolve_names(app_, _load(file)), execution_role_arn)
     run = StepFunctionsRun(app_.session.client("stepfunctions"), saga, state_machine=name, role_arn=role_arn)
-    plan = run.deploy(dry_run=True)
+    with _deploy_hints():
+        plan = run.deploy(dry_run=True)
     if dry_run or plan.action == "unchanged":
         deployment = plan
     else:
@@ -320,7 +316,8 @@ def deploy_cmd(
             confirm(app_, f"Replace the definition (and role) of state machine {plan.name}?", yes,
                     what=f"state machine {plan.name} exists and its definition or role would be replaced",
                     hint="pass --yes to update it (--dry-run only reports)")
-        deployment = run.deploy()
+        with _deploy_hints():
+            deployment = run.deploy()
     app_.renderer.emit(deployment.to_dict(), lambda r: r.text(
         f"{deployment.action} state machine {deployment.name} ({deployment.type}): {deployment.arn}"))
 
@@ -360,12 +357,14 @@ def run_cmd(
 
     Example: eda saga run examples/sagas/checkout.yaml --engine stepfunctions --fail-at ship --input @order.json
     """
+    from eda_cli.core.saga.spec import valid_name
+
     app_ = ctx_of(ctx)
     saga = _load(file)
     run_input = _parse_input(input_)
     if fail_at is not None and fail_at not in saga.step_names:
         raise UsageError(f"--fail-at {fail_at!r}: no such step", hint=f"the steps: {', '.join(saga.step_names)}")
-    if execution_name is not None and not _EXECUTION_NAME.match(execution_name):
+    if execution_name is not None and not valid_name(execution_name):
         raise UsageError(f"--execution-name {execution_name!r}: use 1-80 letters, digits, '-' or '_'")
     if engine is Engine.stepfunctions and idempotency_table:
         raise UsageError("--idempotency-table is for the local engine",
@@ -424,7 +423,7 @@ def _run_stepfunctions(app_: AppContext, saga: Saga, run_input: dict[str, Any], 
 
     view = StepView(app_.renderer, saga, "stepfunctions")
     try:
-        with view:
+        with view, _deploy_hints():
             return run.run(with_fail_at(run_input, fail_at), execution=execution, on_event=view,
                            on_started=on_started, on_note=lambda text: app_.renderer.note(text))
     except KeyboardInterrupt:

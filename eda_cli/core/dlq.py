@@ -6,9 +6,9 @@ import json
 import threading
 from collections.abc import Callable, Generator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eda_cli.aws.errors import describe
 from eda_cli.aws.resolve import QueueRef
@@ -26,6 +26,10 @@ from eda_cli.core.sqs import (
     unwrap_envelope,
 )
 from eda_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_sqs import SQSClient
 
 #: Name endings that mark a queue as a DLQ even when no RedrivePolicy points at it
 #: (Lambda async DLQs, SNS subscription DLQs, EventBridge target DLQs).
@@ -51,12 +55,7 @@ class Source:
     retention_seconds: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "queue": self.queue,
-            "arn": self.arn,
-            "max_receive_count": self.max_receive_count,
-            "retention_seconds": self.retention_seconds,
-        }
+        return asdict(self)
 
 
 #: What makes a queue a DLQ (`Dlq.found_by`): another queue's RedrivePolicy names it, or (nothing
@@ -120,7 +119,7 @@ class Dangling:
     dlq_arn: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "dlq_arn": self.dlq_arn}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def _sources_from(info: QueueInfo) -> Source:
     )
 
 
-def scan_dlqs(sqs: Any, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
+def scan_dlqs(sqs: SQSClient, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
     """Every DLQ in the region: targets of a RedrivePolicy, plus unreferenced queues named like DLQs."""
     urls = list_queue_urls(sqs)
     infos, errors = get_queue_infos(sqs, urls, concurrency)
@@ -174,7 +173,7 @@ def scan_dlqs(sqs: Any, concurrency: int = DEFAULT_CONCURRENCY) -> DlqScan:
 
 
 def dlqs_for(
-    sqs: Any, queues: list[QueueRef], concurrency: int = DEFAULT_CONCURRENCY
+    sqs: SQSClient, queues: list[QueueRef], concurrency: int = DEFAULT_CONCURRENCY
 ) -> tuple[list[Dlq], list[Problem]]:
     """The named queues as DLQs, with their sources from ListDeadLetterSourceQueues. A queue that is
     not a DLQ is kept (it was asked for), marked as such (`Dlq.is_dlq`, `Dlq.not_a_dlq`)."""
@@ -257,7 +256,7 @@ class InspectResult:
         return [r for r in self.reports if (r.visible or 0) > threshold]
 
 
-def depth_alarms(cloudwatch: Any) -> list[Alarm]:
+def depth_alarms(cloudwatch: CloudWatchClient) -> list[Alarm]:
     """Every metric alarm (one paginated DescribeAlarms); `Alarm.watches_queue_depth` says which
     ones watch a queue's depth."""
     return [
@@ -268,7 +267,7 @@ def depth_alarms(cloudwatch: Any) -> list[Alarm]:
 
 
 def oldest_ages(
-    cloudwatch: Any, queue_names: list[str], now: datetime, window_minutes: int = 5
+    cloudwatch: CloudWatchClient, queue_names: list[str], now: datetime, window_minutes: int = 5
 ) -> dict[str, float | None]:
     """ApproximateAgeOfOldestMessage (maximum over the window) per queue, via GetMetricData.
 
@@ -317,8 +316,8 @@ def oldest_ages(
 
 
 def inspect(
-    sqs: Any,
-    cloudwatch: Any,
+    sqs: SQSClient,
+    cloudwatch: CloudWatchClient,
     dlqs: list[Dlq],
     *,
     problems: list[Problem] | None = None,
@@ -349,6 +348,16 @@ def inspect(
         for d in dlqs
     ]
     return InspectResult(reports=tuple(reports), problems=tuple(problems))
+
+
+def inspect_queues(sqs: SQSClient, cloudwatch: CloudWatchClient, queues: list[QueueRef] | None = None) -> InspectResult:
+    """`inspect` the named queues (as `dlqs_for` finds them), or, with none named, every DLQ in the region."""
+    if queues:
+        dlqs, problems = dlqs_for(sqs, queues)
+    else:
+        scan = scan_dlqs(sqs)
+        dlqs, problems = list(scan.dlqs), list(scan.problems)
+    return inspect(sqs, cloudwatch, dlqs, problems=problems)
 
 
 # -- peek ----------------------------------------------------------------------------------------
@@ -398,7 +407,7 @@ class BrowseStats:
 
 
 def browse(
-    sqs: Any,
+    sqs: SQSClient,
     url: str,
     *,
     limit: int,
@@ -445,7 +454,7 @@ def browse(
                 seen.add(message_id)
                 stats.seen = len(seen)
                 new += 1
-                yield to_message(raw)
+                yield to_message(cast("dict[str, Any]", raw))  # core.sqs reads it as a plain dict
             if new:
                 quiet = wait = 0
             else:
@@ -459,7 +468,7 @@ def browse(
 
 
 def peek(
-    sqs: Any,
+    sqs: SQSClient,
     queue: QueueRef,
     max_messages: int = 10,
     *,
@@ -473,7 +482,7 @@ def peek(
     message's receive count, which could push live messages into that queue's DLQ.
     """
     if max_messages < 1:
-        raise UsageError("--max must be at least 1")
+        raise UsageError("peek reads at least 1 message")
     info = get_queue_info(sqs, queue.url)
     if info.redrive_policy and not force:
         raise refuse_live_queue(queue.name, info.max_receive_count)

@@ -21,6 +21,12 @@ from eda_cli.core.concurrency import map_bounded
 from eda_cli.errors import ResourceNotFound, UsageError
 
 if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PaginatorConfigTypeDef
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import SubscriptionTypeDef
+
+    from eda_cli.aws.session import AwsSession
     from eda_cli.core.patterns import CompiledPattern, Reason
 
 #: The account a wrapped event claims when eda cannot tell (AWS's documentation example account).
@@ -77,6 +83,23 @@ def _account_of(arn: str | None) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
+class RuleNotFound(ResourceNotFound):
+    """A rule named on its own is not on the bus it was looked for on (`bus`)."""
+
+    def __init__(self, message: str, bus: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.bus = bus
+
+
+class NoEventPattern(UsageError):
+    """A rule named on its own is a scheduled rule: it has no pattern to match."""
+
+
+def _paging(page_size: int | None) -> PaginatorConfigTypeDef:
+    """A paginator's PaginationConfig: AWS's page size unless `page_size` is given (tests make pages small)."""
+    return {"PageSize": page_size} if page_size else {}
+
+
 def _bus_not_found(bus: str, where: str) -> ResourceNotFound:
     return ResourceNotFound(
         f"event bus {bus!r} does not exist ({where})".replace(" ()", ""),
@@ -100,7 +123,7 @@ def _rule_candidate(rule: Mapping[str, Any], bus: str) -> Candidate | None:
     )
 
 
-def bus_rules(events: Any, bus: str, where: str = "", page_size: int | None = None) -> Sources:
+def bus_rules(events: EventBridgeClient, bus: str, where: str = "", page_size: int | None = None) -> Sources:
     """Every rule of an event bus (ListRules, every page). Unknown bus -> ResourceNotFound."""
     try:
         bus_arn = events.describe_event_bus(Name=bus).get("Arn")
@@ -108,11 +131,10 @@ def bus_rules(events: Any, bus: str, where: str = "", page_size: int | None = No
         if is_client_error(exc, "ResourceNotFoundException"):
             raise _bus_not_found(bus, where) from exc
         raise
-    config = {"PageSize": page_size} if page_size else {}
     candidates: list[Candidate] = []
     scheduled: list[str] = []
     try:
-        for page in events.get_paginator("list_rules").paginate(EventBusName=bus, PaginationConfig=config):
+        for page in events.get_paginator("list_rules").paginate(EventBusName=bus, PaginationConfig=_paging(page_size)):
             for rule in page.get("Rules", []):
                 candidate = _rule_candidate(rule, bus)
                 if candidate is None:
@@ -127,32 +149,31 @@ def bus_rules(events: Any, bus: str, where: str = "", page_size: int | None = No
     return Sources(tuple(candidates), _account_of(bus_arn), notes if scheduled else ())
 
 
-def rule_by_name(events: Any, name: str, bus: str = "default", where: str = "") -> Sources:
+def rule_by_name(events: EventBridgeClient, name: str, bus: str = "default", where: str = "") -> Sources:
     """One rule (DescribeRule). Unknown rule or bus -> ResourceNotFound; a scheduled rule -> UsageError."""
     try:
         rule = events.describe_rule(Name=name, EventBusName=bus)
     except Exception as exc:
         if is_client_error(exc, "ResourceNotFoundException"):
-            raise ResourceNotFound(
-                f"rule {name!r} does not exist on event bus {bus!r} ({where})".replace(" ()", ""),
-                hint=f"list the bus's rules with `aws events list-rules --event-bus-name {bus}`; check --bus",
+            raise RuleNotFound(
+                f"rule {name!r} does not exist on event bus {bus!r} ({where})".replace(" ()", ""), bus,
+                hint=f"list the bus's rules with `aws events list-rules --event-bus-name {bus}`; check the bus",
             ) from exc
         raise
     candidate = _rule_candidate(rule, bus)
     if candidate is None:
-        raise UsageError(
+        raise NoEventPattern(
             f"rule {name!r} has no event pattern (a scheduled rule): there is nothing to match",
-            hint="choose a rule with an event pattern, or pass --bus to test every rule of the bus",
+            hint="choose a rule with an event pattern, or test every rule of the bus",
         )
     return Sources((candidate,), _account_of(rule.get("Arn")))
 
 
-def rule_targets(events: Any, rule: str, bus: str, page_size: int | None = None) -> tuple[str, ...]:
+def rule_targets(events: EventBridgeClient, rule: str, bus: str, page_size: int | None = None) -> tuple[str, ...]:
     """The ARNs a rule sends to (ListTargetsByRule, every page)."""
-    config = {"PageSize": page_size} if page_size else {}
     targets: list[str] = []
     for page in events.get_paginator("list_targets_by_rule").paginate(
-        Rule=rule, EventBusName=bus, PaginationConfig=config
+        Rule=rule, EventBusName=bus, PaginationConfig=_paging(page_size)
     ):
         targets.extend(str(t["Arn"]) for t in page.get("Targets", []))
     return tuple(targets)
@@ -165,18 +186,17 @@ def _short(endpoint: str) -> str:
     return endpoint
 
 
-def topic_subscriptions(sns: Any, topic_arn: str, where: str = "", page_size: int | None = None) -> Sources:
+def topic_subscriptions(sns: SNSClient, topic_arn: str, where: str = "", page_size: int | None = None) -> Sources:
     """Every confirmed subscription of a topic with its filter policy and FilterPolicyScope.
 
     ListSubscriptionsByTopic (every page), then GetSubscriptionAttributes per subscription.
     A subscription without a filter policy receives every message.
     """
-    subscriptions: list[Mapping[str, Any]] = []
+    subscriptions: list[SubscriptionTypeDef] = []
     pending = 0
-    config = {"PageSize": page_size} if page_size else {}
     try:
         for page in sns.get_paginator("list_subscriptions_by_topic").paginate(
-            TopicArn=topic_arn, PaginationConfig=config
+            TopicArn=topic_arn, PaginationConfig=_paging(page_size)
         ):
             for sub in page.get("Subscriptions", []):
                 if str(sub.get("SubscriptionArn", "")).startswith("arn:"):
@@ -191,7 +211,7 @@ def topic_subscriptions(sns: Any, topic_arn: str, where: str = "", page_size: in
             ) from exc
         raise
 
-    def attributes(sub: Mapping[str, Any]) -> dict[str, str]:
+    def attributes(sub: SubscriptionTypeDef) -> dict[str, str]:
         return dict(sns.get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"])["Attributes"])
 
     candidates: list[Candidate] = []
@@ -220,6 +240,26 @@ def topic_subscriptions(sns: Any, topic_arn: str, where: str = "", page_size: in
         )
     notes = (f"skipped {pending} subscription(s) pending confirmation",) if pending else ()
     return Sources(tuple(candidates), _account_of(topic_arn), notes)
+
+
+def fetch_sources(session: AwsSession, *, bus: str | None = None, rules: Sequence[str] = (),
+                  topic: str | None = None) -> list[Sources]:
+    """The candidates AWS holds: every rule of `bus`, or just `rules` (on `bus`, else the default bus),
+    and the subscriptions of `topic` (a name or an ARN)."""
+    if bus is None and not rules and topic is None:
+        return []
+    where = session.where()
+    sources: list[Sources] = []
+    if bus is not None and not rules:
+        sources.append(bus_rules(session.client("events"), bus, where))
+    for rule in rules:
+        sources.append(rule_by_name(session.client("events"), rule, bus or "default", where))
+    if topic is not None:
+        from eda_cli.aws.resolve import resolve_topic
+
+        sns = session.client("sns")
+        sources.append(topic_subscriptions(sns, resolve_topic(sns, topic, where), where))
+    return sources
 
 
 def given_patterns(patterns: Sequence[Any], dialect: str = "eventbridge", scope: str = "MessageAttributes") -> Sources:
@@ -339,20 +379,21 @@ def sns_view(event: Mapping[str, Any], scope: str) -> Any:
 
 @dataclass(frozen=True)
 class Matched:
+    """A candidate the event matched (`kind` as Candidate.kind), with where it goes."""
+
     name: str
     kind: str
     targets: tuple[str, ...]
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "targets": list(self.targets)}
-        if self.note:
-            out["note"] = self.note
-        return out
+        return {"name": self.name, "targets": list(self.targets), **({"note": self.note} if self.note else {})}
 
 
 @dataclass(frozen=True)
 class Missed:
+    """A candidate the event missed, with why, field by field."""
+
     name: str
     kind: str
     reasons: tuple[Reason, ...]

@@ -4,6 +4,7 @@
 - `template`: `${input...}` / `${steps.NAME.result...}` parameters, rendered or compiled to ASL;
 - `integrations`: the service integrations both engines run, shaped as Step Functions shapes them;
 - `model`: the events a run produces and the result they fold into (shared by both engines);
+- `prepare`: a run's input parsed and checked, queue and topic names resolved, `${account}` filled in;
 - `local`: the local engine (with the idempotency store for resumable runs);
 - `asl`: the compiler to Amazon States Language;
 - `stepfunctions`: deploy, start, follow the history, status and history of executions.

@@ -26,31 +26,31 @@ from typing import Any
 from eda_cli import __version__
 from eda_cli.core.saga import template as tpl
 from eda_cli.core.saga.integrations import STATES_ALL
-from eda_cli.core.saga.model import FAIL_AT_FIELD, INJECTED_ERROR, injected_cause
+from eda_cli.core.saga.model import FAIL_AT_FIELD, injected_error
 from eda_cli.core.saga.spec import Call, Saga
 from eda_cli.errors import UsageError
 
 INIT = "init"
 SUCCEED = "saga succeeded"
-COMPENSATED_STATE = "saga compensated"
-FAILED_STATE = "saga failed"
-COMPENSATED_ERROR = "Saga.Compensated"
-FAILED_ERROR = "Saga.Failed"
-_CHECK = "fail-at? "
-_INJECT = "injected failure: "
-_COMPENSATE = "compensate "
+#: The Fail states a saga that did not succeed ends in, and their errors.
+COMPENSATED_STATE, COMPENSATED_ERROR = "saga compensated", "Saga.Compensated"
+FAILED_STATE, FAILED_ERROR = "saga failed", "Saga.Failed"
+
+#: The states of a step, by role: the step's name behind the role's prefix. The action's Task is
+#: named as the step itself.
+_PREFIX = {"check": "fail-at? ", "injected": "injected failure: ", "compensation": "compensate "}
 
 
 def check_state(step: str) -> str:
-    return _CHECK + step
+    return _PREFIX["check"] + step
 
 
 def inject_state(step: str) -> str:
-    return _INJECT + step
+    return _PREFIX["injected"] + step
 
 
 def compensate_state(step: str) -> str:
-    return _COMPENSATE + step
+    return _PREFIX["compensation"] + step
 
 
 def _retry(call: Call) -> list[dict[str, Any]]:
@@ -121,9 +121,10 @@ def compile_saga(saga: Saga) -> dict[str, Any]:
             }],
             "Default": name,
         }
+        injected = injected_error(name)
         body[inject_state(name)] = {
             "Type": "Pass",
-            "Result": {"Error": INJECTED_ERROR, "Cause": injected_cause(name)},
+            "Result": {"Error": injected.error, "Cause": injected.cause},
             "ResultPath": tpl.jsonpath(("trace", "failed", name)),
             "Next": on_error,
         }
@@ -175,10 +176,10 @@ class Layout:
 
     def role_of(self, state: str) -> tuple[str, str] | None:
         """(kind, step) of a state: ("action"|"injected"|"compensation", step), or None."""
-        if state.startswith(_COMPENSATE) and state[len(_COMPENSATE):] in self.compensated:
-            return "compensation", state[len(_COMPENSATE):]
-        if state.startswith(_INJECT) and state[len(_INJECT):] in self.steps:
-            return "injected", state[len(_INJECT):]
+        for role, steps in (("compensation", self.compensated), ("injected", self.steps)):
+            prefix = _PREFIX[role]
+            if state.startswith(prefix) and state[len(prefix):] in steps:
+                return role, state[len(prefix):]
         if state in self.steps:
             return "action", state
         return None
@@ -199,7 +200,7 @@ def read_layout(definition: str, fallback_name: str) -> Layout:
         steps: list[str] = []
         current = states[INIT]["Next"]
         while current != SUCCEED:
-            if not current.startswith(_CHECK):
+            if not current.startswith(_PREFIX["check"]):
                 raise KeyError(current)
             name = states[current]["Default"]
             steps.append(name)

@@ -22,7 +22,7 @@ class SagaFileError(UsageError):
     def __init__(self, source: str, line: int | None, path: Path, problem: str, hint: str | None = None) -> None:
         where = f"{source}:{line}" if line else source
         at = f" {format_path(path)}:" if path else ""
-        super().__init__(f"{where}:{at} {problem}", hint=hint or "the saga file format is in the README (eda saga)")
+        super().__init__(f"{where}:{at} {problem}", hint=hint or "the saga file format is in docs/saga-file.md")
         self.source = source
         self.line = line
         self.path = path

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,6 @@ from eda_cli.core.saga.model import (
     FAIL_AT_FIELD,
     FAILED,
     FINISHED,
-    INJECTED_ERROR,
     RESUMED,
     SAGA,
     STARTED,
@@ -46,13 +44,15 @@ from eda_cli.core.saga.model import (
     SagaResult,
     StepError,
     Tracker,
-    injected_cause,
+    injected_error,
     iso,
 )
 from eda_cli.core.saga.template import TemplateRuntimeError
-from eda_cli.errors import ResourceNotFound, UsageError
+from eda_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
     from eda_cli.aws.session import AwsSession
     from eda_cli.core.saga.spec import Call, Saga
 
@@ -69,34 +69,7 @@ def session_clients(session: AwsSession) -> ClientFor:
     The saga's Retry is the retry policy, as on Step Functions: the SDK makes one attempt per
     call. The step's timeout becomes the client's connect and read timeout.
     """
-    cache: dict[tuple[str, int], Any] = {}
-    lock = threading.Lock()
-
-    def client_for(service: str, timeout: int) -> Any:
-        key = (service, timeout)
-        with lock:
-            client = cache.get(key)
-            if client is None:
-                from botocore.config import Config
-
-                from eda_cli import __version__
-
-                config = Config(
-                    retries={"total_max_attempts": 1, "mode": "standard"},
-                    connect_timeout=min(timeout, 10),
-                    read_timeout=timeout,
-                    user_agent_extra=f"eda-cli/{__version__}",
-                )
-                client = session.boto_session.client(
-                    service,  # type: ignore[call-overload]
-                    region_name=session.region,
-                    endpoint_url=session.endpoint_url,
-                    config=config,
-                )
-                cache[key] = client
-            return client
-
-    return client_for
+    return lambda service, timeout: session.single_attempt_client(service, read_timeout=timeout)
 
 
 def execution_name(saga: str, run_input: Any, fail_at: str | None, *, deterministic: bool) -> str:
@@ -135,23 +108,16 @@ class IdempotencyStore:
     attribute (from DescribeTimeToLive; `ttl` when TTL is off).
     """
 
-    def __init__(self, dynamodb: Any, table: str, *, ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL,
+    def __init__(self, dynamodb: DynamoDBClient, table: str, *, ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL,
                  clock: Callable[[], float] = time.time, where: str = "") -> None:
-        from eda_cli.aws.errors import is_client_error
+        from eda_cli.aws.resolve import describe_table
 
         self.dynamodb = dynamodb
         self.table = table
         self.ttl_seconds = ttl_seconds
         self.clock = clock
-        try:
-            description = dynamodb.describe_table(TableName=table)["Table"]
-        except Exception as exc:
-            if is_client_error(exc, "ResourceNotFoundException"):
-                raise ResourceNotFound(
-                    f"idempotency table {table!r} does not exist ({where})".replace(" ()", ""),
-                    hint="create it with a string partition key (and TTL on, e.g. on `ttl`)",
-                ) from exc
-            raise
+        description = describe_table(dynamodb, table, where, what="idempotency table",
+                                     hint="create it with a string partition key (and TTL on, e.g. on `ttl`)")
         schema = description.get("KeySchema", [])
         types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
         if len(schema) != 1 or types.get(schema[0]["AttributeName"]) != "S":
@@ -251,38 +217,31 @@ class _Outcome:
     runtime: bool = False
 
 
+@dataclass
 class LocalEngine:
     """Runs one saga execution. `run()` returns the SagaResult; `on_event` sees every event."""
 
-    def __init__(
-        self,
-        saga: Saga,
-        client_for: ClientFor,
-        *,
-        execution: str,
-        fail_at: str | None = None,
-        store: IdempotencyStore | None = None,
-        on_event: EventSink | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    saga: Saga
+    client_for: ClientFor
+    _: KW_ONLY
+    execution: str
+    fail_at: str | None = None
+    store: IdempotencyStore | None = None
+    on_event: EventSink | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    tracker: Tracker = field(init=False)
+    _feed: EventSink = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        saga, fail_at = self.saga, self.fail_at
         if fail_at is not None and fail_at not in saga.step_names:
-            raise UsageError(f"--fail-at {fail_at!r}: no such step (steps: {', '.join(saga.step_names)})")
-        self.saga = saga
-        self.client_for = client_for
-        self.execution = execution
-        self.fail_at = fail_at
-        self.store = store
-        self.on_event = on_event
-        self.sleep = sleep
-        self.clock = clock
-        self.tracker = Tracker(saga.name, saga.step_names, "local", execution)
+            raise UsageError(f"no step {fail_at!r} to inject a failure at (steps: {', '.join(saga.step_names)})")
+        self.tracker = Tracker(saga.name, saga.step_names, "local", self.execution)
+        self._feed = self.tracker.feeding(self.on_event)
 
     def _emit(self, kind: str, phase: str, step: str = "", **kwargs: Any) -> None:
-        event = SagaEvent(kind, phase, step, at=kwargs.pop("at", None) or iso(self.clock()), **kwargs)
-        self.tracker.apply(event)
-        if self.on_event is not None:
-            self.on_event(event)
+        self._feed(SagaEvent(kind, phase, step, at=kwargs.pop("at", None) or iso(self.clock()), **kwargs))
 
     def _finish(self, status: str, error: StepError | None = None) -> SagaResult:
         self._emit(SAGA, FINISHED, status=status, error=error)
@@ -343,7 +302,7 @@ class LocalEngine:
     def _call(self, kind: str, step: str, call: Call, data: dict[str, Any], injected: bool = False) -> _Outcome:
         self._emit(kind, STARTED, step)
         if injected:
-            error = StepError(INJECTED_ERROR, injected_cause(step))
+            error = injected_error(step)
             self._emit(kind, ATTEMPT, step, attempt=1)
             self._emit(kind, FAILED, step, error=error)
             return _Outcome(False, error=error)

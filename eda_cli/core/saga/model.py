@@ -8,10 +8,10 @@ view renders the same events whichever engine runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 # Saga statuses.
 RUNNING = "RUNNING"
@@ -21,15 +21,17 @@ FAILED = "FAILED"
 # Step statuses (besides RUNNING, SUCCEEDED, FAILED, COMPENSATED).
 NOT_RUN = "NOT_RUN"
 
-# Event kinds and phases.
-ACTION = "action"
-COMPENSATION = "compensation"
-SAGA = "saga"
+# Event kinds (SagaEvent.kind): what an event is about.
+ACTION = "action"  # a step's action
+COMPENSATION = "compensation"  # a step's compensation
+SAGA = "saga"  # the run as a whole (FINISHED only)
+
+# Event phases (SagaEvent.phase), besides SUCCEEDED and FAILED.
 STARTED = "started"
-ATTEMPT = "attempt"
-ATTEMPT_FAILED = "attempt_failed"
-RESUMED = "resumed"
-FINISHED = "finished"
+ATTEMPT = "attempt"  # one call; `attempt` counts them from 1
+ATTEMPT_FAILED = "attempt_failed"  # a call failed; `retry_in` says whether another follows
+RESUMED = "resumed"  # an earlier run of the execution recorded it done: not called again
+FINISHED = "finished"  # SAGA only: `status` is the run's final status
 
 #: The input field that carries --fail-at into a run (both engines put it there).
 FAIL_AT_FIELD = "eda_fail_at"
@@ -40,6 +42,11 @@ INJECTED_ERROR = "Saga.InjectedFailure"
 
 def injected_cause(step: str) -> str:
     return f"failure injected at step {step} (--fail-at)"
+
+
+def injected_error(step: str) -> StepError:
+    """The error of a failure injected at `step` (--fail-at), the same on both engines."""
+    return StepError(INJECTED_ERROR, injected_cause(step))
 
 
 def now_iso() -> str:
@@ -93,6 +100,8 @@ class SagaEvent:
 
 @dataclass(frozen=True)
 class StepOutcome:
+    """How a step's action went."""
+
     name: str
     status: str
     attempts: int | None
@@ -101,30 +110,26 @@ class StepOutcome:
     error: StepError | None
     resumed: bool = False
 
+    #: The key that names the step in `to_dict`.
+    _name_key: ClassVar[str] = "name"
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "status": self.status, "attempts": self.attempts,
+            self._name_key: self.name, "status": self.status, "attempts": self.attempts,
             "started_at": self.started_at, "ended_at": self.ended_at,
             "error": self.error.to_dict() if self.error else None, "resumed": self.resumed,
         }
 
 
 @dataclass(frozen=True)
-class CompensationOutcome:
-    step: str
-    status: str
-    attempts: int | None
-    started_at: str | None
-    ended_at: str | None
-    error: StepError | None
-    resumed: bool = False
+class CompensationOutcome(StepOutcome):
+    """How a step's compensation went: `step` (also `name`) is the step compensated."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step, "status": self.status, "attempts": self.attempts,
-            "started_at": self.started_at, "ended_at": self.ended_at,
-            "error": self.error.to_dict() if self.error else None, "resumed": self.resumed,
-        }
+    _name_key: ClassVar[str] = "step"
+
+    @property
+    def step(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,16 @@ class Tracker:
         rec = _Rec()
         self._comps.append((step, rec))
         return rec
+
+    def feeding(self, on_event: Callable[[SagaEvent], None] | None = None) -> Callable[[SagaEvent], None]:
+        """A sink for a run's events: each is folded into this tracker, then handed to `on_event`."""
+
+        def feed(event: SagaEvent) -> None:
+            self.apply(event)
+            if on_event is not None:
+                on_event(event)
+
+        return feed
 
     def apply(self, event: SagaEvent) -> None:
         if event.kind == SAGA:

@@ -160,6 +160,11 @@ class Saga:
 # -- loading --------------------------------------------------------------------------------------
 
 
+def valid_name(text: str) -> bool:
+    """A state machine or execution name: 1-80 letters, digits, '-' or '_'."""
+    return bool(_SAGA_NAME.match(text))
+
+
 def example_path(name: str) -> Path:
     """The bundled copy of an example saga (`example:checkout`)."""
     import eda_cli.sandbox
@@ -227,7 +232,7 @@ class _Validator:
         name = doc.get("name")
         if name is None:
             raise self.err((), "missing 'name'")
-        if not isinstance(name, str) or not _SAGA_NAME.match(name):
+        if not isinstance(name, str) or not valid_name(name):
             raise self.err(("name",), "a saga name is 1-80 letters, digits, '-' or '_' (it names the state machine)")
         type_ = doc.get("type", "standard")
         if type_ not in TYPES:
@@ -380,7 +385,7 @@ def _kind(value: Any) -> str:
             float: "a number"}.get(type(value), type(value).__name__)
 
 
-def with_resolved_names(saga: Saga, resolve: Any) -> Saga:
+def with_resolved_names(saga: Saga, resolve: Callable[[str, str], str]) -> Saga:
     """A copy of `saga` with QueueName/TopicName replaced by what `resolve(kind, name)` returns."""
 
     def fix(call: Call) -> Call:

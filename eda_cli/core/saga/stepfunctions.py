@@ -14,35 +14,21 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from eda_cli.aws.errors import http_status, unimplemented
+from eda_cli.aws.resolve import find_state_machine
 from eda_cli.core.saga import asl
-from eda_cli.core.saga.model import (
-    ACTION,
-    ATTEMPT,
-    ATTEMPT_FAILED,
-    COMPENSATED,
-    COMPENSATION,
-    FAILED,
-    FINISHED,
-    INJECTED_ERROR,
-    RUNNING,
-    SAGA,
-    STARTED,
-    SUCCEEDED,
-    SagaEvent,
-    SagaResult,
-    StepError,
-    Tracker,
-    injected_cause,
-    iso,
-)
+from eda_cli.core.saga import model as m
+from eda_cli.core.saga.model import SagaEvent, SagaResult, StepError, Tracker, iso
 from eda_cli.core.saga.spec import Saga
 from eda_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 EventSink = Callable[[SagaEvent], None]
 DEFAULT_POLL_SECONDS = 0.5
@@ -58,6 +44,19 @@ def unique_execution_name(saga: str) -> str:
 # -- deploying ------------------------------------------------------------------------------------
 
 
+#: DeployError.reason: creating the state machine needs a role none was given; its type would change.
+NEEDS_ROLE = "needs-role"
+TYPE_CHANGE = "type-change"
+
+
+class DeployError(UsageError):
+    """The saga cannot be deployed as asked; `reason` (NEEDS_ROLE, TYPE_CHANGE) says why."""
+
+    def __init__(self, message: str, reason: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Deployment:
     name: str
@@ -70,15 +69,7 @@ class Deployment:
         return {"state_machine": self.name, "arn": self.arn, "type": self.type, "action": self.action}
 
 
-def find_state_machine(sfn: Any, name: str) -> str | None:
-    for page in sfn.get_paginator("list_state_machines").paginate():
-        for machine in page.get("stateMachines", []):
-            if machine["name"] == name:
-                return str(machine["stateMachineArn"])
-    return None
-
-
-def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None = None,
+def deploy(sfn: SFNClient, saga: Saga, definition: dict[str, Any], *, name: str | None = None,
            role_arn: str | None = None, dry_run: bool = False) -> Deployment:
     """Create the state machine, or update it when it exists (its type must match the file's).
 
@@ -86,15 +77,15 @@ def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None
     every check is made, nothing is changed.
     """
     name = name or saga.name
-    sm_type = saga.type.upper()
+    sm_type: Literal["STANDARD", "EXPRESS"] = "EXPRESS" if saga.type == "express" else "STANDARD"
     text = json.dumps(definition, ensure_ascii=False)
     arn = find_state_machine(sfn, name)
     if arn is None:
         role = role_arn or saga.role_arn
         if not role:
-            raise UsageError(
+            raise DeployError(
                 f"state machine {name!r} does not exist yet, and creating it needs an execution role",
-                hint="pass --execution-role-arn ARN, or put role_arn: in the saga file",
+                NEEDS_ROLE, hint="give it an execution role, or put role_arn: in the saga file",
             )
         if dry_run:
             return Deployment(name, "", sm_type, "would create")
@@ -102,9 +93,9 @@ def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None
         return Deployment(name, str(created["stateMachineArn"]), sm_type, "created")
     current = sfn.describe_state_machine(stateMachineArn=arn)
     if str(current.get("type", "STANDARD")) != sm_type:
-        raise UsageError(
+        raise DeployError(
             f"state machine {name!r} is {current.get('type')}, but the saga file says {saga.type}",
-            hint="Step Functions cannot change a state machine's type: deploy under another --name",
+            TYPE_CHANGE, hint="Step Functions cannot change a state machine's type: deploy under another name",
         )
     # The file's role applies to an existing state machine too: keeping an old role would run the
     # integrations as whatever account that role belongs to.
@@ -123,7 +114,7 @@ def deploy(sfn: Any, saga: Saga, definition: dict[str, Any], *, name: str | None
 # -- following an execution -----------------------------------------------------------------------
 
 
-def _details(event: dict[str, Any]) -> dict[str, Any]:
+def _details(event: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in event.items():
         if key.endswith("EventDetails") and isinstance(value, dict):
             return value
@@ -141,7 +132,7 @@ class HistoryTranslator:
         self.last_error: StepError | None = None
         self.finished = False
 
-    def feed(self, event: dict[str, Any]) -> list[SagaEvent]:
+    def feed(self, event: Mapping[str, Any]) -> list[SagaEvent]:
         kind = str(event.get("type", ""))
         at = iso(event.get("timestamp")) if isinstance(event.get("timestamp"), datetime) else None
         details = _details(event)
@@ -152,57 +143,57 @@ class HistoryTranslator:
             self.attempt, self.last_ok, self.last_error = 0, False, None
             if role is not None:
                 what, step = role
-                event_kind = COMPENSATION if what == "compensation" else ACTION
-                out.append(SagaEvent(event_kind, STARTED, step, at=at))
+                event_kind = m.COMPENSATION if what == "compensation" else m.ACTION
+                out.append(SagaEvent(event_kind, m.STARTED, step, at=at))
                 if what == "injected":
                     self.attempt = 1
-                    out.append(SagaEvent(ACTION, ATTEMPT, step, at=at, attempt=1))
+                    out.append(SagaEvent(m.ACTION, m.ATTEMPT, step, at=at, attempt=1))
         elif kind == "TaskScheduled" and self.current is not None:
             self.attempt += 1
-            out.append(SagaEvent(self._kind(), ATTEMPT, self.current[1], at=at, attempt=self.attempt))
+            out.append(SagaEvent(self._kind(), m.ATTEMPT, self.current[1], at=at, attempt=self.attempt))
         elif kind == "TaskSucceeded":
             self.last_ok = True
         elif kind in ("TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed") and self.current:
             self.last_ok = False
             self.last_error = StepError(str(details.get("error", "")), str(details.get("cause", "")))
-            out.append(SagaEvent(self._kind(), ATTEMPT_FAILED, self.current[1], at=at, attempt=self.attempt,
+            out.append(SagaEvent(self._kind(), m.ATTEMPT_FAILED, self.current[1], at=at, attempt=self.attempt,
                                  error=self.last_error))
         elif kind.endswith("StateExited") and self.current is not None:
             what, step = self.current
             if what == "injected":
-                out.append(SagaEvent(ACTION, FAILED, step, at=at,
-                                     error=StepError(INJECTED_ERROR, injected_cause(step))))
+                out.append(SagaEvent(m.ACTION, m.FAILED, step, at=at,
+                                     error=m.injected_error(step)))
             elif self.last_ok:
-                out.append(SagaEvent(self._kind(), SUCCEEDED, step, at=at))
+                out.append(SagaEvent(self._kind(), m.SUCCEEDED, step, at=at))
             else:
-                out.append(SagaEvent(self._kind(), FAILED, step, at=at, error=self.last_error))
+                out.append(SagaEvent(self._kind(), m.FAILED, step, at=at, error=self.last_error))
             self.current = None
         elif kind == "ExecutionSucceeded":
-            out.append(self.finish(SUCCEEDED, None, at))
+            out.append(self.finish(m.SUCCEEDED, None, at))
         elif kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
             error = str(details.get("error") or {"ExecutionTimedOut": "States.Timeout"}.get(kind, kind))
             cause = str(details.get("cause") or "")
             if error == asl.COMPENSATED_ERROR:
-                out.append(self.finish(COMPENSATED, None, at))
+                out.append(self.finish(m.COMPENSATED, None, at))
             elif error == asl.FAILED_ERROR:
-                out.append(self.finish(FAILED, None, at))
+                out.append(self.finish(m.FAILED, None, at))
             else:
                 problem = StepError(error, cause)
                 if self.current is not None:
-                    out.append(SagaEvent(self._kind(), FAILED, self.current[1], at=at, error=problem))
+                    out.append(SagaEvent(self._kind(), m.FAILED, self.current[1], at=at, error=problem))
                     self.current = None
-                out.append(self.finish(FAILED, problem, at))
+                out.append(self.finish(m.FAILED, problem, at))
         return out
 
     def _kind(self) -> str:
-        return COMPENSATION if self.current and self.current[0] == "compensation" else ACTION
+        return m.COMPENSATION if self.current and self.current[0] == "compensation" else m.ACTION
 
     def finish(self, status: str, error: StepError | None, at: str | None) -> SagaEvent:
         self.finished = True
-        return SagaEvent(SAGA, FINISHED, at=at, status=status, error=error)
+        return SagaEvent(m.SAGA, m.FINISHED, at=at, status=status, error=error)
 
 
-def history_events(sfn: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
+def history_events(sfn: SFNClient, execution_arn: str) -> Iterator[Mapping[str, Any]]:
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
@@ -215,7 +206,7 @@ def history_events(sfn: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
             return
 
 
-def follow(sfn: Any, execution_arn: str, translator: HistoryTranslator, on_event: EventSink, *,
+def follow(sfn: SFNClient, execution_arn: str, translator: HistoryTranslator, on_event: EventSink, *,
            sleep: Callable[[float], None] = time.sleep, poll: float = DEFAULT_POLL_SECONDS,
            once: bool = False) -> str:
     """Feed the execution's history to `translator` until it ends (or once); the execution status."""
@@ -223,7 +214,7 @@ def follow(sfn: Any, execution_arn: str, translator: HistoryTranslator, on_event
     while True:
         # Describe first: once it says the execution ended, the history read next holds the end.
         described = sfn.describe_execution(executionArn=execution_arn)
-        status = str(described.get("status", RUNNING))
+        status = str(described.get("status", m.RUNNING))
         for event in history_events(sfn, execution_arn):
             if int(event.get("id", 0)) <= seen:
                 continue
@@ -235,15 +226,16 @@ def follow(sfn: Any, execution_arn: str, translator: HistoryTranslator, on_event
         if status in TERMINAL:
             # A history without its final event: report what DescribeExecution says.
             error = StepError(str(described.get("error") or status), str(described.get("cause") or ""))
-            final = SUCCEEDED if status == "SUCCEEDED" else FAILED
-            on_event(translator.finish(final, None if final == SUCCEEDED else error, iso(described.get("stopDate"))))
+            final = m.SUCCEEDED if status == "SUCCEEDED" else m.FAILED
+            on_event(translator.finish(final, None if final == m.SUCCEEDED else error,
+                                       iso(described.get("stopDate"))))
             return status
         if once:
             return status
         sleep(poll)
 
 
-def events_from_sync(layout: asl.Layout, answer: dict[str, Any]) -> list[SagaEvent]:
+def events_from_sync(layout: asl.Layout, answer: Mapping[str, Any]) -> list[SagaEvent]:
     """SagaEvents for a StartSyncExecution answer (Express), read from the Fail states' trace."""
     status = str(answer.get("status", "FAILED"))
     start = iso(answer.get("startDate")) if isinstance(answer.get("startDate"), datetime) else None
@@ -251,8 +243,8 @@ def events_from_sync(layout: asl.Layout, answer: dict[str, Any]) -> list[SagaEve
     out: list[SagaEvent] = []
     if status == "SUCCEEDED":
         for step in layout.steps:
-            out += [SagaEvent(ACTION, STARTED, step, at=start), SagaEvent(ACTION, SUCCEEDED, step, at=stop)]
-        return [*out, SagaEvent(SAGA, FINISHED, at=stop, status=SUCCEEDED)]
+            out += [SagaEvent(m.ACTION, m.STARTED, step, at=start), SagaEvent(m.ACTION, m.SUCCEEDED, step, at=stop)]
+        return [*out, SagaEvent(m.SAGA, m.FINISHED, at=stop, status=m.SUCCEEDED)]
     error, cause = str(answer.get("error") or status), str(answer.get("cause") or "")
     trace: dict[str, Any] | None = None
     if error in (asl.COMPENSATED_ERROR, asl.FAILED_ERROR):
@@ -262,43 +254,44 @@ def events_from_sync(layout: asl.Layout, answer: dict[str, Any]) -> list[SagaEve
         except ValueError:
             trace = None
     if trace is None:
-        return [SagaEvent(SAGA, FINISHED, at=stop, status=FAILED, error=StepError(error, cause))]
+        return [SagaEvent(m.SAGA, m.FINISHED, at=stop, status=m.FAILED, error=StepError(error, cause))]
     failed = trace.get("failed") or {}
     done = trace.get("compensated") or {}
     broken = trace.get("compensation_failed") or {}
     failed_index = next((i for i, s in enumerate(layout.steps) if s in failed), len(layout.steps))
     for step in layout.steps[:failed_index]:
-        out += [SagaEvent(ACTION, STARTED, step, at=start), SagaEvent(ACTION, SUCCEEDED, step, at=stop)]
+        out += [SagaEvent(m.ACTION, m.STARTED, step, at=start), SagaEvent(m.ACTION, m.SUCCEEDED, step, at=stop)]
     if failed_index < len(layout.steps):
         step = layout.steps[failed_index]
         info = failed.get(step) or {}
-        out += [SagaEvent(ACTION, STARTED, step, at=start),
-                SagaEvent(ACTION, FAILED, step, at=stop,
+        out += [SagaEvent(m.ACTION, m.STARTED, step, at=start),
+                SagaEvent(m.ACTION, m.FAILED, step, at=stop,
                           error=StepError(str(info.get("Error", "")), str(info.get("Cause", ""))))]
     for step in reversed(layout.steps[:failed_index]):
         if step in done:
-            out += [SagaEvent(COMPENSATION, STARTED, step, at=stop), SagaEvent(COMPENSATION, SUCCEEDED, step, at=stop)]
+            out += [SagaEvent(m.COMPENSATION, m.STARTED, step, at=stop),
+                    SagaEvent(m.COMPENSATION, m.SUCCEEDED, step, at=stop)]
         elif step in broken:
             info = broken.get(step) or {}
-            out += [SagaEvent(COMPENSATION, STARTED, step, at=stop),
-                    SagaEvent(COMPENSATION, FAILED, step, at=stop,
+            out += [SagaEvent(m.COMPENSATION, m.STARTED, step, at=stop),
+                    SagaEvent(m.COMPENSATION, m.FAILED, step, at=stop,
                               error=StepError(str(info.get("Error", "")), str(info.get("Cause", ""))))]
             break
-    final = COMPENSATED if error == asl.COMPENSATED_ERROR else FAILED
-    return [*out, SagaEvent(SAGA, FINISHED, at=stop, status=final)]
+    final = m.COMPENSATED if error == asl.COMPENSATED_ERROR else m.FAILED
+    return [*out, SagaEvent(m.SAGA, m.FINISHED, at=stop, status=final)]
 
 
 @dataclass
 class StepFunctionsRun:
     """One saga run on Step Functions, deployed from `saga` (whose names are already resolved)."""
 
-    sfn: Any
+    sfn: SFNClient
     saga: Saga
     state_machine: str | None = None
     role_arn: str | None = None
     #: The client for StartSyncExecution (Express sagas): one without retries, because an endpoint that lacks
     #: the operation answers HTTP 500 (and a retried StartSyncExecution could run the saga twice). Default: sfn.
-    sync_client: Any = None
+    sync_client: SFNClient | None = None
     sleep: Callable[[float], None] = time.sleep
     poll: float = DEFAULT_POLL_SECONDS
 
@@ -340,22 +333,16 @@ class StepFunctionsRun:
                                   str(answer.get("executionArn", name)), counts_attempts=False)
                 if on_started is not None:
                     on_started(tracker.execution)
+                feed = tracker.feeding(on_event)
                 for event in events_from_sync(layout, answer):
-                    tracker.apply(event)
-                    if on_event is not None:
-                        on_event(event)
+                    feed(event)
                 return tracker.result()
         execution_arn = self.start(deployment, run_input, execution)
         if on_started is not None:
             on_started(execution_arn)
         tracker = Tracker(self.saga.name, layout.steps, "stepfunctions", execution_arn)
-
-        def sink(event: SagaEvent) -> None:
-            tracker.apply(event)
-            if on_event is not None:
-                on_event(event)
-
-        follow(self.sfn, execution_arn, HistoryTranslator(layout), sink, sleep=self.sleep, poll=self.poll)
+        follow(self.sfn, execution_arn, HistoryTranslator(layout), tracker.feeding(on_event),
+               sleep=self.sleep, poll=self.poll)
         return tracker.result()
 
 
@@ -373,12 +360,12 @@ def _require_execution_arn(execution: str) -> str:
     return execution
 
 
-def layout_for_execution(sfn: Any, execution_arn: str) -> asl.Layout:
+def layout_for_execution(sfn: SFNClient, execution_arn: str) -> asl.Layout:
     machine = sfn.describe_state_machine_for_execution(executionArn=execution_arn)
     return asl.read_layout(str(machine.get("definition", "")), str(machine.get("name", "")))
 
 
-def execution_status(sfn: Any, execution: str) -> SagaResult:
+def execution_status(sfn: SFNClient, execution: str) -> SagaResult:
     """The saga outcome of an execution so far (status RUNNING while it runs)."""
     execution_arn = _require_execution_arn(execution)
     layout = layout_for_execution(sfn, execution_arn)
@@ -402,7 +389,7 @@ class HistoryEntry:
                 "step": self.step, "error": self.error, "cause": self.cause}
 
 
-def execution_history(sfn: Any, execution: str) -> list[HistoryEntry]:
+def execution_history(sfn: SFNClient, execution: str) -> list[HistoryEntry]:
     """The execution's history events, each with the state (and saga step) it belongs to."""
     execution_arn = _require_execution_arn(execution)
     layout = layout_for_execution(sfn, execution_arn)

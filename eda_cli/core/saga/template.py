@@ -5,7 +5,7 @@ One syntax, two back ends with the same meaning:
 - the local engine renders a template against the saga's data (`render`);
 - the ASL compiler turns it into Step Functions paths and intrinsic functions (`to_asl`).
 
-Rules (the README repeats them):
+Rules (docs/saga-file.md repeats them):
 
 - A string that is exactly one `${...}` takes the referenced value with its JSON type (an object
   stays an object, a number a number). Anything else is text: every `${...}` in it is replaced by
