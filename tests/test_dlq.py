@@ -506,11 +506,10 @@ def test_peek_that_cannot_put_messages_back_exits_4(
     result = _peek_that_cannot_restore(endpoint, boto, capsys)
     assert result.code == 4, result.stderr
     assert sorted(m["body"]["n"] for m in result.items()) == [0, 1, 2]  # every message was read
-    assert "could not make 3 message(s) visible again; they reappear within 30s" in result.stderr
+    assert ("could not make visible again the messages read from sqs orders-dlq: 3 message(s) reappear within 30s"
+            in result.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="dlq peek exits 4 when it cannot put messages back, but its JSON envelope "
-                                       "says partial: false with no problem (commands/dlq.py passes none to emit)")
 def test_peek_that_cannot_put_messages_back_says_partial_in_json(
     endpoint: str, boto: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

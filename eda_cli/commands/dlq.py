@@ -201,20 +201,18 @@ def peek_cmd(
     with deferred_interrupts() as cancel:
         result = peek(sqs, ref, max_messages, force=force, cancel=cancel)
         # What was read is reported under the deferral too: a late Ctrl-C must not cut the answer short.
-        if result.not_restored:
-            app_.renderer.warn(
-                f"could not make {len(result.not_restored)} message(s) visible again; they reappear within 30s"
-            )
         if result.interrupted:
+            app_.renderer.warn_problems(result.problems)
             restored = len(result.messages) - len(result.not_restored)
             app_.renderer.warn(f"interrupted after reading {len(result.messages)} message(s); "
                                f"{restored} were made visible again at once")
             exit_with(ExitCode.INTERRUPTED)
         if group_by is GroupBy.error:
             groups = group_by_error(result.messages)
-            app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups))
+            app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups),
+                               problems=result.problems)
         else:
-            app_.renderer.emit(result.to_list(), lambda r: _print_messages(r, result))
+            app_.renderer.emit(result.to_list(), lambda r: _print_messages(r, result), problems=result.problems)
         exit_with(ExitCode.PARTIAL if result.not_restored else ExitCode.OK)
 
 

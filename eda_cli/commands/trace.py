@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._pipeline import config_errors, config_option
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
@@ -37,8 +38,7 @@ def trace(
     ctx: typer.Context,
     correlation_id: str = typer.Argument(..., help="The correlation id to follow (e.g. an order's correlationId).",
                                         metavar="CORRELATION_ID"),
-    config: str | None = typer.Option(
-        None, "--config", "-c", help="Pipeline file (default ./eda.yaml when it exists).", metavar="PATH"),
+    config: str | None = config_option(),
     queues: list[str] = typer.Option(None, "--queue", "-q", help="Search this queue (name, URL or ARN). Repeatable.",
                                       metavar="QUEUE"),
     log_groups: list[str] = typer.Option(None, "--log-group", "-g", help="Search this log group. Repeatable.",
@@ -88,7 +88,8 @@ def trace(
     flags = plan_from_flags(queues=queues or [], log_groups=log_groups or [], tables=tables or [],
                             idempotency_tables=idempotency_tables or [], machines=machines or [],
                             streams=streams or [])
-    scope = plan_for(session.client, region, flags, config=config, force=force)
+    with config_errors():
+        scope = plan_for(session.client, region, flags, config=config, force=force)
     for warning in scope.warnings:
         app_.renderer.warn(warning)
     options = TraceOptions(correlation_id=cid, id_paths=id_paths(extra_paths, scope.spec.correlation_id_paths),

@@ -380,6 +380,14 @@ class PeekResult:
     def to_list(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self.messages]
 
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every message was read; putting some back failed: they stay hidden until their timeout ends."""
+        if not self.not_restored:
+            return ()
+        return (Problem("sqs", self.queue.name, f"{len(self.not_restored)} message(s) reappear within "
+                        f"{PEEK_VISIBILITY_SECONDS}s", action="make visible again the messages read from"),)
+
 
 class PeekRefused(UsageError):
     pass

@@ -24,9 +24,11 @@ class Problem:
     error: str
     #: The exception behind `error`, to tell an environment-level failure apart (not in `to_dict`).
     cause: BaseException | None = field(default=None, compare=False, repr=False)
+    #: What could not be done, for the warning: "could not {action} {service} {resource}: {error}".
+    action: str = field(default="read", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"service": self.service, "resource": self.resource, "error": self.error}
 
     def __str__(self) -> str:
-        return f"could not read {self.service} {self.resource}: {self.error}"
+        return f"could not {self.action} {self.service} {self.resource}: {self.error}"
