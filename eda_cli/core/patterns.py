@@ -834,8 +834,8 @@ def _parse_json_object(text: str) -> Any:
         return MISSING
 
 
-def _as_event_dict(event: Any) -> Any:
-    """EventBridge: a dict, or a JSON string of one; anything else has no fields."""
+def _json_dict(event: Any, otherwise: Any) -> Any:
+    """`event` as a dict: a dict, a mapping, or a JSON text (str or bytes) of an object; else `otherwise`."""
     if isinstance(event, dict):
         return event
     if isinstance(event, Mapping):
@@ -844,7 +844,12 @@ def _as_event_dict(event: Any) -> Any:
         parsed = _parse_json_object(event.decode("utf-8", "replace") if not isinstance(event, str) else event)
         if isinstance(parsed, dict):
             return parsed
-    return {}
+    return otherwise
+
+
+def _as_event_dict(event: Any) -> Any:
+    """EventBridge: a dict, or a JSON string of one; anything else has no fields."""
+    return _json_dict(event, {})
 
 
 def _sns_attribute(value: Any) -> Any:
@@ -887,16 +892,7 @@ def _sns_attributes(event: Any) -> dict[str, Any]:
 
 def _sns_body(event: Any) -> Any:
     """SNS MessageBody: the body must be a JSON object; returns MISSING when it is not."""
-    if isinstance(event, dict):
-        return event
-    if isinstance(event, Mapping):
-        return dict(event)
-    if isinstance(event, (str, bytes, bytearray)):
-        text = event.decode("utf-8", "replace") if not isinstance(event, str) else event
-        parsed = _parse_json_object(text)
-        if isinstance(parsed, dict):
-            return parsed
-    return MISSING
+    return _json_dict(event, MISSING)
 
 
 _LAMBDA_DATA_KEYS: Final = ("body", "data")
