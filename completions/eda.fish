@@ -830,7 +830,7 @@ complete -c eda -n "__eda_at 'eda topology'" -l debug -d 'Show tracebacks and AW
 complete -c eda -n "__eda_at 'eda topology'" -l version -d 'Print the version and exit.'
 
 # eda trace
-complete -c eda -n "__eda_at 'eda trace'" -l config -s c -r -f -d 'Pipeline file (default ./eda.yaml when it exists).'
+complete -c eda -n "__eda_at 'eda trace'" -l config -s c -r -f -d 'Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).'
 complete -c eda -n "__eda_at 'eda trace'" -l queue -s q -r -f -d 'Search this queue (name, URL or ARN). Repeatable.'
 complete -c eda -n "__eda_at 'eda trace'" -l log-group -s g -r -f -d 'Search this log group. Repeatable.'
 complete -c eda -n "__eda_at 'eda trace'" -l table -r -f -d 'Look the id up as the key of this table. Repeatable.'

@@ -752,8 +752,8 @@ _eda__topology() {
 
 _eda__trace() {
     _arguments -s -S : \
-        '(--config -c)--config=[Pipeline file (default ./eda.yaml when it exists).]:path: ' \
-        '(--config -c)-c+[Pipeline file (default ./eda.yaml when it exists).]:path: ' \
+        '(--config -c)--config=[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
+        '(--config -c)-c+[Pipeline file naming the resources to look at (default: ./eda.yaml when it exists).]:path: ' \
         '*--queue=[Search this queue (name, URL or ARN). Repeatable.]:queue: ' \
         '*-q+[Search this queue (name, URL or ARN). Repeatable.]:queue: ' \
         '*--log-group=[Search this log group. Repeatable.]:group: ' \
