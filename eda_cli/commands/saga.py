@@ -145,8 +145,7 @@ class StepView:
         elif self.plain_enabled:
             line = _event_line(event)
             if line:
-                self.renderer.stderr.write(line + "\n")
-                self.renderer.stderr.flush()
+                self.renderer.note(line)
 
     def _table(self) -> Any:
         from rich.table import Table

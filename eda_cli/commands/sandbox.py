@@ -37,7 +37,7 @@ def start(
     from eda_cli.sandbox.server import SANDBOX_ENV, SandboxError, SandboxServer
 
     app_ = ctx_of(ctx)
-    err = app_.renderer.err_console
+    out = app_.renderer
     try:
         server = SandboxServer(port=port)
         server.start()
@@ -46,13 +46,11 @@ def start(
     try:
         if seed:
             pipeline = _seed(server.endpoint_url, SANDBOX_ENV["AWS_REGION"])
-            err.print(f"seeded the demo pipeline: {len(pipeline.queues)} queues, "
-                      f"{len(pipeline.dlq_names)} DLQs, bus {pipeline.bus_name}", markup=False)
-        typer.echo(f"eda sandbox listening on {server.endpoint_url}")
-        typer.echo("Use it from another shell with:")
-        for key, value in server.env().items():
-            typer.echo(f"  export {key}={value}")
-        typer.echo("Ctrl-C stops it.")
+            out.note(f"seeded the demo pipeline: {len(pipeline.queues)} queues, "
+                     f"{len(pipeline.dlq_names)} DLQs, bus {pipeline.bus_name}")
+        out.raw(f"eda sandbox listening on {server.endpoint_url}\nUse it from another shell with:\n"
+                + "".join(f"  export {key}={value}\n" for key, value in server.env().items())
+                + "Ctrl-C stops it.\n")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
