@@ -10,7 +10,6 @@ without colour, in the order `eda --help` lists the commands.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,9 +68,9 @@ def walk(command: Any | None = None, ctx: Any | None = None,
 
 def render() -> str:
     """The whole reference page, as Markdown."""
-    saved = {key: os.environ.get(key) for key in ("COLUMNS", "LINES", "NO_COLOR", "TERM")}
-    os.environ.update(COLUMNS=str(WIDTH), LINES="50", NO_COLOR="1", TERM="dumb")
-    try:
+    from eda_cli.environment import environment
+
+    with environment({"COLUMNS": str(WIDTH), "LINES": "50", "NO_COLOR": "1", "TERM": "dumb"}):
         parts = [HEADER]
         for path, command, ctx in walk():
             title = " ".join(("eda", *path))
@@ -82,12 +81,6 @@ def render() -> str:
                 fence += "`"
             parts.append(f"## {title}\n\n{fence}text\n{help_text}\n{fence}\n")
         return "\n".join(parts)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def main(argv: list[str] | None = None) -> int:

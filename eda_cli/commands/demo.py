@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import typer
 
@@ -41,24 +40,13 @@ EVENTS_PLACEHOLDER = "{events}"
 TMP_PLACEHOLDER = "{tmp}"
 
 
-@contextmanager
-def _sandbox_environment(endpoint_url: str, region: str) -> Iterator[None]:
+def _sandbox_environment(endpoint_url: str, region: str) -> AbstractContextManager[None]:
     """Point every nested command at the sandbox, whatever the user's AWS environment says."""
-    keys = ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-            "AWS_REGION", "AWS_DEFAULT_REGION", "EDA_ENDPOINT_URL", "AWS_ENDPOINT_URL", "EDA_ROLE_ARN"]
-    saved = {k: os.environ.get(k) for k in keys}
-    for key in keys:
-        os.environ.pop(key, None)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_REGION": region, "EDA_ENDPOINT_URL": endpoint_url})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    from eda_cli.environment import environment
+
+    remove = ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "EDA_ROLE_ARN"]
+    return environment({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_REGION": region, "EDA_ENDPOINT_URL": endpoint_url}, remove=remove)
 
 
 def _events_dir() -> str:
