@@ -33,3 +33,25 @@ def deferred_interrupts() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def interruptible(requested: threading.Event) -> Iterator[None]:
+    """Inside `deferred_interrupts()`, a stretch that may be cut short because it only waits and reads (a
+    tail's long poll): Ctrl-C or SIGTERM sets `requested` and raises KeyboardInterrupt at once, instead of
+    waiting up to 20 s for the poll to return. Leaving the block restores the deferral, so what follows
+    (removing a tap) is not cut in half. Catch KeyboardInterrupt around the `with`, not inside it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        requested.set()
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

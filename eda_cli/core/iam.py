@@ -62,6 +62,9 @@ class CommandPolicy:
 
 _DLQ_READ = ("sqs:ListQueues", "sqs:GetQueueAttributes")
 _RESOLVE_QUEUE = ("sqs:GetQueueUrl",)
+#: What every tail does with its temporary queue.
+_TAP = ("sqs:ListQueues", "sqs:CreateQueue", "sqs:TagQueue", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteQueue")
 
 POLICIES: tuple[CommandPolicy, ...] = (
     CommandPolicy("dlq list", _DLQ_READ, True),
@@ -96,6 +99,27 @@ POLICIES: tuple[CommandPolicy, ...] = (
          "sns:ListTopics", "sns:ListSubscriptionsByTopic", "sns:GetSubscriptionAttributes"),
         True,
         "with patterns given on the command line only, it calls no AWS API",
+    ),
+    CommandPolicy(
+        "tail bus",
+        (*_TAP, "events:DescribeRule", "events:PutRule", "events:TagResource", "events:PutTargets",
+         "events:RemoveTargets", "events:DeleteRule"),
+        False,
+        "creates a temporary queue and rule (eda-tap-*) and removes them when the tail ends",
+    ),
+    CommandPolicy(
+        "tail topic",
+        (*_TAP, "sns:ListTopics", "sns:Subscribe", "sns:Unsubscribe"),
+        False,
+        "creates a temporary queue (eda-tap-*) subscribed to the topic and removes both when the tail ends",
+    ),
+    CommandPolicy(
+        "tail cleanup",
+        ("sqs:ListQueues", "sqs:GetQueueAttributes", "sqs:DeleteQueue", "events:ListEventBuses", "events:ListRules",
+         "events:ListTargetsByRule", "events:RemoveTargets", "events:DeleteRule", "sns:ListSubscriptions",
+         "sns:Unsubscribe"),
+        False,
+        "removes eda-tap-* queues, rules and subscriptions left by killed tails",
     ),
     CommandPolicy("stream tail", ("dynamodb:DescribeTable", "dynamodb:DescribeStream", "dynamodb:GetShardIterator",
                                   "dynamodb:GetRecords"), True),
