@@ -15,7 +15,7 @@ _eda_completion_node() {
     _eda_completion_default=
     case "$1" in
         eda)
-            _eda_completion_cmds=(audit completion demo dlq iam-policy init redrive route saga sandbox stream topology trace)
+            _eda_completion_cmds=(audit completion demo dlq iam-policy init redrive route saga sandbox stream tail topology trace)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda audit')
@@ -108,6 +108,19 @@ _eda_completion_node() {
             ;;
         'eda stream tail')
             _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda tail')
+            _eda_completion_cmds=(bus cleanup topic)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda tail bus')
+            _eda_completion_opts=(--pattern --rule --count --timeout --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda tail cleanup')
+            _eda_completion_opts=(--older-than --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda tail topic')
+            _eda_completion_opts=(--filter-policy --count --timeout --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda topology')
             _eda_completion_opts=(--format -f --around --depth --config -c --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -320,6 +333,34 @@ _eda_completion_option() {
         'eda stream tail|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda stream tail|--role-arn') _eda_completion_nargs=1 ;;
         'eda stream tail|--output'|'eda stream tail|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda tail|--profile') _eda_completion_nargs=1 ;;
+        'eda tail|--region') _eda_completion_nargs=1 ;;
+        'eda tail|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda tail|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail|--output'|'eda tail|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda tail bus|--pattern') _eda_completion_nargs=1 ;;
+        'eda tail bus|--rule') _eda_completion_nargs=1 ;;
+        'eda tail bus|--count') _eda_completion_nargs=1 ;;
+        'eda tail bus|--timeout') _eda_completion_nargs=1 ;;
+        'eda tail bus|--profile') _eda_completion_nargs=1 ;;
+        'eda tail bus|--region') _eda_completion_nargs=1 ;;
+        'eda tail bus|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda tail bus|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail bus|--output'|'eda tail bus|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda tail cleanup|--older-than') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--profile') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--region') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--output'|'eda tail cleanup|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda tail topic|--filter-policy') _eda_completion_nargs=1 ;;
+        'eda tail topic|--count') _eda_completion_nargs=1 ;;
+        'eda tail topic|--timeout') _eda_completion_nargs=1 ;;
+        'eda tail topic|--profile') _eda_completion_nargs=1 ;;
+        'eda tail topic|--region') _eda_completion_nargs=1 ;;
+        'eda tail topic|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda tail topic|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail topic|--output'|'eda tail topic|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda topology|--format'|'eda topology|-f') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(tree mermaid dot) ;;
         'eda topology|--around') _eda_completion_nargs=1 ;;
         'eda topology|--depth') _eda_completion_nargs=1 ;;

@@ -240,6 +240,38 @@ function __eda_nargs
             'eda stream tail|--role-arn' \
             'eda stream tail|--output' \
             'eda stream tail|-o' \
+            'eda tail|--profile' \
+            'eda tail|--region' \
+            'eda tail|--endpoint-url' \
+            'eda tail|--role-arn' \
+            'eda tail|--output' \
+            'eda tail|-o' \
+            'eda tail bus|--pattern' \
+            'eda tail bus|--rule' \
+            'eda tail bus|--count' \
+            'eda tail bus|--timeout' \
+            'eda tail bus|--profile' \
+            'eda tail bus|--region' \
+            'eda tail bus|--endpoint-url' \
+            'eda tail bus|--role-arn' \
+            'eda tail bus|--output' \
+            'eda tail bus|-o' \
+            'eda tail cleanup|--older-than' \
+            'eda tail cleanup|--profile' \
+            'eda tail cleanup|--region' \
+            'eda tail cleanup|--endpoint-url' \
+            'eda tail cleanup|--role-arn' \
+            'eda tail cleanup|--output' \
+            'eda tail cleanup|-o' \
+            'eda tail topic|--filter-policy' \
+            'eda tail topic|--count' \
+            'eda tail topic|--timeout' \
+            'eda tail topic|--profile' \
+            'eda tail topic|--region' \
+            'eda tail topic|--endpoint-url' \
+            'eda tail topic|--role-arn' \
+            'eda tail topic|--output' \
+            'eda tail topic|-o' \
             'eda topology|--format' \
             'eda topology|-f' \
             'eda topology|--around' \
@@ -290,6 +322,7 @@ function __eda_is_command
         'eda saga' \
         'eda sandbox' \
         'eda stream' \
+        'eda tail' \
         'eda topology' \
         'eda trace' \
         'eda dlq inspect' \
@@ -308,7 +341,10 @@ function __eda_is_command
         'eda saga validate' \
         'eda sandbox seed' \
         'eda sandbox start' \
-        'eda stream tail'
+        'eda stream tail' \
+        'eda tail bus' \
+        'eda tail cleanup' \
+        'eda tail topic'
 end
 
 # __eda_default PATH WORD: the subcommand that takes WORD at PATH when WORD names neither a
@@ -408,6 +444,7 @@ complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: w
 complete -c eda -n '__eda_arg eda 0 0' -f -a saga -d 'Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a stream -d 'DynamoDB streams: tail them, filter them, see what changed.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a tail -d 'Watch live events on a bus or a topic through a temporary queue that is removed when the tail ends.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a topology -d 'Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
 complete -c eda -n '__eda_arg eda 0 0' -f -a trace -d 'Follow one correlation id through the pipeline and print one timeline and a verdict.'
 complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
@@ -813,6 +850,63 @@ complete -c eda -n "__eda_at 'eda stream tail'" -l output -s o -r -f -a 'table j
 complete -c eda -n "__eda_at 'eda stream tail'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l debug -d 'Show tracebacks and AWS calls.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l version -d 'Print the version and exit.'
+
+# eda tail
+complete -c eda -n "__eda_arg 'eda tail' 0 0" -f -a bus -d 'Print the events on a bus as they arrive: all of them, or those matching --pattern or --rule.'
+complete -c eda -n "__eda_arg 'eda tail' 0 0" -f -a cleanup -d 'Remove the queues, rules and subscriptions left behind by tails that were killed.'
+complete -c eda -n "__eda_arg 'eda tail' 0 0" -f -a topic -d 'Print the messages published to a topic as they arrive, with their subject and attributes.'
+complete -c eda -n "__eda_at 'eda tail'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda tail'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda tail'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda tail'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda tail'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda tail'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda tail'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda tail'" -l version -d 'Print the version and exit.'
+
+# eda tail bus
+complete -c eda -n "__eda_at 'eda tail bus'" -l pattern -r -f -d 'Only events matching this EventBridge pattern (JSON; @FILE or file://FILE; - for stdin).'
+complete -c eda -n "__eda_at 'eda tail bus'" -l rule -r -f -d 'Only the events this rule of the bus matches (its pattern is copied).'
+complete -c eda -n "__eda_at 'eda tail bus'" -l count -r -f -d 'Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l timeout -r -f -d 'Stop after this many seconds (exit 0 without --count).'
+complete -c eda -n "__eda_at 'eda tail bus'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda tail bus'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l version -d 'Print the version and exit.'
+
+# eda tail cleanup
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l older-than -r -f -d 'Only taps at least this old (90s, 15m, 1h, 1d): younger ones may be running.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l yes -s y -d 'Do not ask for confirmation (required without a terminal).'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l dry-run -d 'List what would be removed; remove nothing.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l version -d 'Print the version and exit.'
+
+# eda tail topic
+complete -c eda -n "__eda_at 'eda tail topic'" -l filter-policy -r -f -d 'Only messages this SNS filter policy admits (JSON; @FILE or file://FILE; - for stdin).'
+complete -c eda -n "__eda_at 'eda tail topic'" -l count -r -f -d 'Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l timeout -r -f -d 'Stop after this many seconds (exit 0 without --count).'
+complete -c eda -n "__eda_at 'eda tail topic'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda tail topic'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l version -d 'Print the version and exit.'
 
 # eda topology
 complete -c eda -n "__eda_at 'eda topology'" -l format -s f -r -f -a 'tree mermaid dot' -d 'tree (the terminal), mermaid or dot (documentation). Takes precedence over --output.'

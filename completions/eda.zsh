@@ -41,6 +41,7 @@ _eda() {
                 'saga:Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
                 'stream:DynamoDB streams: tail them, filter them, see what changed.'
+                'tail:Watch live events on a bus or a topic through a temporary queue that is removed when the tail ends.'
                 'topology:Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
                 'trace:Follow one correlation id through the pipeline and print one timeline and a verdict.'
             )
@@ -60,6 +61,7 @@ _eda() {
                 (saga) _eda__saga && ret=0 ;;
                 (sandbox) _eda__sandbox && ret=0 ;;
                 (stream) _eda__stream && ret=0 ;;
+                (tail) _eda__tail && ret=0 ;;
                 (topology) _eda__topology && ret=0 ;;
                 (trace) _eda__trace && ret=0 ;;
             esac
@@ -727,6 +729,103 @@ _eda__stream__tail() {
         '(--debug)--debug[Show tracebacks and AWS calls.]' \
         '(--version)--version[Print the version and exit.]' \
         ':A table name or a stream ARN.: '
+}
+
+_eda__tail() {
+    local curcontext="$curcontext" state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -s -S -C -A '-*' : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        '1: :->command' \
+        '*:: :->args' && ret=0
+    case $state in
+        (command)
+            local -a commands
+            commands=(
+                'bus:Print the events on a bus as they arrive: all of them, or those matching --pattern or --rule.'
+                'cleanup:Remove the queues, rules and subscriptions left behind by tails that were killed.'
+                'topic:Print the messages published to a topic as they arrive, with their subject and attributes.'
+            )
+            _describe -t commands 'eda tail command' commands && ret=0
+            ;;
+        (args)
+            curcontext="${curcontext%:*:*}:eda-tail-$words[1]:"
+            case $words[1] in
+                (bus) _eda__tail__bus && ret=0 ;;
+                (cleanup) _eda__tail__cleanup && ret=0 ;;
+                (topic) _eda__tail__topic && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_eda__tail__bus() {
+    _arguments -s -S : \
+        '(--pattern)--pattern=[Only events matching this EventBridge pattern (JSON; @FILE or file://FILE; - for stdin).]:json: ' \
+        '(--rule)--rule=[Only the events this rule of the bus matches (its pattern is copied).]:rule: ' \
+        '(--count)--count=[Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.]:n: ' \
+        '(--timeout)--timeout=[Stop after this many seconds (exit 0 without --count).]:seconds: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        ':The event bus (name or ARN).: '
+}
+
+_eda__tail__cleanup() {
+    _arguments -s -S : \
+        '(--older-than)--older-than=[Only taps at least this old (90s, 15m, 1h, 1d): younger ones may be running.]:age: ' \
+        '(--yes -y)--yes[Do not ask for confirmation (required without a terminal).]' \
+        '(--yes -y)-y[Do not ask for confirmation (required without a terminal).]' \
+        '(--dry-run)--dry-run[List what would be removed; remove nothing.]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
+}
+
+_eda__tail__topic() {
+    _arguments -s -S : \
+        '(--filter-policy)--filter-policy=[Only messages this SNS filter policy admits (JSON; @FILE or file://FILE; - for stdin).]:json: ' \
+        '(--count)--count=[Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.]:n: ' \
+        '(--timeout)--timeout=[Stop after this many seconds (exit 0 without --count).]:seconds: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        ':The SNS topic (name or ARN).: '
 }
 
 _eda__topology() {

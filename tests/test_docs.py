@@ -25,6 +25,7 @@ GROUP_PAGES = {
     "": "global-options.md",
     "dlq": "dlq.md",
     "redrive": "redrive.md",
+    "tail": "tail.md",
     "stream": "stream.md",
     "trace": "trace.md",
     "saga": "saga.md",
