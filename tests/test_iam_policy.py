@@ -358,3 +358,50 @@ def test_every_policy_printed_has_a_statement(cli: Callable[..., Result]) -> Non
     refused = cli("iam-policy", "--read-only", "redrive", "replay")
     assert_one_line_error(refused, 2)
     assert refused.stdout == "" and "redrive replay" in refused.stderr
+
+
+# -- commands that change things, run under exactly their policy ------------------------------------
+
+
+def _taps(server: IamServer) -> list[str]:
+    """Every eda-tap queue, rule and subscription on the server (as the admin)."""
+    found = list(server.client("sqs").list_queues(QueueNamePrefix="eda-tap-").get("QueueUrls", []))
+    found += [r["Name"] for r in server.client("events").list_rules(NamePrefix="eda-tap-",
+                                                                     EventBusName="orders-bus")["Rules"]]
+    found += [s["SubscriptionArn"] for s in server.client("sns").list_subscriptions()["Subscriptions"]
+              if s.get("Endpoint", "").rsplit(":", 1)[-1].startswith("eda-tap-")]
+    return found
+
+
+@pytest.mark.parametrize(("command", "args"), [
+    ("tail bus", ["tail", "bus", "orders-bus", "--timeout", "1"]),
+    ("tail bus", ["tail", "bus", "orders-bus", "--rule", "eu-orders", "--timeout", "1"]),
+    ("tail topic", ["tail", "topic", "orders", "--filter-policy", '{"type": ["order.created"]}', "--timeout", "1"]),
+], ids=["bus", "bus --rule", "topic"])
+def test_tail_runs_under_exactly_its_policy(iam_server: IamServer, as_user: Callable[..., Result], command: str,
+                                            args: list[str]) -> None:
+    """A tail creates and removes its tap with nothing but the actions `eda iam-policy tail` prints (moto
+    authorises CreateQueue and PutRule by their own action: sqs:TagQueue and events:TagResource, which
+    AWS also requires for tags at creation, are in the policy but not proven here)."""
+    [policy] = policies_for(command)
+    result = as_user(policy_document([policy]), *args)
+    assert result.code == 0, result.stderr
+    assert not _denied(result), result.stderr
+    assert "removed queue eda-tap-" in result.stderr
+    assert _taps(iam_server) == []
+
+
+def test_tail_cleanup_runs_under_exactly_its_policy(iam_server: IamServer, as_user: Callable[..., Result]) -> None:
+    from eda_cli.core.tap import Tap
+
+    admin_sqs, events, sns = (iam_server.client(s) for s in ("sqs", "events", "sns"))
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":orders"))
+    Tap(admin_sqs, events=events, name="eda-tap-killed-0000aaaa").open_bus("orders-bus", '{"source": ["x"]}')
+    Tap(admin_sqs, sns=sns, name="eda-tap-killed-0000bbbb").open_topic(topic)
+    assert len(_taps(iam_server)) == 4
+    [policy] = policies_for("tail cleanup")
+    result = as_user(policy_document([policy]), "-o", "json", "tail", "cleanup", "--older-than", "0s", "--yes")
+    assert result.code == 0, result.stderr
+    assert not _denied(result), result.stderr
+    assert len(result.items()) == 4 and all(i["removed"] for i in result.items())
+    assert _taps(iam_server) == []

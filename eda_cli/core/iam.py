@@ -44,7 +44,8 @@ DISCOVERY_ACTIONS: tuple[str, ...] = (
 
 #: Actions that change or delete data: a read-only command's policy never holds one.
 WRITE_ACTION_PREFIXES = ("Delete", "Purge", "Send", "Put", "Update", "Create", "Start", "Stop", "Cancel",
-                         "Publish", "Set", "Tag", "Untag", "Invoke", "Redrive", "Remove", "Add")
+                         "Publish", "Set", "Tag", "Untag", "Invoke", "Redrive", "Remove", "Add", "Subscribe",
+                         "Unsubscribe")
 
 
 @dataclass(frozen=True)
