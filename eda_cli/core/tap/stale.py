@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from eda_cli.aws.errors import error_code
 from eda_cli.core.tap.naming import PREFIX
-from eda_cli.core.tap.tap import GONE, TARGET_ID, TapResource, error_code
+from eda_cli.core.tap.tap import GONE, TARGET_ID, TapResource
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from eda_cli.aws.errors import error_code
 from eda_cli.core.tap.naming import EPHEMERAL_TAG, EXPIRES_TAG, tap_name
 from eda_cli.errors import AwsError
 
@@ -83,13 +84,6 @@ class _State:
 
 class TapError(AwsError):
     """AWS accepted a call but refused part of it (a failed PutTargets entry)."""
-
-
-def error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 class Tap:
