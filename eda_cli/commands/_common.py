@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from eda_cli.context import AppContext, app_context
 from eda_cli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from eda_cli.core.patterns import CompiledPattern
 
 
 def ctx_of(ctx: typer.Context) -> AppContext:
@@ -99,3 +104,18 @@ def read_argument(value: str, option: str) -> str:
                 raise UsageError(f"{option} {value}: name a file, e.g. {prefix}pattern.json")
             return read_file(path, option)
     return value
+
+
+def read_pattern(value: str, option: str, dialect: str, hint: str | None = None) -> tuple[str, CompiledPattern]:
+    """A pattern option (`--filter`, `--pattern`, `--filter-policy`): its text, read as `read_argument`
+    reads any option, and the pattern compiled in `dialect`; not JSON, not an object or not a valid
+    pattern -> exit 2 (`option: why`), before any AWS call."""
+    from eda_cli.core.patterns import PatternError, compile_pattern
+    from eda_cli.errors import UsageError
+
+    text = read_argument(value, option)
+    try:
+        return text, compile_pattern(text, dialect=dialect)
+    except PatternError as exc:
+        raise UsageError(f"{option}: {exc}", hint=hint) from None
+

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from eda_cli.commands._common import confirm, ctx_of, exit_with, read_argument, require_confirmation
-from eda_cli.errors import ExitCode, UsageError
+from eda_cli.commands._common import confirm, ctx_of, exit_with, read_pattern, require_confirmation
+from eda_cli.errors import ExitCode
 from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
@@ -60,17 +60,9 @@ def _matcher(text: str | None) -> CompiledPattern | None:
     """--filter: an EventBridge pattern as JSON, or where read_argument finds it. Invalid -> exit 2."""
     if text is None:
         return None
-    from eda_cli.core.patterns import PatternError, compile_pattern
-
-    text = read_argument(text, "--filter")
-    try:
-        return compile_pattern(text, dialect="eventbridge")
-    except PatternError as exc:
-        raise UsageError(
-            f"--filter: {exc}",
-            hint='an EventBridge pattern over body, attributes and message_attributes, '
-            'e.g. --filter \'{"body": {"type": ["order.created"]}}\'',
-        ) from exc
+    return read_pattern(text, "--filter", "eventbridge",
+                        hint='an EventBridge pattern over body, attributes and message_attributes, '
+                        'e.g. --filter \'{"body": {"type": ["order.created"]}}\'')[1]
 
 
 #: What redrive says when it cannot ask (no terminal, no --yes).

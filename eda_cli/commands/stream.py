@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with, read_argument
+from eda_cli.commands._common import ctx_of, exit_with, read_pattern
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -142,15 +142,9 @@ def _start(text: str | None, follow: bool) -> tuple[str, float | None]:
 
 
 def _compile_filter(text: str) -> Any:
-    from eda_cli.core.patterns import PatternError, compile_pattern
-
-    source = read_argument(text, "--filter")
-    try:
-        return compile_pattern(source, dialect="lambda")
-    except PatternError as exc:
-        raise UsageError(f"--filter: {exc}",
-                         hint='e.g. --filter \'{"eventName": ["MODIFY"], "dynamodb": {"NewImage": '
-                         '{"status": {"S": ["PAID"]}}}}\'') from None
+    return read_pattern(text, "--filter", "lambda",
+                        hint='e.g. --filter \'{"eventName": ["MODIFY"], "dynamodb": {"NewImage": '
+                        '{"status": {"S": ["PAID"]}}}}\'')[1]
 
 
 # -- rendering ------------------------------------------------------------------------------------

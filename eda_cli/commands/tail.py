@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eda_cli.commands._common import confirm, ctx_of, exit_with, read_argument, require_confirmation
+from eda_cli.commands._common import confirm, ctx_of, exit_with, read_pattern, require_confirmation
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -234,20 +233,8 @@ def _check_output(app_: AppContext) -> None:
 
 def _json_option(value: str, option: str, dialect: str) -> str:
     """--pattern / --filter-policy: JSON (or @FILE), checked here so a typo is exit 2, not an AWS error."""
-    from eda_cli.core.patterns import PatternError, compile_pattern
-
-    text = read_argument(value, option)
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{option}: not valid JSON: {exc}") from None
-    if not isinstance(parsed, dict):
-        raise UsageError(f"{option}: a JSON object is needed, e.g. '{{\"source\": [\"shop.orders\"]}}'")
-    try:
-        compile_pattern(text, dialect=dialect)
-    except PatternError as exc:
-        raise UsageError(f"{option}: {exc}") from None
-    return json.dumps(parsed)
+    text, _ = read_pattern(value, option, dialect)
+    return json.dumps(json.loads(text))  # compact, as it is sent
 
 
 def _rule_pattern(events: Any, rule: str, bus: str) -> str:
@@ -268,15 +255,13 @@ def _rule_pattern(events: Any, rule: str, bus: str) -> str:
     return str(pattern)
 
 
-_AGE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
 def _parse_age(text: str) -> float:
-    match = _AGE.match(text.strip().lower())
-    if not text.strip() or match is None or not any(match.groups()):
+    from eda_cli.core.streams import parse_age
+
+    age = parse_age(text)
+    if age is None:
         raise UsageError(f"--older-than: cannot read {text!r} as an age", hint="e.g. 90s, 15m, 1h, 1d, 1h30m")
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
+    return age
 
 
 # -- cleanup's output -----------------------------------------------------------------------------

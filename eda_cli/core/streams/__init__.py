@@ -27,7 +27,7 @@ from eda_cli.core.streams.model import (
     Shard,
     StreamInfo,
 )
-from eda_cli.core.streams.options import TailOptions, parse_events, parse_since
+from eda_cli.core.streams.options import TailOptions, parse_age, parse_events, parse_since
 from eda_cli.core.streams.puller import StreamPuller
 from eda_cli.core.streams.shards import describe_stream, stream_arn_for
 from eda_cli.core.streams.tail import StreamTail
@@ -45,6 +45,7 @@ __all__ = [
     "StreamTail",
     "TailOptions",
     "describe_stream",
+    "parse_age",
     "parse_events",
     "parse_since",
     "stream_arn_for",

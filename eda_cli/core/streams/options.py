@@ -14,14 +14,23 @@ from eda_cli.errors import UsageError
 _RELATIVE: Final = re.compile(r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
+def parse_age(text: str) -> float | None:
+    """An age (``90s``, ``15m``, ``2h``, ``1d``, ``1h30m``) in seconds; None when `text` is not one."""
+    raw = text.strip()
+    match = _RELATIVE.match(raw.lower())
+    if not raw or match is None or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
+
+
 def parse_since(text: str, now: float) -> float:
     """``--from TIME``: ISO 8601 (a naive time is UTC) or relative (``90s``, ``15m``, ``2h``, ``1d``,
     ``1h30m``) -> epoch seconds."""
+    age = parse_age(text)
+    if age is not None:
+        return now - age
     raw = text.strip()
-    match = _RELATIVE.match(raw.lower())
-    if raw and match and any(match.groups()):
-        days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-        return now - timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
     try:
         when = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
     except ValueError:
