@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 QUEUE_MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+#: Error codes that mean "no such resource" from SQS, SNS (NotFound) and EventBridge, Lambda and most others
+#: (ResourceNotFoundException): a resource that went away, or was never there.
+RESOURCE_GONE = frozenset({*QUEUE_MISSING, "NotFound", "NotFoundException", "ResourceNotFoundException"})
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from eda_cli.aws.errors import describe, error_code, is_client_error, raise_if_environment_failure
-from eda_cli.aws.resolve import QUEUE_MISSING, queue_name_from_url
+from eda_cli.aws.resolve import RESOURCE_GONE, queue_name_from_url
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
 from eda_cli.core.pipeline.model import (
     Alarm,
@@ -78,8 +78,7 @@ class ClientFactory(Protocol):
 SERVICES = ("sqs", "sns", "events", "dynamodb", "lambda", "stepfunctions", "cloudwatch", "logs")
 
 #: Errors that mean "this resource went away between the List and the Describe".
-_VANISHED = frozenset({*QUEUE_MISSING, "NotFound", "NotFoundException", "ResourceNotFoundException",
-                       "StateMachineDoesNotExist"})
+_VANISHED = frozenset({*RESOURCE_GONE, "StateMachineDoesNotExist"})
 
 
 class _Vanished(Exception):

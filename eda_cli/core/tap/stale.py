@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.aws.errors import error_code
+from eda_cli.aws.resolve import RESOURCE_GONE
 from eda_cli.core.tap.naming import PREFIX
-from eda_cli.core.tap.tap import GONE, TARGET_ID, TapResource
+from eda_cli.core.tap.tap import TARGET_ID, TapResource
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -52,7 +53,7 @@ def find_stale(sqs: SQSClient, events: EventBridgeClient, sns: SNSClient, older_
             try:
                 attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["CreatedTimestamp"])["Attributes"]
             except Exception as exc:
-                if error_code(exc) in GONE:
+                if error_code(exc) in RESOURCE_GONE:
                     continue
                 raise
             age = now - float(attrs.get("CreatedTimestamp", now))
@@ -115,7 +116,7 @@ def remove(sqs: SQSClient, events: EventBridgeClient, sns: SNSClient, stale: lis
                 try:
                     events.remove_targets(Rule=r.name, EventBusName=r.parent, Ids=targets)
                 except Exception as exc:
-                    if error_code(exc) not in GONE:
+                    if error_code(exc) not in RESOURCE_GONE:
                         raise
                 events.delete_rule(Name=r.name, EventBusName=r.parent)
             elif r.kind == "subscription":
@@ -123,7 +124,7 @@ def remove(sqs: SQSClient, events: EventBridgeClient, sns: SNSClient, stale: lis
             else:
                 sqs.delete_queue(QueueUrl=r.id)
         except Exception as exc:
-            if error_code(exc) not in GONE:
+            if error_code(exc) not in RESOURCE_GONE:
                 failed.append((r, f"{type(exc).__name__}: {exc}"))
                 continue
         removed.append(r)

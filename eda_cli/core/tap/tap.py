@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.aws.errors import error_code
+from eda_cli.aws.resolve import RESOURCE_GONE
 from eda_cli.core.tap.naming import EPHEMERAL_TAG, EXPIRES_TAG, tap_name
 from eda_cli.errors import AwsError
 
@@ -34,11 +35,6 @@ TARGET_ID = "eda-tap"
 #: How long a tap without --timeout is presumed to live (its eda:expires tag).
 DEFAULT_LIFETIME = 3600.0
 
-#: Error codes that mean "already gone": removing it again is not a failure.
-GONE = frozenset({
-    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "ResourceNotFoundException", "NotFound",
-    "NotFoundException",
-})
 
 
 @dataclass(frozen=True)
@@ -238,7 +234,7 @@ def _attempt(call: Callable[[], object], resource: TapResource | None, removed: 
     try:
         call()
     except Exception as exc:
-        if error_code(exc) not in GONE:
+        if error_code(exc) not in RESOURCE_GONE:  # already gone: removing it again is not a failure
             subject = resource or owner
             if subject is not None:
                 left.append((subject, f"{type(exc).__name__}: {exc}"))
