@@ -248,13 +248,22 @@ def _usage(exc: Any) -> int:
     return int(exc.exit_code)
 
 
+def _env_flag(name: str) -> bool:
+    """An environment flag read as the root option reads it (`compat.flag`); a bad value is not set
+    here (the option reports it)."""
+    try:
+        return compat.flag(os.environ.get(name, ""))
+    except ValueError:
+        return False
+
+
 def run(argv: list[str] | None = None, *, session_factory: SessionFactory | None = None) -> int:
     """Run eda with `argv` (default: the process's arguments) and return its exit code: the one way a
     command runs (the `eda` script, `python -m eda_cli`, `eda demo`'s steps, tests). Every exception
     ends here. `session_factory` builds the AWS session from the global options (tests inject one)."""
     args = list(sys.argv[1:] if argv is None else argv)
     options = args[: args.index("--")] if "--" in args else args  # anywhere, but not after `--`
-    debug = "--debug" in options or os.environ.get("EDA_DEBUG", "").lower() in ("1", "true", "yes")
+    debug = "--debug" in options or _env_flag("EDA_DEBUG")
     invocation = context.Invocation(session_factory) if session_factory else context.Invocation()
     try:
         result: Any = command().main(args=args, prog_name="eda", standalone_mode=False, obj=invocation)
