@@ -24,8 +24,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dlq": ("dlq", "app", "Dead-letter queues: find them, measure them, peek at them."),
     "redrive": ("redrive", "app", "Move messages from a dead-letter queue back to their source (or --to a queue): "
                 "at least once, never losing one, with an exact account of what moved."),
-    "tail": ("tail", "app", "Watch live events on a bus or a topic through a temporary queue that is removed "
-             "when the tail ends."),
+    "tail": ("tail", "app", "Watch live events on a bus, a topic or what feeds a queue, through temporary "
+             "queues that are removed when the tail ends."),
+    "probe": ("probe", "probe", "Send one event and report, per target, whether it arrived, how fast, and if "
+              "not, why not."),
     "stream": ("stream", "app", "DynamoDB streams: tail them, filter them, see what changed."),
     "trace": ("trace", "trace", "Follow one correlation id through the pipeline and print one timeline and a "
               "verdict."),

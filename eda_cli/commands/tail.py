@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,11 +15,15 @@ from eda_cli.errors import ExitCode, UsageError
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
     from eda_cli.core.tap import Delivery, Tap, TapResource
+    from eda_cli.core.tap.feeds import Feed
     from eda_cli.render import Renderer
 
+#: Opens one tap (creating its queue and feed), reporting each resource it creates.
+Opener = Callable[["Tap", Callable[["TapResource"], None]], object]
+
 app = typer.Typer(
-    help="Watch live events on a bus or a topic through a temporary queue that is removed when the tail "
-    "ends.\n\n"
+    help="Watch live events on a bus, a topic or what feeds a queue, through temporary queues that are "
+    "removed when the tail ends.\n\n"
     "Each tail creates a queue named eda-tap-<user>-<id> and a rule on the bus (or a subscription to the "
     "topic) feeding it, says so on stderr, and removes them at the end: after --count, --timeout, Ctrl-C, "
     "SIGTERM or an AWS error. A SIGKILL leaves them behind: eda tail cleanup removes those.\n\n"
@@ -66,7 +71,7 @@ def bus_cmd(
         text = _rule_pattern(events, rule, bus_name)
     else:
         text = MATCH_ALL
-    _tail(app_, lambda tap, created: tap.open_bus(bus_name, text, created), count, timeout, events=events)
+    _tail(app_, [lambda tap, created: tap.open_bus(bus_name, text, created)], count, timeout, events=events)
 
 
 @app.command("topic")
@@ -96,7 +101,60 @@ def topic_cmd(
     session = app_.session
     sns = session.client("sns")
     arn = resolve_topic(sns, topic, session.where())
-    _tail(app_, lambda tap, created: tap.open_topic(arn, policy, created), count, timeout, sns=sns)
+    _tail(app_, [lambda tap, created: tap.open_topic(arn, policy, created)], count, timeout, sns=sns)
+
+
+@app.command("queue")
+def queue_cmd(
+    ctx: typer.Context,
+    queue: str = typer.Argument(..., metavar="NAME|URL|ARN", help="The queue whose traffic to watch."),
+    count: int | None = typer.Option(None, "--count", min=1, metavar="N", help=_COUNT_HELP),
+    timeout: float | None = typer.Option(None, "--timeout", min=0.0, metavar="SECONDS", help=_TIMEOUT_HELP),
+) -> None:
+    """Print what arrives at a queue without consuming it: what feeds the queue is tapped instead.
+
+    The queue itself is never read (that would take messages from its consumers). Each EventBridge
+    rule that targets it and each SNS subscription that delivers to it gets a copy: a rule with the
+    same pattern on the same bus, or a subscription with the same filter policy, each into a tap
+    queue of its own, so every line says which feed brought it. Messages sent to the queue directly
+    (SendMessage, a Lambda destination, a pipe, a redrive) are not seen; when nothing feeds the queue
+    that eda can tap, it says so (exit 5) and points to `eda dlq peek`.
+
+    Example: eda tail queue eu-fulfilment --timeout 60
+    """
+    from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core.tap.feeds import queue_feeds
+    from eda_cli.errors import EdaError
+
+    app_ = ctx_of(ctx)
+    _check_output(app_)
+    session = app_.session
+    sqs, events, sns = session.client("sqs"), session.client("events"), session.client("sns")
+    ref = resolve_queue(sqs, queue, session.region, session.where())
+
+    def dlq_of() -> list[str]:
+        paginator = sqs.get_paginator("list_dead_letter_source_queues")
+        return [url.rsplit("/", 1)[-1] for page in paginator.paginate(QueueUrl=ref.url)
+                for url in page.get("queueUrls", [])]
+
+    found = queue_feeds(events, sns, ref.arn, dlq_of)
+    renderer = app_.renderer
+    for reason in found.skipped:
+        renderer.note(f"not tapped: {reason}")
+    if found.dlq_of:
+        renderer.note(f"{ref.name} is the DLQ of {', '.join(found.dlq_of)}: what their redrive policy moves "
+                      "here is not seen by a tap")
+    if not found.feeds:
+        raise EdaError(f"nothing feeds queue {ref.name} that eda can tap: no enabled EventBridge rule targets it "
+                       "and no SNS subscription delivers to it",
+                       hint=f"see what is in it without consuming it: eda dlq peek {ref.name}",
+                       exit_code=ExitCode.EMPTY)
+    renderer.note(f"tapping {len(found.feeds)} feed(s) of queue {ref.name}: "
+                  f"{', '.join(f.describe() for f in found.feeds)} (messages sent to the queue directly are not "
+                  "seen)")
+    openers: list[Opener] = [functools.partial(_open_feed, feed) for feed in found.feeds]
+    _tail(app_, openers, count, timeout, [f.describe() for f in found.feeds] if len(found.feeds) > 1 else None,
+          events=events, sns=sns)
 
 
 @app.command("cleanup")
@@ -146,10 +204,16 @@ _CLEANUP_HINT = "pass --yes to confirm, or --dry-run to list them"
 # -- the tail itself ------------------------------------------------------------------------------
 
 
-def _tail(app_: AppContext, open_tap: Callable[[Tap, Callable[[TapResource], None]], object],
-          count: int | None, timeout: float | None, **clients: Any) -> None:
-    """Warn about stale taps, open the tap, print what arrives, and remove the tap on every way out."""
+def _open_feed(feed: Feed, tap: Tap, created: Callable[[TapResource], None]) -> object:
+    return feed.open(tap, created)
+
+
+def _tail(app_: AppContext, openers: list[Opener],
+          count: int | None, timeout: float | None, labels: list[str] | None = None, **clients: Any) -> None:
+    """Warn about stale taps, open one tap per opener, print what arrives on any of them, and remove every
+    tap on every way out. `labels` name each tap's feed in the human view (when there are several)."""
     from eda_cli.core.tap import Tap, count_taps
+    from eda_cli.core.tap.fanin import receive_all
     from eda_cli.interrupts import deferred_interrupts, interruptible
 
     renderer = app_.renderer
@@ -159,31 +223,37 @@ def _tail(app_: AppContext, open_tap: Callable[[Tap, Callable[[TapResource], Non
         renderer.warn(f"{stale} eda-tap queue(s) exist already: a tail still running, or left by a killed one; "
                       "`eda tail cleanup` removes those older than an hour")
     collected: list[Any] = []
-    interrupted = False
+    taps: list[Tap] = []
+    received = 0
     with deferred_interrupts() as cancel:
-        tap = Tap(sqs, lifetime=timeout, **clients)
         try:
-            open_tap(tap, lambda r: renderer.note(f"created {r.describe()}"))
+            for open_tap in openers:
+                if cancel.is_set():
+                    break
+                taps.append(Tap(sqs, lifetime=timeout, **clients))
+                open_tap(taps[-1], lambda r: renderer.note(f"created {r.describe()}"))
             renderer.note(_listening(count, timeout))
             try:
                 with interruptible(cancel):
                     if not cancel.is_set():  # a Ctrl-C during setup: straight to the teardown
-                        for delivery in tap.receive(count=count, timeout=timeout, cancel=cancel):
-                            _show(renderer, delivery, collected)
+                        for index, delivery in receive_all(taps, count=count, timeout=timeout, cancel=cancel):
+                            received += 1
+                            _show(renderer, delivery, collected, labels[index] if labels else None)
             except KeyboardInterrupt:
                 pass
         finally:
-            for resource in tap.close():
-                renderer.note(f"removed {resource.describe()}")
-            for resource, error in tap.left:
-                renderer.warn(f"could not remove {resource.describe()}: {error}; `eda tail cleanup` removes it")
+            for tap in reversed(taps):
+                for resource in tap.close():
+                    renderer.note(f"removed {resource.describe()}")
+                for resource, error in tap.left:
+                    renderer.warn(f"could not remove {resource.describe()}: {error}; `eda tail cleanup` removes it")
         interrupted = cancel.is_set()
     if app_.output == "json":
         renderer.emit(collected)
     if interrupted:
         exit_with(ExitCode.INTERRUPTED)
-    if count is not None and tap.received < count:
-        renderer.note(f"{tap.received} of {count} event(s) arrived before the timeout")
+    if count is not None and received < count:
+        renderer.note(f"{received} of {count} event(s) arrived before the timeout")
         exit_with(ExitCode.FINDING)
 
 
@@ -196,14 +266,15 @@ def _listening(count: int | None, timeout: float | None) -> str:
     return "listening until " + (" or ".join(until) if until else "Ctrl-C")
 
 
-def _show(renderer: Renderer, delivery: Delivery, collected: list[Any]) -> None:
+def _show(renderer: Renderer, delivery: Delivery, collected: list[Any], via: str | None = None) -> None:
     output = renderer.output
     if output == "jsonl":
         renderer.emit_line(delivery.body)
     elif output == "json":
         collected.append(delivery.body)
     else:
-        renderer.text(_line(delivery.body, delivery.raw))
+        line = _line(delivery.body, delivery.raw)
+        renderer.text(f"{line}  (via {via})" if via else line)
 
 
 def _compact(value: Any) -> str:

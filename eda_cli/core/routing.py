@@ -62,6 +62,10 @@ class Candidate:
     bus: str | None = None
     #: The topic of a subscription.
     topic: str | None = None
+    #: The rule's ARN, or the subscription's.
+    arn: str | None = None
+    #: A rule that is not ENABLED: its pattern may match, but it delivers nothing.
+    disabled: bool = False
 
     @property
     def label(self) -> str:
@@ -120,6 +124,8 @@ def _rule_candidate(rule: Mapping[str, Any], bus: str) -> Candidate | None:
         targets=None,
         note=f"the rule is {rule.get('State')}: its pattern matches, but it delivers nothing" if disabled else None,
         bus=bus,
+        arn=str(rule["Arn"]) if rule.get("Arn") else None,
+        disabled=disabled,
     )
 
 
@@ -236,6 +242,7 @@ def topic_subscriptions(sns: SNSClient, topic_arn: str, where: str = "", page_si
                 targets=(endpoint,),
                 note=None if policy else "no filter policy: receives every message",
                 topic=topic_arn,
+                arn=str(sub["SubscriptionArn"]),
             )
         )
     notes = (f"skipped {pending} subscription(s) pending confirmation",) if pending else ()

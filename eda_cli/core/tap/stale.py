@@ -68,9 +68,9 @@ def find_stale(sqs: SQSClient, events: EventBridgeClient, sns: SNSClient, older_
         return age is not None and age >= older_than, age
 
     rules: list[StaleResource] = []
-    for bus_page in _pages(events.list_event_buses, "EventBuses"):
+    for bus_page in pages(events.list_event_buses, "EventBuses"):
         bus = bus_page["Name"]
-        for rule in _pages(lambda bus=bus, **kw: events.list_rules(NamePrefix=PREFIX, EventBusName=bus, **kw),
+        for rule in pages(lambda bus=bus, **kw: events.list_rules(NamePrefix=PREFIX, EventBusName=bus, **kw),
                            "Rules"):
             rule_stale, rule_age = stale(rule["Name"])
             if rule_stale:
@@ -90,7 +90,7 @@ def find_stale(sqs: SQSClient, events: EventBridgeClient, sns: SNSClient, older_
     return rules + subscriptions + queues
 
 
-def _pages(call: Callable[..., Any], key: str) -> list[Any]:
+def pages(call: Callable[..., Any], key: str) -> list[Any]:
     """Every item of a NextToken-paged List call that has no paginator for every argument."""
     items: list[Any] = []
     token: str | None = None

@@ -144,8 +144,10 @@ class Tap:
         return created
 
     def open_topic(self, topic_arn: str, filter_policy: str | None = None,
-                   on_created: Callable[[TapResource], None] = lambda r: None) -> list[TapResource]:
-        """Create the queue and subscribe it to `topic_arn` (raw delivery off, so attributes show)."""
+                   on_created: Callable[[TapResource], None] = lambda r: None,
+                   scope: str | None = None) -> list[TapResource]:
+        """Create the queue and subscribe it to `topic_arn` (raw delivery off, so attributes show), with
+        `filter_policy` on `scope` (MessageAttributes, SNS's default, or MessageBody) when given."""
         if self.sns is None:
             raise ValueError("open_topic needs an SNS client")
         created = [self._create_queue()]
@@ -154,6 +156,8 @@ class Tap:
         attributes = {"RawMessageDelivery": "false"}
         if filter_policy is not None:
             attributes["FilterPolicy"] = filter_policy
+            if scope is not None and scope != "MessageAttributes":
+                attributes["FilterPolicyScope"] = scope
         arn = self.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=self._state.queue_arn,
                                  Attributes=attributes, ReturnSubscriptionArn=True)["SubscriptionArn"]
         self._state.subscription = TapResource("subscription", self.name, arn, topic_arn)
