@@ -11,8 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,30 +18,12 @@ import pytest
 
 from tests.aws_shapes import AwsFake, aws_error
 from tests.fixtures.cli import Result
+from tests.fixtures.taps import PREFIX, in_background, joined, leftovers, wait_for
 
 BUS = "orders-bus"
-PREFIX = "eda-tap-"
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def leftovers(boto: Callable[[str], Any]) -> list[str]:
-    """Every eda-tap queue, rule (on any bus) and subscription on the server."""
-    found = [u for u in boto("sqs").list_queues(QueueNamePrefix=PREFIX).get("QueueUrls", [])]
-    for bus in boto("events").list_event_buses()["EventBuses"]:
-        found += [r["Name"] for r in boto("events").list_rules(NamePrefix=PREFIX, EventBusName=bus["Name"])["Rules"]]
-    found += [s["SubscriptionArn"] for s in boto("sns").list_subscriptions()["Subscriptions"]
-              if s.get("Endpoint", "").rsplit(":", 1)[-1].startswith(PREFIX)]
-    return found
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("the tap never appeared")
-        time.sleep(0.05)
 
 
 def bus_tap_ready(boto: Callable[[str], Any]) -> bool:
@@ -64,26 +44,6 @@ def put_events(boto: Callable[[str], Any], entries: list[tuple[str, dict[str, An
         {"Source": source, "DetailType": "OrderCreated", "Detail": json.dumps(detail), "EventBusName": BUS}
         for source, detail in entries])
     assert response["FailedEntryCount"] == 0
-
-
-def in_background(action: Callable[[], None]) -> threading.Thread:
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            action()
-        except BaseException as exc:  # the test thread re-raises it
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.errors = errors  # type: ignore[attr-defined]
-    thread.start()
-    return thread
-
-
-def joined(thread: threading.Thread) -> None:
-    thread.join(30)
-    assert not thread.errors, thread.errors  # type: ignore[attr-defined]
 
 
 @pytest.fixture

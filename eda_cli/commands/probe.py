@@ -222,7 +222,7 @@ def _print(renderer: Renderer, result: ProbeResult, dry_run: bool = False) -> No
     rows = []
     for target in plan.targets:
         row = target.to_dict(result.timeout)
-        arrived = "-" if dry_run or not target.wanted and not target.matched else "yes" if target.arrived else "NO"
+        arrived = "-" if dry_run or (not target.wanted and not target.matched) else "yes" if target.arrived else "NO"
         rows.append([_short(target.target), target.via or "-",
                      "yes" if target.predicted else "no" + (" (expected)" if target.expected else ""), arrived,
                      "-" if row["latency_ms"] is None else f"{row['latency_ms']} ms", row["reason"] or "-"])

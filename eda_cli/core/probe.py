@@ -247,9 +247,10 @@ def publish_attributes(attributes: Mapping[str, Any]) -> dict[str, dict[str, str
     for name, value in attributes.items():
         if isinstance(value, Mapping) and "DataType" in value:
             out[name] = {str(k): str(v) for k, v in value.items()}
-        elif isinstance(value, bool) or isinstance(value, str):
-            out[name] = {"DataType": "String", "StringValue": str(value).lower() if isinstance(value, bool)
-                         else value}
+        elif isinstance(value, bool):
+            out[name] = {"DataType": "String", "StringValue": "true" if value else "false"}
+        elif isinstance(value, str):
+            out[name] = {"DataType": "String", "StringValue": value}
         elif isinstance(value, (int, float)):
             out[name] = {"DataType": "Number", "StringValue": json.dumps(value)}
         elif isinstance(value, list):
@@ -310,7 +311,8 @@ def check_delivery(sqs: SQSClient, target: ProbeTarget, region: str) -> None:
         return
     try:
         url = sqs.get_queue_url(QueueName=arn.resource, QueueOwnerAWSAccountId=arn.account)["QueueUrl"]
-        policy_text = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+        policy_text = attributes.get("Policy")
     except Exception as exc:
         code = error_code(exc)
         if code in QUEUE_MISSING:
