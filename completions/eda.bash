@@ -15,7 +15,7 @@ _eda_completion_node() {
     _eda_completion_default=
     case "$1" in
         eda)
-            _eda_completion_cmds=(audit completion demo dlq iam-policy init redrive route saga sandbox stream tail topology trace)
+            _eda_completion_cmds=(audit completion demo dlq iam-policy init probe redrive route saga sandbox stream tail topology trace)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda audit')
@@ -45,6 +45,9 @@ _eda_completion_node() {
             ;;
         'eda init')
             _eda_completion_opts=(--config -c --force --correlation-id-path --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda probe')
+            _eda_completion_opts=(--bus --event --topic --message --attributes --expect --timeout --settle --id-path --config -c --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive')
             _eda_completion_cmds=(cancel replay run status)
@@ -110,7 +113,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail')
-            _eda_completion_cmds=(bus cleanup topic)
+            _eda_completion_cmds=(bus cleanup queue topic)
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail bus')
@@ -118,6 +121,9 @@ _eda_completion_node() {
             ;;
         'eda tail cleanup')
             _eda_completion_opts=(--older-than --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda tail queue')
+            _eda_completion_opts=(--count --timeout --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail topic')
             _eda_completion_opts=(--filter-policy --count --timeout --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -200,6 +206,21 @@ _eda_completion_option() {
         'eda init|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda init|--role-arn') _eda_completion_nargs=1 ;;
         'eda init|--output'|'eda init|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda probe|--bus') _eda_completion_nargs=1 ;;
+        'eda probe|--event') _eda_completion_nargs=1 ;;
+        'eda probe|--topic') _eda_completion_nargs=1 ;;
+        'eda probe|--message') _eda_completion_nargs=1 ;;
+        'eda probe|--attributes') _eda_completion_nargs=1 ;;
+        'eda probe|--expect') _eda_completion_nargs=1 ;;
+        'eda probe|--timeout') _eda_completion_nargs=1 ;;
+        'eda probe|--settle') _eda_completion_nargs=1 ;;
+        'eda probe|--id-path') _eda_completion_nargs=1 ;;
+        'eda probe|--config'|'eda probe|-c') _eda_completion_nargs=1 ;;
+        'eda probe|--profile') _eda_completion_nargs=1 ;;
+        'eda probe|--region') _eda_completion_nargs=1 ;;
+        'eda probe|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda probe|--role-arn') _eda_completion_nargs=1 ;;
+        'eda probe|--output'|'eda probe|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive|--profile') _eda_completion_nargs=1 ;;
         'eda redrive|--region') _eda_completion_nargs=1 ;;
         'eda redrive|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -353,6 +374,13 @@ _eda_completion_option() {
         'eda tail cleanup|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda tail cleanup|--role-arn') _eda_completion_nargs=1 ;;
         'eda tail cleanup|--output'|'eda tail cleanup|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda tail queue|--count') _eda_completion_nargs=1 ;;
+        'eda tail queue|--timeout') _eda_completion_nargs=1 ;;
+        'eda tail queue|--profile') _eda_completion_nargs=1 ;;
+        'eda tail queue|--region') _eda_completion_nargs=1 ;;
+        'eda tail queue|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda tail queue|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail queue|--output'|'eda tail queue|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda tail topic|--filter-policy') _eda_completion_nargs=1 ;;
         'eda tail topic|--count') _eda_completion_nargs=1 ;;
         'eda tail topic|--timeout') _eda_completion_nargs=1 ;;

@@ -85,6 +85,23 @@ function __eda_nargs
             'eda init|--role-arn' \
             'eda init|--output' \
             'eda init|-o' \
+            'eda probe|--bus' \
+            'eda probe|--event' \
+            'eda probe|--topic' \
+            'eda probe|--message' \
+            'eda probe|--attributes' \
+            'eda probe|--expect' \
+            'eda probe|--timeout' \
+            'eda probe|--settle' \
+            'eda probe|--id-path' \
+            'eda probe|--config' \
+            'eda probe|-c' \
+            'eda probe|--profile' \
+            'eda probe|--region' \
+            'eda probe|--endpoint-url' \
+            'eda probe|--role-arn' \
+            'eda probe|--output' \
+            'eda probe|-o' \
             'eda redrive|--profile' \
             'eda redrive|--region' \
             'eda redrive|--endpoint-url' \
@@ -263,6 +280,14 @@ function __eda_nargs
             'eda tail cleanup|--role-arn' \
             'eda tail cleanup|--output' \
             'eda tail cleanup|-o' \
+            'eda tail queue|--count' \
+            'eda tail queue|--timeout' \
+            'eda tail queue|--profile' \
+            'eda tail queue|--region' \
+            'eda tail queue|--endpoint-url' \
+            'eda tail queue|--role-arn' \
+            'eda tail queue|--output' \
+            'eda tail queue|-o' \
             'eda tail topic|--filter-policy' \
             'eda tail topic|--count' \
             'eda tail topic|--timeout' \
@@ -317,6 +342,7 @@ function __eda_is_command
         'eda dlq' \
         'eda iam-policy' \
         'eda init' \
+        'eda probe' \
         'eda redrive' \
         'eda route' \
         'eda saga' \
@@ -344,6 +370,7 @@ function __eda_is_command
         'eda stream tail' \
         'eda tail bus' \
         'eda tail cleanup' \
+        'eda tail queue' \
         'eda tail topic'
 end
 
@@ -439,12 +466,13 @@ complete -c eda -n '__eda_arg eda 0 0' -f -a demo -d "Run eda's diagnostics on t
 complete -c eda -n '__eda_arg eda 0 0' -f -a dlq -d 'Dead-letter queues: find them, measure them, peek at them.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a iam-policy -d 'Print the least-privilege IAM policy (JSON) for an eda command, or for all of them.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a init -d "Discover the account's pipeline and write it as a pipeline file: topics, queues, buses, tables (idempotency tables..."
+complete -c eda -n '__eda_arg eda 0 0' -f -a probe -d 'Send one event and report, per target, whether it arrived, how fast, and if not, why not.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a redrive -d 'Move messages from a dead-letter queue back to their source (or --to a queue): at least once, never losing one, with...'
 complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: which rules match it, and why the others miss it.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a saga -d 'Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a stream -d 'DynamoDB streams: tail them, filter them, see what changed.'
-complete -c eda -n '__eda_arg eda 0 0' -f -a tail -d 'Watch live events on a bus or a topic through a temporary queue that is removed when the tail ends.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a tail -d 'Watch live events on a bus, a topic or what feeds a queue, through temporary queues that are removed when the tail ends.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a topology -d 'Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
 complete -c eda -n '__eda_arg eda 0 0' -f -a trace -d 'Follow one correlation id through the pipeline and print one timeline and a verdict.'
 complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
@@ -578,6 +606,29 @@ complete -c eda -n "__eda_at 'eda init'" -l output -s o -r -f -a 'table json jso
 complete -c eda -n "__eda_at 'eda init'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda init'" -l debug -d 'Show tracebacks and AWS calls.'
 complete -c eda -n "__eda_at 'eda init'" -l version -d 'Print the version and exit.'
+
+# eda probe
+complete -c eda -n "__eda_at 'eda probe'" -l bus -r -f -d 'Put the event on this EventBridge bus.'
+complete -c eda -n "__eda_at 'eda probe'" -l event -r -f -d 'With --bus: a full EventBridge event or a PutEvents entry (inline, @FILE, file://FILE, - for stdin).'
+complete -c eda -n "__eda_at 'eda probe'" -l topic -r -f -d 'Publish the message to this topic.'
+complete -c eda -n "__eda_at 'eda probe'" -l message -r -f -d 'With --topic: the message, a JSON object (as --event).'
+complete -c eda -n "__eda_at 'eda probe'" -l attributes -r -f -d 'With --topic: message attributes, e.g. \'{"type": "order.created"}\' (string, number, list).'
+complete -c eda -n "__eda_at 'eda probe'" -l expect -r -f -d 'A target that must receive the event even if no rule is predicted to route it there: a queue name, URL or any ARN. Repeatable.'
+complete -c eda -n "__eda_at 'eda probe'" -l timeout -r -f -d 'How long to wait for the event after sending it.'
+complete -c eda -n "__eda_at 'eda probe'" -l settle -r -f -d 'Wait this long between creating the taps and sending: AWS applies a new rule within moments, not at once.'
+complete -c eda -n "__eda_at 'eda probe'" -l id-path -r -f -d "Where to stamp the probe's correlation id (default: the first correlation_id_paths entry of eda.yaml, else detail.correlationId on a bus, correlationId in a topic's message)."
+complete -c eda -n "__eda_at 'eda probe'" -l config -s c -r -f -d 'Pipeline file whose correlation_id_paths says where to stamp the id (default: ./eda.yaml when it exists).'
+complete -c eda -n "__eda_at 'eda probe'" -l yes -s y -d 'Send without asking (required without a terminal).'
+complete -c eda -n "__eda_at 'eda probe'" -l dry-run -d 'Predict and check; create nothing, send nothing.'
+complete -c eda -n "__eda_at 'eda probe'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda probe'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda probe'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda probe'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda probe'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda probe'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda probe'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda probe'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda probe'" -l version -d 'Print the version and exit.'
 
 # eda redrive
 complete -c eda -n "__eda_arg 'eda redrive' 0 0" -f -a cancel -d 'Cancel the running SQS message move task of a DLQ.'
@@ -854,6 +905,7 @@ complete -c eda -n "__eda_at 'eda stream tail'" -l version -d 'Print the version
 # eda tail
 complete -c eda -n "__eda_arg 'eda tail' 0 0" -f -a bus -d 'Print the events on a bus as they arrive: all of them, or those matching --pattern or --rule.'
 complete -c eda -n "__eda_arg 'eda tail' 0 0" -f -a cleanup -d 'Remove the queues, rules and subscriptions left behind by tails that were killed.'
+complete -c eda -n "__eda_arg 'eda tail' 0 0" -f -a queue -d 'Print what arrives at a queue without consuming it: what feeds the queue is tapped instead.'
 complete -c eda -n "__eda_arg 'eda tail' 0 0" -f -a topic -d 'Print the messages published to a topic as they arrive, with their subject and attributes.'
 complete -c eda -n "__eda_at 'eda tail'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda tail'" -l profile -r -f -d 'AWS profile to use.'
@@ -893,6 +945,19 @@ complete -c eda -n "__eda_at 'eda tail cleanup'" -l output -s o -r -f -a 'table 
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l debug -d 'Show tracebacks and AWS calls.'
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l version -d 'Print the version and exit.'
+
+# eda tail queue
+complete -c eda -n "__eda_at 'eda tail queue'" -l count -r -f -d 'Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l timeout -r -f -d 'Stop after this many seconds (exit 0 without --count).'
+complete -c eda -n "__eda_at 'eda tail queue'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda tail queue'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l version -d 'Print the version and exit.'
 
 # eda tail topic
 complete -c eda -n "__eda_at 'eda tail topic'" -l filter-policy -r -f -d 'Only messages this SNS filter policy admits (JSON; @FILE or file://FILE; - for stdin).'

@@ -36,12 +36,13 @@ _eda() {
                 'dlq:Dead-letter queues: find them, measure them, peek at them.'
                 'iam-policy:Print the least-privilege IAM policy (JSON) for an eda command, or for all of them.'
                 'init:Discover the account'"'"'s pipeline and write it as a pipeline file: topics, queues, buses, tables (idempotency tables...'
+                'probe:Send one event and report, per target, whether it arrived, how fast, and if not, why not.'
                 'redrive:Move messages from a dead-letter queue back to their source (or --to a queue): at least once, never losing one, with...'
                 'route:Route an event offline: which rules match it, and why the others miss it.'
                 'saga:Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
                 'stream:DynamoDB streams: tail them, filter them, see what changed.'
-                'tail:Watch live events on a bus or a topic through a temporary queue that is removed when the tail ends.'
+                'tail:Watch live events on a bus, a topic or what feeds a queue, through temporary queues that are removed when the tail ends.'
                 'topology:Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
                 'trace:Follow one correlation id through the pipeline and print one timeline and a verdict.'
             )
@@ -56,6 +57,7 @@ _eda() {
                 (dlq) _eda__dlq && ret=0 ;;
                 (iam-policy) _eda__iam-policy && ret=0 ;;
                 (init) _eda__init && ret=0 ;;
+                (probe) _eda__probe && ret=0 ;;
                 (redrive) _eda__redrive && ret=0 ;;
                 (route) _eda__route && ret=0 ;;
                 (saga) _eda__saga && ret=0 ;;
@@ -244,6 +246,35 @@ _eda__init() {
         '(--config -c)-c+[Where to write the pipeline file ('"'"'-'"'"' for stdout).]:path: ' \
         '(--force)--force[Overwrite an existing file.]' \
         '*--correlation-id-path=[Where messages carry their correlation id (dotted path). Repeatable. Default: correlationId and detail.correlationId.]:path: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
+}
+
+_eda__probe() {
+    _arguments -s -S : \
+        '(--bus)--bus=[Put the event on this EventBridge bus.]:name: ' \
+        '(--event)--event=[With --bus: a full EventBridge event or a PutEvents entry (inline, @FILE, file://FILE, - for stdin).]:json|@file: ' \
+        '(--topic)--topic=[Publish the message to this topic.]:name|arn: ' \
+        '(--message)--message=[With --topic: the message, a JSON object (as --event).]:json|@file: ' \
+        '(--attributes)--attributes=[With --topic: message attributes, e.g. '"'"'{"type": "order.created"}'"'"' (string, number, list).]:json|@file: ' \
+        '*--expect=[A target that must receive the event even if no rule is predicted to route it there: a queue name, URL or any ARN. Repeatable.]:target: ' \
+        '(--timeout)--timeout=[How long to wait for the event after sending it.]:seconds: ' \
+        '(--settle)--settle=[Wait this long between creating the taps and sending: AWS applies a new rule within moments, not at once.]:seconds: ' \
+        '(--id-path)--id-path=[Where to stamp the probe'"'"'s correlation id (default: the first correlation_id_paths entry of eda.yaml, else detail.correlationId on a bus, correlationId in a topic'"'"'s message).]:path: ' \
+        '(--config -c)--config=[Pipeline file whose correlation_id_paths says where to stamp the id (default: ./eda.yaml when it exists).]:path: ' \
+        '(--config -c)-c+[Pipeline file whose correlation_id_paths says where to stamp the id (default: ./eda.yaml when it exists).]:path: ' \
+        '(--yes -y)--yes[Send without asking (required without a terminal).]' \
+        '(--yes -y)-y[Send without asking (required without a terminal).]' \
+        '(--dry-run)--dry-run[Predict and check; create nothing, send nothing.]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -754,6 +785,7 @@ _eda__tail() {
             commands=(
                 'bus:Print the events on a bus as they arrive: all of them, or those matching --pattern or --rule.'
                 'cleanup:Remove the queues, rules and subscriptions left behind by tails that were killed.'
+                'queue:Print what arrives at a queue without consuming it: what feeds the queue is tapped instead.'
                 'topic:Print the messages published to a topic as they arrive, with their subject and attributes.'
             )
             _describe -t commands 'eda tail command' commands && ret=0
@@ -763,6 +795,7 @@ _eda__tail() {
             case $words[1] in
                 (bus) _eda__tail__bus && ret=0 ;;
                 (cleanup) _eda__tail__cleanup && ret=0 ;;
+                (queue) _eda__tail__queue && ret=0 ;;
                 (topic) _eda__tail__topic && ret=0 ;;
             esac
             ;;
@@ -807,6 +840,24 @@ _eda__tail__cleanup() {
         '(--no-color)--no-color[No colour in output.]' \
         '(--debug)--debug[Show tracebacks and AWS calls.]' \
         '(--version)--version[Print the version and exit.]'
+}
+
+_eda__tail__queue() {
+    _arguments -s -S : \
+        '(--count)--count=[Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.]:n: ' \
+        '(--timeout)--timeout=[Stop after this many seconds (exit 0 without --count).]:seconds: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        ':The queue whose traffic to watch.: '
 }
 
 _eda__tail__topic() {

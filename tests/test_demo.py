@@ -33,6 +33,12 @@ def test_demo_runs_every_step_and_leaves_nothing_running() -> None:
     assert depth_lines.get("notify-lambda-dlq") == "3"
     # ... and grouped poison messages.
     assert "error: [200] Task timed out after 3.00 seconds" in out
+    # The probe: the EU order reaches eu-fulfilment; fraud-review filters it out, and says why.
+    probe = out.split("$ eda probe", 1)[1].split("\n\n", 1)[0]
+    eu_line = next(line for line in probe.splitlines() if line.startswith("eu-fulfilment"))
+    assert " yes " in eu_line and " ms " in eu_line, probe
+    fraud_line = next(line for line in probe.splitlines() if line.startswith("fraud-review"))
+    assert 'detail.amount: numeric [">", 1000] expected, got 250' in fraud_line, probe
     assert "Demo finished" in out
     # Each step is shown as a shell would take it: a JSON argument quoted, so it can be pasted.
     saga_step = next(line for line in out.splitlines() if line.startswith("$ eda saga run"))

@@ -26,6 +26,7 @@ GROUP_PAGES = {
     "dlq": "dlq.md",
     "redrive": "redrive.md",
     "tail": "tail.md",
+    "probe": "probe.md",
     "stream": "stream.md",
     "trace": "trace.md",
     "saga": "saga.md",

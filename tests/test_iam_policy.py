@@ -377,15 +377,25 @@ def _taps(server: IamServer) -> list[str]:
     ("tail bus", ["tail", "bus", "orders-bus", "--timeout", "1"]),
     ("tail bus", ["tail", "bus", "orders-bus", "--rule", "eu-orders", "--timeout", "1"]),
     ("tail topic", ["tail", "topic", "orders", "--filter-policy", '{"type": ["order.created"]}', "--timeout", "1"]),
-], ids=["bus", "bus --rule", "topic"])
+    ("tail queue", ["tail", "queue", "eu-fulfilment", "--timeout", "1"]),
+    ("tail queue", ["tail", "queue", "payments", "--timeout", "1"]),
+    ("probe", ["probe", "--bus", "orders-bus", "--event", f"@{EVENTS / 'order-created-eu.json'}", "--yes",
+               "--settle", "0", "--timeout", "5"]),
+    ("probe", ["probe", "--bus", "orders-bus", "--event", f"@{EVENTS / 'order-created-eu.json'}", "--yes",
+               "--settle", "0", "--timeout", "1", "--expect", "fraud-review"]),
+    ("probe", ["probe", "--topic", "orders", "--message", '{"orderId": "o-1"}', "--yes", "--settle", "0",
+               "--timeout", "5"]),
+], ids=["bus", "bus --rule", "topic", "queue (rule)", "queue (subscription)", "probe bus", "probe --expect",
+        "probe topic"])
 def test_tail_runs_under_exactly_its_policy(iam_server: IamServer, as_user: Callable[..., Result], command: str,
                                             args: list[str]) -> None:
-    """A tail creates and removes its tap with nothing but the actions `eda iam-policy tail` prints (moto
+    """A tail or a probe creates and removes its taps with nothing but the actions `eda iam-policy` prints for
+    it (moto
     authorises CreateQueue and PutRule by their own action: sqs:TagQueue and events:TagResource, which
     AWS also requires for tags at creation, are in the policy but not proven here)."""
     [policy] = policies_for(command)
     result = as_user(policy_document([policy]), *args)
-    assert result.code == 0, result.stderr
+    assert result.code in ({0, 1} if command == "probe" else {0}), result.stderr  # the demo has broken routes
     assert not _denied(result), result.stderr
     assert "removed queue eda-tap-" in result.stderr
     assert _taps(iam_server) == []

@@ -205,7 +205,7 @@ def test_stamp_sets_the_path_and_returns_what_it_replaced() -> None:
     assert doc == {"a": {"b": 1, "c": {"d": "x"}}} and previous is None
     doc, previous = stamp({"a": {"b": 1}}, "a.b", "x")
     assert doc == {"a": {"b": "x"}} and previous == 1
-    with pytest.raises(UsageError, match="a.b is not an object"):
+    with pytest.raises(UsageError, match=r"a\.b is not an object"):
         stamp({"a": {"b": 1}}, "a.b.c", "x")
 
 

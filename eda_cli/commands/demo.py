@@ -24,6 +24,8 @@ STEPS: list[tuple[str, list[str]]] = [
       "--no-follow"]),
     ("Which rule routes this order, and why do the others miss it?",
      ["route", "test", "{events}/order-created-eu.json", "--bus", "orders-bus"]),
+    ("Prove it live: send that order once, stamped, and see which targets it reaches (the taps are removed after)",
+     ["probe", "--bus", "orders-bus", "--event", "@{events}/order-created-eu.json", "--yes"]),
     ("The payments consumer is fixed: move its poison messages back, archived first",
      ["redrive", "payments-dlq", "--archive", "{tmp}/payments-dlq.jsonl", "--yes"]),
     ("The payments DLQ is empty again", ["dlq", "inspect", "payments-dlq"]),

@@ -66,6 +66,9 @@ _RESOLVE_QUEUE = ("sqs:GetQueueUrl",)
 #: What every tail does with its temporary queue.
 _TAP = ("sqs:ListQueues", "sqs:CreateQueue", "sqs:TagQueue", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteQueue")
+#: A tap's rule on a bus, and a tap's subscription to a topic.
+_TAP_RULE = ("events:PutRule", "events:TagResource", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule")
+_TAP_SUBSCRIPTION = ("sns:Subscribe", "sns:Unsubscribe")
 
 POLICIES: tuple[CommandPolicy, ...] = (
     CommandPolicy("dlq list", _DLQ_READ, True),
@@ -103,16 +106,33 @@ POLICIES: tuple[CommandPolicy, ...] = (
     ),
     CommandPolicy(
         "tail bus",
-        (*_TAP, "events:DescribeRule", "events:PutRule", "events:TagResource", "events:PutTargets",
-         "events:RemoveTargets", "events:DeleteRule"),
+        (*_TAP, "events:DescribeRule", *_TAP_RULE),
         False,
         "creates a temporary queue and rule (eda-tap-*) and removes them when the tail ends",
     ),
     CommandPolicy(
         "tail topic",
-        (*_TAP, "sns:ListTopics", "sns:Subscribe", "sns:Unsubscribe"),
+        (*_TAP, "sns:ListTopics", *_TAP_SUBSCRIPTION),
         False,
         "creates a temporary queue (eda-tap-*) subscribed to the topic and removes both when the tail ends",
+    ),
+    CommandPolicy(
+        "tail queue",
+        (*_TAP, *_RESOLVE_QUEUE, "sqs:ListDeadLetterSourceQueues", "events:ListEventBuses",
+         "events:ListRuleNamesByTarget", "events:DescribeRule", *_TAP_RULE, "sns:ListSubscriptions",
+         "sns:GetSubscriptionAttributes", *_TAP_SUBSCRIPTION),
+        False,
+        "copies each rule and subscription that feeds the queue into a temporary queue (eda-tap-*), removed when "
+        "the tail ends; never reads the queue itself",
+    ),
+    CommandPolicy(
+        "probe",
+        (*_TAP, *_RESOLVE_QUEUE, "events:DescribeEventBus", "events:ListRules", "events:ListTargetsByRule",
+         *_TAP_RULE, "events:PutEvents", "sns:ListTopics", "sns:ListSubscriptionsByTopic",
+         "sns:GetSubscriptionAttributes", *_TAP_SUBSCRIPTION, "sns:Publish"),
+        False,
+        "sends one event (PutEvents or Publish) and taps its routes with temporary queues, rules and "
+        "subscriptions (eda-tap-*), removed when it ends",
     ),
     CommandPolicy(
         "tail cleanup",
