@@ -4,11 +4,19 @@ never read. Events are sent from a thread once every tap exists; afterwards no e
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from eda_cli.core.tap import Delivery
+from eda_cli.core.tap.fanin import receive_all
 from tests.fixtures.cli import Result
 from tests.fixtures.taps import PREFIX, in_background, joined, leftovers, wait_for
 
@@ -113,4 +121,69 @@ def test_an_unknown_queue_is_exit_3_before_anything_is_created(eda: Callable[...
     result = eda("tail", "queue", "no-such-queue", "--timeout", "1")
     assert result.code == 3, result.stderr
     assert "no-such-queue" in result.stderr and "created" not in result.stderr
+    assert leftovers(boto) == []
+
+
+# -- several taps at once --------------------------------------------------------------------------
+
+
+class ScriptedTap:
+    """A tap whose receive yields what it is given, then raises `error` (if any), then waits for cancel."""
+
+    def __init__(self, bodies: list[str], error: Exception | None = None, delay: float = 0.0) -> None:
+        self.bodies, self.error, self.delay = bodies, error, delay
+
+    def receive(self, *, count: int | None = None, timeout: float | None = None,
+                cancel: threading.Event | None = None) -> Iterator[Delivery]:
+        for body in self.bodies:
+            time.sleep(self.delay)
+            yield Delivery(body, body, time.time())
+        if self.error is not None:
+            raise self.error
+        if cancel is not None:
+            cancel.wait(timeout)
+
+
+def test_receive_all_merges_taps_and_stops_at_the_count() -> None:
+    taps: list[Any] = [ScriptedTap(["a1", "a2"], delay=0.01), ScriptedTap(["b1"], delay=0.01)]
+    got = sorted((i, d.raw) for i, d in receive_all(taps, count=3, timeout=10))
+    assert got == [(0, "a1"), (0, "a2"), (1, "b1")]
+
+
+def test_receive_all_raises_a_taps_error_and_honours_the_timeout() -> None:
+    failing: list[Any] = [ScriptedTap([]), ScriptedTap(["x"], error=RuntimeError("boom"))]
+    with pytest.raises(RuntimeError, match="boom"):
+        list(receive_all(failing, timeout=10))
+    quiet: list[Any] = [ScriptedTap([]), ScriptedTap([])]
+    started = time.monotonic()
+    assert list(receive_all(quiet, timeout=0.3)) == []
+    assert time.monotonic() - started < 5
+
+
+def test_receive_all_stops_on_cancel() -> None:
+    cancel = threading.Event()
+    cancel.set()
+    taps: list[Any] = [ScriptedTap(["a"]), ScriptedTap(["b"])]
+    assert list(receive_all(taps, timeout=10, cancel=cancel)) == []
+
+
+# -- signals with several taps ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("moment", ["created queue", "listening"])
+def test_a_signal_removes_every_tap_and_exits_130(endpoint: str, boto: Callable[[str], Any], fed: dict[str, str],
+                                                  sig: signal.Signals, moment: str) -> None:
+    env = {**os.environ, "EDA_ENDPOINT_URL": endpoint}
+    process = subprocess.Popen([sys.executable, "-m", "eda_cli", "tail", "queue", "fulfilment", "--timeout", "60"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                               env=env)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith(moment):
+            break
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert f"removed queue {PREFIX}" in err
     assert leftovers(boto) == []
