@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,6 @@ from eda_cli.errors import ExitCode, UsageError
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
     from eda_cli.core.tap import Delivery, Tap, TapResource
-    from eda_cli.core.tap.feeds import Feed
     from eda_cli.render import Renderer
 
 #: Opens one tap (creating its queue and feed), reporting each resource it creates.
@@ -152,7 +150,7 @@ def queue_cmd(
     renderer.note(f"tapping {len(found.feeds)} feed(s) of queue {ref.name}: "
                   f"{', '.join(f.describe() for f in found.feeds)} (messages sent to the queue directly are not "
                   "seen)")
-    openers: list[Opener] = [functools.partial(_open_feed, feed) for feed in found.feeds]
+    openers: list[Opener] = [feed.open for feed in found.feeds]
     _tail(app_, openers, count, timeout, [f.describe() for f in found.feeds] if len(found.feeds) > 1 else None,
           events=events, sns=sns)
 
@@ -202,10 +200,6 @@ _CLEANUP_HINT = "pass --yes to confirm, or --dry-run to list them"
 
 
 # -- the tail itself ------------------------------------------------------------------------------
-
-
-def _open_feed(feed: Feed, tap: Tap, created: Callable[[TapResource], None]) -> object:
-    return feed.open(tap, created)
 
 
 def _tail(app_: AppContext, openers: list[Opener],
