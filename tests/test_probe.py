@@ -238,3 +238,16 @@ def test_a_target_arrives_only_when_seen_and_not_blocked() -> None:
     assert blocked.reason(5) == "routed (seen on the tap), but no policy"
     late = ProbeTarget("arn:aws:sqs:us-east-1:1:q", feed, True)
     assert late.reason(5) == "predicted, but the tap did not see it within 5 s"
+
+
+def test_jsonl_and_csv_print_one_record_per_target(eda: Callable[..., Result], boto: Callable[[str], Any],
+                                                   bus: dict[str, tuple[str, str]]) -> None:
+    lines = eda("-o", "jsonl", "probe", "--bus", BUS, "--event", json.dumps(ORDER), "--dry-run")
+    assert lines.code == 0, lines.stderr
+    records = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert sorted(r["target"].rsplit(":", 1)[-1] for r in records) == ["audit", "eu", "fraud"]
+    assert len({r["correlation_id"] for r in records}) == 1
+    table = eda("-o", "csv", "probe", "--bus", BUS, "--event", json.dumps(ORDER), "--dry-run")
+    assert table.stdout.splitlines()[0] == ("correlation_id,target,via,predicted,expected,arrived,matched,"
+                                            "latency_ms,reason,checked")
+    assert len(table.stdout.splitlines()) == 4

@@ -121,11 +121,11 @@ def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, ye
     if dry_run:
         result = probe.result(timeout)
         renderer.note(f"dry run: nothing created, nothing sent; {len(probe.feeds)} tap(s) would be created")
-        renderer.emit(result.to_dict(), lambda r: _print(r, result, dry_run=True))
+        _emit(renderer, result, dry_run=True)
         return
     if not probe.feeds:
         result = probe.result(timeout)
-        renderer.emit(result.to_dict(), lambda r: _print(r, result, dry_run=True))
+        _emit(renderer, result, dry_run=True)
         renderer.note("nothing to prove: no rule or subscription is predicted to route the event anywhere, and no "
                       "--expect target was given; nothing was sent")
         exit_with(ExitCode.FINDING)
@@ -157,7 +157,7 @@ def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, ye
     if interrupted:
         renderer.note("interrupted" + ("" if result.sent_at is None else ": the probe was sent; "
                                        "what arrived before the interruption is shown"))
-    renderer.emit(result.to_dict(), lambda r: _print(r, result), partial=interrupted)
+    _emit(renderer, result, partial=interrupted)
     if interrupted:
         exit_with(ExitCode.INTERRUPTED)
     exit_with(ExitCode.OK if result.ok else ExitCode.FINDING)
@@ -205,6 +205,18 @@ def _target_arn(app_: AppContext, target: str) -> str:
 
 
 # -- output ---------------------------------------------------------------------------------------
+
+
+#: -o jsonl and -o csv: one record per target, with the probe's id (the whole result is -o json's).
+RECORD_COLUMNS = ("correlation_id", "target", "via", "predicted", "expected", "arrived", "matched", "latency_ms",
+                  "reason", "checked")
+
+
+def _emit(renderer: Renderer, result: ProbeResult, *, dry_run: bool = False, partial: bool | None = None) -> None:
+    doc = result.to_dict()
+    records = [{"correlation_id": doc["correlation_id"], **target} for target in doc["targets"]]
+    renderer.emit(doc, lambda r: _print(r, result, dry_run=dry_run), records=records, columns=RECORD_COLUMNS,
+                  partial=partial)
 
 
 def _short(arn: str) -> str:
