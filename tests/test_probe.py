@@ -251,3 +251,19 @@ def test_jsonl_and_csv_print_one_record_per_target(eda: Callable[..., Result], b
     assert table.stdout.splitlines()[0] == ("correlation_id,target,via,predicted,expected,arrived,matched,"
                                             "latency_ms,reason,checked")
     assert len(table.stdout.splitlines()) == 4
+
+
+def test_the_id_path_comes_from_eda_yaml_unless_given(eda: Callable[..., Result], boto: Callable[[str], Any],
+                                                      bus: dict[str, tuple[str, str]], tmp_path: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eda.yaml").write_text("version: 1\ncorrelation_id_paths: [meta.cid, detail.trace.id]\n")
+    from_file = eda("-o", "json", "probe", "--bus", BUS, "--event", json.dumps(ORDER), "--dry-run")
+    assert from_file.code == 0, from_file.stderr
+    assert from_file.json()["id_path"] == "detail.trace.id"
+    given = eda("-o", "json", "probe", "--bus", BUS, "--event", json.dumps(ORDER), "--dry-run",
+                "--id-path", "$.detail.ref")
+    assert given.json()["id_path"] == "detail.ref"
+    (tmp_path / "eda.yaml").write_text("version: 1\ncorrelation_id_paths: [[nope]]\n")
+    broken = eda("probe", "--bus", BUS, "--event", json.dumps(ORDER), "--dry-run")
+    assert broken.code == 2 and "eda.yaml" in broken.stderr

@@ -176,10 +176,15 @@ def _json_object(value: str | None, option: str) -> dict[str, Any]:
 def _id_path(app_: AppContext, given: str | None, config: str | None, on_bus: bool) -> str:
     from eda_cli.commands._pipeline import config_errors
     from eda_cli.core.probe import DEFAULT_BUS_ID_PATH, DEFAULT_TOPIC_ID_PATH
-    from eda_cli.core.trace.match import normalize_path
 
     if given is not None:
+        from eda_cli.core.trace.match import normalize_path
+
         return normalize_path(given)
+    import os
+
+    if config is None and not os.path.lexists("eda.yaml"):  # no file to read: skip loading the pipeline package
+        return DEFAULT_BUS_ID_PATH if on_bus else DEFAULT_TOPIC_ID_PATH
     from eda_cli.core.pipeline.load import open_pipeline_file
 
     try:

@@ -170,7 +170,9 @@ class Tap:
     def receive(self, *, count: int | None = None, timeout: float | None = None,
                 cancel: threading.Event | None = None) -> Iterator[Delivery]:
         """What arrives, until `count` deliveries, `timeout` seconds, or `cancel`. Long polls (up to 20 s,
-        never past the timeout) and deletes what it received: the queue is the tap's own."""
+        never past the timeout), hands each batch over as soon as it is received (`received_at` is that
+        moment), then deletes it: the queue is the tap's own. A batch cut short by `count`, or whose
+        consumer stops, is not deleted: it goes with the queue."""
         start = self.clock()
         while True:
             if cancel is not None and cancel.is_set():
@@ -186,9 +188,6 @@ class Tap:
             wanted = 10 if count is None else max(1, min(10, count - self.received))
             messages = self.sqs.receive_message(QueueUrl=self._state.queue_url, MaxNumberOfMessages=wanted,
                                                 WaitTimeSeconds=wait).get("Messages", [])
-            if messages:
-                self.sqs.delete_message_batch(QueueUrl=self._state.queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
             now = self.clock()
             for message in messages:
                 if count is not None and self.received >= count:
@@ -200,6 +199,9 @@ class Tap:
                     body = raw
                 self.received += 1
                 yield Delivery(body, raw, now)
+            if messages:  # after they are shown: the queue is the tap's own, nobody else can receive them
+                self.sqs.delete_message_batch(QueueUrl=self._state.queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
 
     # -- remove -----------------------------------------------------------------------------------
 
