@@ -74,7 +74,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--pattern --bus --rule --topic --dialect --scope --source --detail-type --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga')
-            _eda_completion_cmds=(compile deploy history run status validate)
+            _eda_completion_cmds=(compile deploy history redrive run status validate)
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga compile')
@@ -85,6 +85,9 @@ _eda_completion_node() {
             ;;
         'eda saga history')
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda saga redrive')
+            _eda_completion_opts=(--state-machine --since --status --max --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda saga run')
             _eda_completion_opts=(--input -i --engine -e --fail-at --idempotency-table --idempotency-ttl --execution-name --name --execution-role-arn --poll --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -297,6 +300,15 @@ _eda_completion_option() {
         'eda saga history|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga history|--role-arn') _eda_completion_nargs=1 ;;
         'eda saga history|--output'|'eda saga history|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda saga redrive|--state-machine') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--since') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--status') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--max') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--profile') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--region') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--output'|'eda saga redrive|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga run|--input'|'eda saga run|-i') _eda_completion_nargs=1 ;;
         'eda saga run|--engine'|'eda saga run|-e') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(local stepfunctions) ;;
         'eda saga run|--fail-at') _eda_completion_nargs=1 ;;

@@ -189,6 +189,16 @@ function __eda_nargs
             'eda saga history|--role-arn' \
             'eda saga history|--output' \
             'eda saga history|-o' \
+            'eda saga redrive|--state-machine' \
+            'eda saga redrive|--since' \
+            'eda saga redrive|--status' \
+            'eda saga redrive|--max' \
+            'eda saga redrive|--profile' \
+            'eda saga redrive|--region' \
+            'eda saga redrive|--endpoint-url' \
+            'eda saga redrive|--role-arn' \
+            'eda saga redrive|--output' \
+            'eda saga redrive|-o' \
             'eda saga run|--input' \
             'eda saga run|-i' \
             'eda saga run|--engine' \
@@ -362,6 +372,7 @@ function __eda_is_command
         'eda saga compile' \
         'eda saga deploy' \
         'eda saga history' \
+        'eda saga redrive' \
         'eda saga run' \
         'eda saga status' \
         'eda saga validate' \
@@ -739,6 +750,7 @@ complete -c eda -n "__eda_at 'eda route test'" -l version -d 'Print the version 
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a compile -d 'Print the Amazon States Language definition the saga compiles to.'
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a deploy -d "Create or update the saga's state machine (Standard or Express, as the file says)."
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a history -d "Every history event of a saga's Step Functions execution, with the step it belongs to."
+complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a redrive -d 'Redrive failed Step Functions executions from the state that failed (RedriveExecution).'
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a run -d 'Run a saga: steps in order; on a failure, compensate the completed steps in reverse order.'
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a status -d "The saga outcome of a Step Functions execution: each step's status, the compensations."
 complete -c eda -n "__eda_arg 'eda saga' 0 0" -f -a validate -d 'Check a saga file: structure, integrations, parameters, templates.'
@@ -788,6 +800,23 @@ complete -c eda -n "__eda_at 'eda saga history'" -l output -s o -r -f -a 'table 
 complete -c eda -n "__eda_at 'eda saga history'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga history'" -l debug -d 'Show tracebacks and AWS calls.'
 complete -c eda -n "__eda_at 'eda saga history'" -l version -d 'Print the version and exit.'
+
+# eda saga redrive
+complete -c eda -n "__eda_at 'eda saga redrive'" -l state-machine -r -f -d "Redrive this state machine's failed executions."
+complete -c eda -n "__eda_at 'eda saga redrive'" -l since -r -f -d 'With --state-machine: executions that ended since then (30m, 2h, 1d, or ISO 8601). Step Functions redrives up to 14 days after the failure.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l status -r -f -d 'With --state-machine: which endings to redrive: FAILED, TIMED_OUT, ABORTED.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l max -r -f -d 'With --state-machine: at most N executions, newest first.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l yes -s y -d 'Do not ask (required without a terminal).'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l dry-run -d 'List what would be redriven; redrive nothing.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l version -d 'Print the version and exit.'
 
 # eda saga run
 complete -c eda -n "__eda_at 'eda saga run'" -l input -s i -r -f -d "The saga's input: a JSON object, or @FILE / file://FILE / - (stdin) to read it."

@@ -496,6 +496,7 @@ _eda__saga() {
                 'compile:Print the Amazon States Language definition the saga compiles to.'
                 'deploy:Create or update the saga'"'"'s state machine (Standard or Express, as the file says).'
                 'history:Every history event of a saga'"'"'s Step Functions execution, with the step it belongs to.'
+                'redrive:Redrive failed Step Functions executions from the state that failed (RedriveExecution).'
                 'run:Run a saga: steps in order; on a failure, compensate the completed steps in reverse order.'
                 'status:The saga outcome of a Step Functions execution: each step'"'"'s status, the compensations.'
                 'validate:Check a saga file: structure, integrations, parameters, templates.'
@@ -508,6 +509,7 @@ _eda__saga() {
                 (compile) _eda__saga__compile && ret=0 ;;
                 (deploy) _eda__saga__deploy && ret=0 ;;
                 (history) _eda__saga__history && ret=0 ;;
+                (redrive) _eda__saga__redrive && ret=0 ;;
                 (run) _eda__saga__run && ret=0 ;;
                 (status) _eda__saga__status && ret=0 ;;
                 (validate) _eda__saga__validate && ret=0 ;;
@@ -568,6 +570,29 @@ _eda__saga__history() {
         '(--debug)--debug[Show tracebacks and AWS calls.]' \
         '(--version)--version[Print the version and exit.]' \
         ':The execution ARN (eda saga run prints it).: '
+}
+
+_eda__saga__redrive() {
+    _arguments -s -S : \
+        '(--state-machine)--state-machine=[Redrive this state machine'"'"'s failed executions.]:name|arn: ' \
+        '(--since)--since=[With --state-machine: executions that ended since then (30m, 2h, 1d, or ISO 8601). Step Functions redrives up to 14 days after the failure.]:age|time: ' \
+        '(--status)--status=[With --state-machine: which endings to redrive: FAILED, TIMED_OUT, ABORTED.]:status[,status: ' \
+        '(--max)--max=[With --state-machine: at most N executions, newest first.]:n: ' \
+        '(--yes -y)--yes[Do not ask (required without a terminal).]' \
+        '(--yes -y)-y[Do not ask (required without a terminal).]' \
+        '(--dry-run)--dry-run[List what would be redriven; redrive nothing.]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        '*:Execution ARNs to redrive (or use --state-machine).: '
 }
 
 _eda__saga__run() {

@@ -71,6 +71,22 @@ def confirm(app: AppContext, question: str, yes: bool, *, what: str, hint: str) 
         raise typer.Exit(int(ExitCode.INTERRUPTED))
 
 
+def read_since(text: str, now: float, option: str = "--since") -> float:
+    """A --since option: an age (30m, 2h, 1d, 1h30m) or an ISO 8601 time -> epoch seconds; a time in the future
+    or anything else is exit 2."""
+    from eda_cli.core.streams import parse_since
+    from eda_cli.errors import UsageError
+
+    try:
+        since = parse_since(text, now)
+    except UsageError:
+        raise UsageError(f"{option}: cannot read {text!r} as a time",
+                         hint="use an age (30m, 2h, 1d, 1h30m) or an ISO 8601 time (2024-05-01T12:00:00Z)") from None
+    if since > now:
+        raise UsageError(f"{option} {text} is in the future")
+    return since
+
+
 def read_file(path: str, what: str) -> str:
     """A text file an option names ('-': standard input); unreadable or not UTF-8 -> exit 2."""
     import sys

@@ -431,6 +431,83 @@ def _run_stepfunctions(app_: AppContext, saga: Saga, run_input: dict[str, Any], 
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
+@app.command("redrive")
+def redrive_cmd(
+    ctx: typer.Context,
+    executions: list[str] = typer.Argument(None, metavar="[EXECUTION]...",
+                                           help="Execution ARNs to redrive (or use --state-machine)."),
+    state_machine: str | None = typer.Option(None, "--state-machine", metavar="NAME|ARN",
+                                             help="Redrive this state machine's failed executions."),
+    since: str = typer.Option("24h", "--since", metavar="AGE|TIME",
+                              help="With --state-machine: executions that ended since then (30m, 2h, 1d, or ISO "
+                              "8601). Step Functions redrives up to 14 days after the failure."),
+    status: str = typer.Option("FAILED,TIMED_OUT", "--status", metavar="STATUS[,STATUS]",
+                               help="With --state-machine: which endings to redrive: FAILED, TIMED_OUT, ABORTED."),
+    max_executions: int | None = typer.Option(None, "--max", min=1, metavar="N",
+                                              help="With --state-machine: at most N executions, newest first."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be redriven; redrive nothing."),
+) -> None:
+    """Redrive failed Step Functions executions from the state that failed (RedriveExecution).
+
+    One or more executions by ARN, or every execution of --state-machine that ended FAILED or
+    TIMED_OUT (--status) since --since. What succeeded before the failure is kept; the failed
+    state runs again, with its side effects, so it asks first. Standard workflows only. Exit 0
+    when every one was redriven, 4 when some were refused or failed (listed), 3 when the endpoint
+    does not implement RedriveExecution (moto and LocalStack's free edition do not).
+
+    Example: eda saga redrive --state-machine checkout --since 2h --dry-run
+    """
+    import time
+    from datetime import datetime, timezone
+
+    from eda_cli.commands._common import read_since, require_confirmation
+    from eda_cli.core.saga.redrive import (
+        describe_executions,
+        failed_executions,
+        parse_statuses,
+        redrive_executions,
+    )
+    from eda_cli.core.saga.stepfunctions import require_execution_arn
+
+    app_ = ctx_of(ctx)
+    arns = [require_execution_arn(e) for e in executions or []]
+    if bool(arns) == (state_machine is not None):
+        raise UsageError("name the executions to redrive, or --state-machine NAME to redrive its failed ones",
+                         hint="eda saga redrive --state-machine checkout --since 2h")
+    statuses = parse_statuses(status)
+    start = read_since(since, time.time())
+    if not dry_run:
+        require_confirmation(yes, _REDRIVE_WHAT, _REDRIVE_HINT)
+    sfn = app_.session.client("stepfunctions")
+    if state_machine is not None:
+        from eda_cli.aws.resolve import resolve_state_machine
+
+        machine = resolve_state_machine(sfn, state_machine, app_.session.where())
+        found = failed_executions(sfn, machine, since=datetime.fromtimestamp(start, timezone.utc),
+                                  statuses=statuses, limit=max_executions)
+    else:
+        found = describe_executions(sfn, arns)
+    renderer = app_.renderer
+    todo = sum(1 for e in found if e.outcome == "would redrive")
+    if todo and not dry_run:
+        confirm(app_, f"Redrive {todo} execution(s)? Their failed states run again.", yes, what=_REDRIVE_WHAT,
+                hint=_REDRIVE_HINT)
+    result = redrive_executions(sfn, found, dry_run=dry_run,
+                                on_done=lambda e: renderer.note(f"{e.outcome}: {e.name}"))
+    items = [e.to_dict() for e in result.executions]
+    rows = [[i["name"], i["status"], i["stopped_at"] or "-", i["outcome"], i["error"] or "-"] for i in items]
+    view = TableView(columns=["Execution", "Status", "Stopped", "Outcome", "Why"], rows=rows,
+                     empty="no failed executions", keep=("Execution", "Outcome"), drop_first=("Stopped",))
+    renderer.emit(result.to_dict(), view, records=items, partial=result.partial)
+    if result.partial:
+        exit_with(ExitCode.PARTIAL)
+
+
+_REDRIVE_WHAT = "saga redrive restarts executions from the state that failed, which runs again"
+_REDRIVE_HINT = "pass --yes to redrive, or --dry-run to list them"
+
+
 @app.command("status")
 def status_cmd(
     ctx: typer.Context,

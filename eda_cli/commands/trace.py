@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eda_cli.commands._common import ctx_of, exit_with
+from eda_cli.commands._common import ctx_of, exit_with, read_since
 from eda_cli.commands._pipeline import config_errors, config_option
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
@@ -19,19 +19,6 @@ if TYPE_CHECKING:
 DEFAULT_SINCE = "24h"
 #: -o csv's header (and -o jsonl's keys): one row per hit.
 HIT_COLUMNS = ("time", "source", "resource", "summary", "detail")
-
-
-def _since(text: str, now: float) -> float:
-    from eda_cli.core.streams import parse_since
-
-    try:
-        since = parse_since(text, now)
-    except UsageError:
-        raise UsageError(f"--since: cannot read {text!r} as a time",
-                         hint="use an age (30m, 2h, 1d, 1h30m) or an ISO 8601 time (2024-05-01T12:00:00Z)") from None
-    if since > now:
-        raise UsageError(f"--since {text} is in the future")
-    return since
 
 
 def trace(
@@ -80,7 +67,7 @@ def trace(
     if not cid:
         raise UsageError("the correlation id is empty")
     now = time.time()
-    start = _since(since, now)
+    start = read_since(since, now)
     extra_paths = list(id_path or [])
     id_paths(extra_paths)  # bad paths fail here, before any AWS call
     session = app_.session

@@ -145,6 +145,9 @@ POLICIES: tuple[CommandPolicy, ...] = (
     CommandPolicy("stream tail", ("dynamodb:DescribeTable", "dynamodb:DescribeStream", "dynamodb:GetShardIterator",
                                   "dynamodb:GetRecords"), True),
     CommandPolicy("saga validate", (), True, "checks a saga file locally; calls no AWS API"),
+    CommandPolicy("saga redrive", ("states:ListStateMachines", "states:DescribeStateMachine", "states:ListExecutions",
+                                   "states:DescribeExecution", "states:RedriveExecution"), False,
+                  "restarts failed executions from the state that failed (RedriveExecution)"),
     CommandPolicy("saga compile", ("sqs:GetQueueUrl", "sns:ListTopics"), True,
                   "resolves QueueName/TopicName in the saga file; prints the state machine definition"),
     CommandPolicy(

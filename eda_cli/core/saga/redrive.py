@@ -50,7 +50,9 @@ class ExecutionRedrive:
 
     def to_dict(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
-            return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+            if value is None:
+                return None
+            return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
         return {"execution_arn": self.execution_arn, "name": self.name, "status": self.status,
                 "stopped_at": iso(self.stopped_at), "outcome": self.outcome, "redrive_date": iso(self.redrive_date),
@@ -167,7 +169,7 @@ def _redrive_one(sfn: SFNClient, item: ExecutionRedrive, client_token: str, *, c
             if capability_check:
                 raise RedriveUnsupported(
                     "this endpoint does not implement RedriveExecution (Step Functions redrive): nothing was "
-                    "redriven", hint="AWS has it; moto and LocalStack's free edition do not") from exc
+                    "redriven", hint="Step Functions on AWS has it; some emulators do not") from exc
             item.outcome, item.error = "failed", describe(exc)
             return
         item.outcome = "not redrivable" if error_code(exc) in NOT_REDRIVABLE else "failed"

@@ -349,7 +349,7 @@ class StepFunctionsRun:
 # -- status and history of any execution of a deployed saga ------------------------------------
 
 
-def _require_execution_arn(execution: str) -> str:
+def require_execution_arn(execution: str) -> str:
     execution = execution.strip()
     if not execution.startswith("arn:") or (":execution:" not in execution and ":express:" not in execution):
         raise UsageError(
@@ -367,7 +367,7 @@ def layout_for_execution(sfn: SFNClient, execution_arn: str) -> asl.Layout:
 
 def execution_status(sfn: SFNClient, execution: str) -> SagaResult:
     """The saga outcome of an execution so far (status RUNNING while it runs)."""
-    execution_arn = _require_execution_arn(execution)
+    execution_arn = require_execution_arn(execution)
     layout = layout_for_execution(sfn, execution_arn)
     tracker = Tracker(layout.saga, layout.steps, "stepfunctions", execution_arn)
     follow(sfn, execution_arn, HistoryTranslator(layout), tracker.apply, once=True)
@@ -391,7 +391,7 @@ class HistoryEntry:
 
 def execution_history(sfn: SFNClient, execution: str) -> list[HistoryEntry]:
     """The execution's history events, each with the state (and saga step) it belongs to."""
-    execution_arn = _require_execution_arn(execution)
+    execution_arn = require_execution_arn(execution)
     layout = layout_for_execution(sfn, execution_arn)
     entries: list[HistoryEntry] = []
     state: str | None = None
