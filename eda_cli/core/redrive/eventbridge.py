@@ -116,7 +116,7 @@ def target_name(arn: str) -> str:
     if len(parts) != 6:
         return arn
     resource = parts[5]
-    for prefix in ("function:", "stateMachine:", "event-bus/", "api-destination/"):
+    for prefix in ("function:", "stateMachine:", "event-bus/", "api-destination/", "log-group:"):
         if resource.startswith(prefix):
             return resource[len(prefix):]
     return resource.rsplit("/", 1)[-1]
