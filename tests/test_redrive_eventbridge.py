@@ -33,7 +33,7 @@ from tests.fixtures.eventbridge_dlq import (
     rule,
 )
 from tests.fixtures.moto_locked_server import locked_server
-from tests.fixtures.redrive import assert_one_line_error
+from tests.fixtures.redrive import arn_of, assert_one_line_error, fill, make_pipeline
 from tests.fixtures.sessions import session_factory
 
 Eda = Callable[..., Result]
@@ -449,3 +449,26 @@ def test_lambda_target_is_invoked_asynchronously_with_the_event(cli: Eda, aws: A
     assert sorted(c["Payload"] for c in client.calls) == sorted(body_of(ev).encode() for ev in sent.values())
     assert {(c["FunctionName"], c["InvocationType"]) for c in client.calls} == {(function, "Event")}
     assert ids_left(sqs, dlq_url) == {ids["o-003"]}
+
+
+def test_a_source_queues_dlq_that_also_holds_eventbridge_events_routes_each_by_its_origin(
+        cli: Eda, aws: Any, account: str, backend: Backend) -> None:
+    """SQS's own dead letters go back to the source queue; EventBridge's to their target. (Copy mode: a move
+    task would move every message to the source.)"""
+    sqs, events = aws("sqs"), aws("events")
+    (source_url,), dlq_url = make_pipeline(sqs, "orders")
+    billing_url, billing_arn = queue(sqs, "billing")
+    r = rule(events, "orders-to-billing")
+    add_target(events, r, "billing", billing_arn, arn_of(sqs, dlq_url))
+    fill(sqs, dlq_url, 3, attributes=False)
+    ev = event(1, account=account)
+    dead_letter(sqs, dlq_url, ev, r.arn, billing_arn)
+    result = cli("--output", "json", "redrive", "orders-dlq", "--yes", "--wait-seconds", "0", "--mode", "copy")
+    assert result.code == 0, result.stderr
+    summary = result.json()
+    assert summary["targets"] == ["orders", "billing"]
+    assert summary["moved_by_target"] == {"billing": 1, "orders": 3}
+    assert [(d["name"], d["route"], d["api"], d["moved"]) for d in summary["destinations"]] == [
+        ("billing", "eventbridge target", "SendMessageBatch", 1), ("orders", "source queue", "SendMessageBatch", 3)]
+    assert [m["Body"] for m in drain(sqs, billing_url)] == [body_of(ev)]
+    assert len(drain(sqs, source_url)) == 3

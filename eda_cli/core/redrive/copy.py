@@ -328,7 +328,7 @@ class CopyRun:
         self.router.close()
         rows = ledger.rows()
         planned = [t.name for t in self.plan.targets]
-        targets = planned + sorted({str(r["name"]) for r in rows} - set(planned))
+        targets = planned + sorted({str(r["name"]) for r in rows if r["api"] is not None} - set(planned))
         notes = self.notes + [n for n in self.router.notes if n not in self.notes]
         with self.lock:
             return RedriveResult.build(
