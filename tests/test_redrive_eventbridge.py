@@ -472,3 +472,48 @@ def test_a_source_queues_dlq_that_also_holds_eventbridge_events_routes_each_by_i
         ("billing", "eventbridge target", "SendMessageBatch", 1), ("orders", "source queue", "SendMessageBatch", 3)]
     assert [m["Body"] for m in drain(sqs, billing_url)] == [body_of(ev)]
     assert len(drain(sqs, source_url)) == 3
+
+
+def test_kinesis_target_gets_records_keyed_as_eventbridge_keys_them(cli: Eda, aws: Any, account: str) -> None:
+    sqs, events, kinesis = aws("sqs"), aws("events"), aws("kinesis")
+    dlq_url, dlq_arn = dlq(sqs)
+    kinesis.create_stream(StreamName="orders-stream", ShardCount=1)
+    stream = kinesis.describe_stream_summary(StreamName="orders-stream")["StreamDescriptionSummary"]["StreamARN"]
+    keyed = rule(events, "orders-keyed")
+    add_target(events, keyed, "keyed", stream, dlq_arn, KinesisParameters={"PartitionKeyPath": "$.detail.orderId"})
+    plain = rule(events, "orders-plain")
+    add_target(events, plain, "plain", stream, dlq_arn)
+    first, second = event(1, account=account), event(2, account=account)
+    dead_letter(sqs, dlq_url, first, keyed.arn, stream)
+    dead_letter(sqs, dlq_url, second, plain.arn, stream)
+    result = cli(*ARGS)
+    assert result.code == 0, result.stderr
+    assert dest(result.json(), "kinesis:orders-stream")["api"] == "PutRecords"
+    shard = kinesis.list_shards(StreamName="orders-stream")["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName="orders-stream", ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = kinesis.get_records(ShardIterator=iterator)["Records"]
+    got = sorted((r["PartitionKey"], r["Data"].decode()) for r in records)
+    assert got == sorted([("o-001", body_of(first)), (second["id"], body_of(second))])  # path, else the event id
+    assert depth(sqs, dlq_url) == 0
+
+
+def test_firehose_target_gets_the_event_as_a_record(cli: Eda, aws: Any, account: str) -> None:
+    sqs, events, firehose, s3 = aws("sqs"), aws("events"), aws("firehose"), aws("s3")
+    dlq_url, dlq_arn = dlq(sqs)
+    s3.create_bucket(Bucket="archive")
+    stream = firehose.create_delivery_stream(
+        DeliveryStreamName="orders-archive", DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={"RoleARN": f"arn:aws:iam::{account}:role/firehose",
+                                            "BucketARN": "arn:aws:s3:::archive"})["DeliveryStreamARN"]
+    r = rule(events, "orders-to-archive")
+    add_target(events, r, "archive", stream, dlq_arn)
+    ev = event(4, account=account)
+    dead_letter(sqs, dlq_url, ev, r.arn, stream)
+    result = cli(*ARGS)
+    assert result.code == 0, result.stderr
+    assert dest(result.json(), "firehose:orders-archive")["api"] == "PutRecordBatch"
+    objects = s3.list_objects_v2(Bucket="archive").get("Contents", [])
+    data = b"".join(s3.get_object(Bucket="archive", Key=o["Key"])["Body"].read() for o in objects)
+    assert data == body_of(ev).encode()
+    assert depth(sqs, dlq_url) == 0

@@ -191,8 +191,8 @@ def run_cmd(
     and exits 130. Asks for confirmation on a terminal; without one, pass --yes.
 
     An EventBridge target's DLQ (messages with RULE_ARN and TARGET_ARN attributes): each event goes
-    to the target it was going to (SQS, SNS, Lambda, Step Functions, another bus), not back to the
-    bus, and leaves the DLQ only once that target's API accepted it.
+    to the target it was going to (SQS, SNS, Lambda, Step Functions, another bus, Kinesis, Firehose),
+    not back to the bus, and leaves the DLQ only once that target's API accepted it.
 
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """

@@ -180,10 +180,22 @@ def event_entry(body: str, bus: str) -> dict[str, Any]:
 
 
 @dataclass
-class BusDestination(Destination):
-    """PutEvents on a bus, reading FailedEntryCount and each Entries[i].ErrorCode (answers are in order)."""
+class OrderedBatch(Destination):
+    """APIs that answer each entry in its place (PutEvents, Kinesis PutRecords, Firehose PutRecordBatch):
+    an entry with an ErrorCode failed, and is tried again when the code says AWS's side failed."""
 
-    events: Any = field(default=None, repr=False)
+    client: Any = field(default=None, repr=False)
+    #: Error codes of an entry worth another try.
+    retryable: frozenset[str] = RETRYABLE_ENTRY_CODES
+
+    def entry(self, message: OutgoingMessage) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def put(self, call: Caller, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def accepted(self, answer: dict[str, Any]) -> bool:
+        raise NotImplementedError
 
     def send(self, call: Caller, batch: list[OutgoingMessage], run_id: str, sleep: Sleep) -> Sent:
         accepted: list[str] = []
@@ -191,33 +203,85 @@ class BusDestination(Destination):
         pending: list[tuple[OutgoingMessage, dict[str, Any]]] = []
         for m in batch:
             try:
-                pending.append((m, event_entry(m.body, self.arn)))
+                pending.append((m, self.entry(m)))
             except PayloadError as exc:
                 failed[m.message_id] = str(exc)
         for attempt in range(ENTRY_ATTEMPTS):
             if not pending:
                 break
-            response = call(self.events.put_events, Entries=[entry for _, entry in pending])
-            answers = response.get("Entries", [])
+            answers = self.put(call, [entry for _, entry in pending])
             retry: list[tuple[OutgoingMessage, dict[str, Any]]] = []
             for i, (m, entry) in enumerate(pending):
                 answer = answers[i] if i < len(answers) else None
                 if answer is None:
-                    failed[m.message_id] = "PutEvents did not answer for this entry"
+                    failed[m.message_id] = f"{self.api} did not answer for this entry"
                 elif answer.get("ErrorCode"):
                     code = str(answer["ErrorCode"])
-                    if code in RETRYABLE_ENTRY_CODES and attempt + 1 < ENTRY_ATTEMPTS:
+                    if code in self.retryable and attempt + 1 < ENTRY_ATTEMPTS:
                         retry.append((m, entry))
                     else:
                         failed[m.message_id] = _entry_reason(code, answer.get("ErrorMessage"))
-                elif answer.get("EventId"):
+                elif self.accepted(answer):
                     accepted.append(m.message_id)
                 else:
-                    failed[m.message_id] = "PutEvents answered this entry with neither an EventId nor an ErrorCode"
+                    failed[m.message_id] = f"{self.api} answered this entry with neither a result nor an ErrorCode"
             pending = retry
             if pending:
                 sleep(call.backoff(attempt))
         return accepted, failed
+
+
+@dataclass
+class BusDestination(OrderedBatch):
+    """PutEvents on a bus, reading FailedEntryCount and each Entries[i].ErrorCode."""
+
+    def entry(self, message: OutgoingMessage) -> dict[str, Any]:
+        return event_entry(message.body, self.arn)
+
+    def put(self, call: Caller, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(call(self.client.put_events, Entries=entries).get("Entries", []))
+
+    def accepted(self, answer: dict[str, Any]) -> bool:
+        return bool(answer.get("EventId"))
+
+
+#: Where a Kinesis target's payload keeps the partition key it was given (see eventbridge.py).
+PARTITION_KEY = "eda.PartitionKey"
+
+
+@dataclass
+class KinesisDestination(OrderedBatch):
+    """PutRecords to a stream (FailedRecordCount, Records[i].ErrorCode), each record with the partition key
+    EventBridge would have used."""
+
+    retryable: frozenset[str] = frozenset({"ProvisionedThroughputExceededException", "InternalFailure"})
+
+    def entry(self, message: OutgoingMessage) -> dict[str, Any]:
+        return {"Data": message.body.encode("utf-8"), "PartitionKey": message.attributes[PARTITION_KEY]}
+
+    def put(self, call: Caller, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(call(self.client.put_records, StreamARN=self.arn, Records=entries).get("Records", []))
+
+    def accepted(self, answer: dict[str, Any]) -> bool:
+        return bool(answer.get("SequenceNumber"))
+
+
+@dataclass
+class FirehoseDestination(OrderedBatch):
+    """PutRecordBatch to a delivery stream (FailedPutCount, RequestResponses[i].ErrorCode)."""
+
+    retryable: frozenset[str] = frozenset({"ServiceUnavailableException", "InternalFailure"})
+
+    def entry(self, message: OutgoingMessage) -> dict[str, Any]:
+        return {"Data": message.body.encode("utf-8")}
+
+    def put(self, call: Caller, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        name = self.arn.rsplit("/", 1)[-1]
+        answer = call(self.client.put_record_batch, DeliveryStreamName=name, Records=entries)
+        return list(answer.get("RequestResponses", []))
+
+    def accepted(self, answer: dict[str, Any]) -> bool:
+        return bool(answer.get("RecordId"))
 
 
 @dataclass

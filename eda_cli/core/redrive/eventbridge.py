@@ -27,9 +27,12 @@ from typing import Any
 from eda_cli.aws.errors import describe, is_client_error
 from eda_cli.core.archive import OutgoingMessage
 from eda_cli.core.redrive.destinations import (
+    PARTITION_KEY,
     SMALL_BATCH_BYTES,
     BusDestination,
     Destination,
+    FirehoseDestination,
+    KinesisDestination,
     LambdaDestination,
     PayloadError,
     Refused,
@@ -38,7 +41,7 @@ from eda_cli.core.redrive.destinations import (
     event_entry,
     sqs_destination,
 )
-from eda_cli.core.redrive.sqs_io import ApiCounter, Caller, queue_info
+from eda_cli.core.redrive.sqs_io import MAX_BATCH_BYTES, ApiCounter, Caller, queue_info
 
 #: The message attributes EventBridge sets on what it dead-letters (all of DataType String).
 RULE_ARN = "RULE_ARN"
@@ -47,7 +50,9 @@ DLQ_ATTRIBUTES = ("RULE_ARN", "TARGET_ARN", "ERROR_CODE", "ERROR_MESSAGE", "EXHA
                   "RETRY_ATTEMPTS")
 #: Target kinds eda delivers to, and the API it uses for each.
 APIS = {"sqs": "SendMessageBatch", "sns": "PublishBatch", "lambda": "Invoke", "stepfunctions": "StartExecution",
-        "eventbus": "PutEvents"}
+        "eventbus": "PutEvents", "kinesis": "PutRecords", "firehose": "PutRecordBatch"}
+#: What each kind is called in messages.
+KINDS = "SQS, SNS, Lambda, Step Functions, event bus, Kinesis and Firehose"
 
 Clients = Callable[[str], Any]
 
@@ -191,6 +196,28 @@ def _as_delivered(rebuild: Callable[[str], str] | None, group: str | None
     return transform
 
 
+def _keyed(rebuild: Callable[[str], str] | None, target: Mapping[str, Any]
+           ) -> Callable[[OutgoingMessage], OutgoingMessage]:
+    """A Kinesis record as EventBridge would have put it: the input as data, and as partition key what the
+    target's KinesisParameters.PartitionKeyPath selects from the event, else the event's id."""
+    path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
+    steps: list[str | int] | None = compile_path(str(path)) if path else ["id"]
+    if steps is None:
+        raise PayloadError(f"PartitionKeyPath {path} is not a simple path eda evaluates")
+
+    def transform(message: OutgoingMessage) -> OutgoingMessage:
+        try:
+            event = json.loads(message.body)
+        except ValueError as exc:
+            raise PayloadError("the body is not JSON, so it has no partition key to select") from exc
+        key = select(event, steps)
+        body = rebuild(message.body) if rebuild is not None else message.body
+        return OutgoingMessage(message_id=message.message_id, body=body, trace_header=message.trace_header,
+                               attributes={PARTITION_KEY: key if isinstance(key, str) else json.dumps(key)})
+
+    return transform
+
+
 # -- resolving a (rule, target) once ----------------------------------------------------------------
 
 
@@ -260,8 +287,8 @@ class EventBridgeRoutes:
             return self._bus(rule.bus_arn, "--to-bus")
         if kind not in APIS:
             return Refused(kind, name, target_arn,
-                           f"eda does not redrive to EventBridge targets of kind {kind} (it delivers to SQS, SNS, "
-                           "Lambda, Step Functions and event bus targets); pass --to-bus or --to QUEUE")
+                           f"eda does not redrive to EventBridge targets of kind {kind} (it delivers to {KINDS} "
+                           "targets); pass --to-bus or --to QUEUE")
         target = self._target(rule, target_arn)
         if isinstance(target, str):
             return Refused(kind, name, target_arn, target)
@@ -281,6 +308,12 @@ class EventBridgeRoutes:
         if kind == "lambda":
             return LambdaDestination(kind, name, target_arn, APIS[kind], route, transform=deliver,
                                      client=self.client("lambda"))
+        if kind == "kinesis":
+            return KinesisDestination(kind, name, target_arn, APIS[kind], route, max_bytes=MAX_BATCH_BYTES,
+                                      transform=_keyed(rebuild, target), client=self.client("kinesis"))
+        if kind == "firehose":
+            return FirehoseDestination(kind, name, target_arn, APIS[kind], route, max_bytes=MAX_BATCH_BYTES,
+                                       transform=deliver, client=self.client("firehose"))
         return StatesDestination(kind, name, target_arn, APIS[kind], route, transform=deliver,
                                  client=self.client("stepfunctions"))
 
@@ -333,4 +366,4 @@ class EventBridgeRoutes:
             return message
 
         return BusDestination("eventbus", f"eventbus:{target_name(bus_arn)}", bus_arn, APIS["eventbus"], route,
-                              max_bytes=SMALL_BATCH_BYTES, transform=check, events=self.client("events"))
+                              max_bytes=SMALL_BATCH_BYTES, transform=check, client=self.client("events"))
