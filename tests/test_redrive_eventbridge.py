@@ -517,3 +517,27 @@ def test_firehose_target_gets_the_event_as_a_record(cli: Eda, aws: Any, account:
     data = b"".join(s3.get_object(Bucket="archive", Key=o["Key"])["Body"].read() for o in objects)
     assert data == body_of(ev).encode()
     assert depth(sqs, dlq_url) == 0
+
+
+def test_filter_by_error_code_and_archive_before_sending(cli: Eda, aws: Any, account: str, tmp_path: Any) -> None:
+    """EventBridge's attributes can be filtered on (e.g. only what failed for want of a permission, now granted);
+    every message sent was archived first, naming where it went."""
+    sqs, events = aws("sqs"), aws("events")
+    dlq_url, dlq_arn = dlq(sqs)
+    billing_url, billing_arn = queue(sqs, "billing")
+    r = rule(events, "orders-to-billing")
+    add_target(events, r, "billing", billing_arn, dlq_arn)
+    denied = {dead_letter(sqs, dlq_url, event(i, account=account), r.arn, billing_arn) for i in range(3)}
+    throttled = {dead_letter(sqs, dlq_url, event(i, account=account), r.arn, billing_arn, error_code="THROTTLING",
+                             exhausted="MaximumEventAgeInSeconds") for i in range(3, 5)}
+    archive = tmp_path / "eb.jsonl"
+    result = cli(*ARGS, "--filter", '{"message_attributes": {"ERROR_CODE": ["NO_PERMISSIONS"]}}',
+                 "--archive", str(archive))
+    assert result.code == 0, result.stderr
+    assert result.json()["moved"] == 3 and result.json()["skipped"] == 2
+    lines = [json.loads(line) for line in archive.read_text().splitlines()]
+    assert {line["message_id"] for line in lines} == denied
+    assert {line["target_queue"] for line in lines} == {billing_arn}
+    assert all(line["message_attributes"]["RULE_ARN"]["string_value"] == r.arn for line in lines)
+    assert len(drain(sqs, billing_url)) == 3
+    assert ids_left(sqs, dlq_url) == throttled
