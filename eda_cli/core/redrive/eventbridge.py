@@ -227,8 +227,10 @@ class EventBridgeRoutes:
     `clients(service)` hands out boto3 clients (the session's); their calls are counted. Without it
     (the Python API called with an SQS client only) EventBridge messages are refused, not guessed."""
 
-    def __init__(self, sqs: Any, clients: Clients | None, call: Caller, dlq_name: str, to_bus: bool) -> None:
+    def __init__(self, sqs: Any, clients: Clients | None, call: Caller, dlq_name: str, to_bus: bool,
+                 dlq_arn: str = "") -> None:
         self.sqs = sqs
+        self.dlq_arn = dlq_arn
         self.clients = clients
         self.call = call
         self.dlq_name = dlq_name
@@ -260,6 +262,9 @@ class EventBridgeRoutes:
 
     def resolve(self, rule_arn: str, target_arn: str) -> Destination | Refused:
         key = (rule_arn, target_arn) if not self.to_bus else (rule_arn, "")
+        known = self._routes.get(key)  # the common case, without waiting for a lookup of another target
+        if known is not None:
+            return known
         with self._lock:
             if key not in self._routes:
                 try:
@@ -285,6 +290,8 @@ class EventBridgeRoutes:
             return Refused(kind, name, target_arn, f"RULE_ARN {rule_arn} is not an EventBridge rule ARN")
         if self.to_bus:
             return self._bus(rule.bus_arn, "--to-bus")
+        if target_arn == self.dlq_arn:
+            return Refused(kind, name, target_arn, "the target is this DLQ itself: delivering would only loop")
         if kind not in APIS:
             return Refused(kind, name, target_arn,
                            f"eda does not redrive to EventBridge targets of kind {kind} (it delivers to {KINDS} "

@@ -24,7 +24,7 @@ class Router:
         self.to = sqs_destination(plan.to, sqs, "--to", dlq) if plan.to is not None else None
         only = next(iter(self.sources.values())) if len(self.sources) == 1 else None
         self.single: Destination | None = self.to or only
-        self.eventbridge = EventBridgeRoutes(sqs, clients, call, dlq, plan.options.to_bus)
+        self.eventbridge = EventBridgeRoutes(sqs, clients, call, dlq, plan.options.to_bus, plan.dlq.arn)
 
     @property
     def planned(self) -> list[Destination]:
