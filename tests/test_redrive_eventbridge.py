@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -513,7 +514,9 @@ def test_firehose_target_gets_the_event_as_a_record(cli: Eda, aws: Any, account:
     result = cli(*ARGS)
     assert result.code == 0, result.stderr
     assert dest(result.json(), "firehose:orders-archive")["api"] == "PutRecordBatch"
-    objects = s3.list_objects_v2(Bucket="archive").get("Contents", [])
+    deadline = time.monotonic() + 30  # moto writes at once; a Firehose that buffers writes within its interval
+    while not (objects := s3.list_objects_v2(Bucket="archive").get("Contents", [])) and time.monotonic() < deadline:
+        time.sleep(0.5)
     data = b"".join(s3.get_object(Bucket="archive", Key=o["Key"])["Body"].read() for o in objects)
     assert data == body_of(ev).encode()
     assert depth(sqs, dlq_url) == 0
