@@ -544,3 +544,27 @@ def test_filter_by_error_code_and_archive_before_sending(cli: Eda, aws: Any, acc
     assert all(line["message_attributes"]["RULE_ARN"]["string_value"] == r.arn for line in lines)
     assert len(drain(sqs, billing_url)) == 3
     assert ids_left(sqs, dlq_url) == throttled
+
+
+def test_a_target_whose_api_refuses_the_whole_batch_fails_alone(cli: Eda, aws: Any, account: str) -> None:
+    """A deleted topic answers PublishBatch with NotFound: its events stay in the DLQ, listed, and the other
+    targets' events still move (one broken target does not stop the run, as an SQS source's error does)."""
+    sqs, sns, events = aws("sqs"), aws("sns"), aws("events")
+    dlq_url, dlq_arn = dlq(sqs)
+    billing_url, billing_arn = queue(sqs, "billing")
+    topic = sns.create_topic(Name="retired-alerts")["TopicArn"]
+    r = rule(events, "orders")
+    add_target(events, r, "billing", billing_arn, dlq_arn)
+    add_target(events, r, "alerts", topic, dlq_arn)
+    sns.delete_topic(TopicArn=topic)
+    to_topic = {dead_letter(sqs, dlq_url, event(i, account=account), r.arn, topic) for i in range(2)}
+    for i in range(2, 5):
+        dead_letter(sqs, dlq_url, event(i, account=account), r.arn, billing_arn)
+    result = cli(*ARGS)
+    assert result.code == 4, result.stderr
+    summary = result.json()
+    assert summary["moved"] == 3 and set(summary["failed_message_ids"]) == to_topic and summary["error"] is None
+    assert all(reason.startswith("not sent: ") for reason in summary["failures"].values())
+    assert dest(summary, "sns:retired-alerts")["failed"] == 2 and dest(summary, "billing")["moved"] == 3
+    assert len(drain(sqs, billing_url)) == 3
+    assert ids_left(sqs, dlq_url) == to_topic

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from eda_cli.aws.errors import describe
+from eda_cli.aws.errors import describe, is_client_error
 from eda_cli.core.archive import ArchiveWriter, to_line
 from eda_cli.core.dlq import PEEK_VISIBILITY_SECONDS  # dry runs follow `eda dlq peek`'s visibility
 from eda_cli.core.redrive.eventbridge import Clients
@@ -231,7 +231,8 @@ class CopyRun:
             sent, failed = target.send(self.call, [w.payload for w in batch], self.plan.run_id, self.sleep)
         except Exception as exc:
             self.ledger.not_sent(batch, f"not sent: {describe(exc)}")
-            self._fail_run(exc)
+            if not (target.isolated_errors and is_client_error(exc)):
+                self._fail_run(exc)
             return
         handles = {w.message.message_id: w.handle for w in batch}
         not_deleted = self._delete([(message_id, handles[message_id]) for message_id in sent]) if sent else []

@@ -53,6 +53,10 @@ class Destination:
     max_bytes: int = MAX_BATCH_BYTES
     #: Turns the DLQ message into what is delivered; raises PayloadError when it cannot.
     transform: Callable[[OutgoingMessage], OutgoingMessage] | None = field(default=None, repr=False)
+    #: Whether an AWS error answering a whole batch (a deleted topic, a denied Invoke) fails that batch's messages
+    #: only, and the run goes on: so for EventBridge targets, where one broken target must not stop the others.
+    #: SQS queues (sources, --to) stop the run, as they always have.
+    isolated_errors: bool = False
 
     @property
     def key(self) -> str:

@@ -268,7 +268,10 @@ class EventBridgeRoutes:
         with self._lock:
             if key not in self._routes:
                 try:
-                    self._routes[key] = self._resolve(rule_arn, target_arn)
+                    route = self._resolve(rule_arn, target_arn)
+                    if isinstance(route, Destination):
+                        route.isolated_errors = True
+                    self._routes[key] = route
                 except Exception as exc:  # a failed lookup answers for this target's messages only
                     kind = "eventbus" if self.to_bus else target_kind(target_arn)
                     self._routes[key] = Refused(kind, self._name(kind, target_arn), target_arn,
