@@ -25,6 +25,7 @@ from tests.fixtures.cli import REGION, Result, in_process
 from tests.fixtures.eventbridge_dlq import (
     add_target,
     body_of,
+    collect,
     dead_letter,
     depth,
     dlq,
@@ -139,7 +140,7 @@ def test_sns_target_publishes_to_the_topic_and_its_subscribers_get_it(cli: Eda, 
     summary = result.json()
     assert dest(summary, "sns:alerts") == {"kind": "sns", "name": "sns:alerts", "arn": topic, "api": "PublishBatch",
                                            "route": "eventbridge target", "moved": 4, "failed": 0, "would_move": None}
-    envelopes = [json.loads(m["Body"]) for m in drain(sqs, inbox_url)]
+    envelopes = [json.loads(m["Body"]) for m in collect(sqs, inbox_url, 4)]
     assert sorted(e["Message"] for e in envelopes) == sorted(body_of(ev) for ev in sent)
     assert all(e["TopicArn"] == topic for e in envelopes)
     assert depth(sqs, dlq_url) == 0
@@ -220,7 +221,7 @@ def test_event_bus_target_gets_the_event_put_on_it(cli: Eda, aws: Any, account: 
     result = cli(*ARGS)
     assert result.code == 0, result.stderr
     assert dest(result.json(), "eventbus:audit")["api"] == "PutEvents"
-    (got,) = [json.loads(m["Body"]) for m in drain(sqs, inbox_url)]
+    (got,) = [json.loads(m["Body"]) for m in collect(sqs, inbox_url, 1)]
     assert (got["source"], got["detail-type"], got["detail"]) == (ev["source"], ev["detail-type"], ev["detail"])
 
 
@@ -270,7 +271,7 @@ def test_a_mixed_dlq_goes_to_each_target_and_refused_ones_stay_listed(cli: Eda, 
     assert rows == {"billing": ("sqs", "SendMessageBatch", 3, 0), "sns:alerts": ("sns", "PublishBatch", 2, 0),
                     "api-destination:crm/0f1e2d3c": ("api-destination", None, 0, 1),
                     "logs:/aws/events/orders": ("logs", None, 0, 1), "retired": ("sqs", None, 0, 1)}
-    assert len(drain(sqs, m["billing"])) == 3 and len(drain(sqs, m["inbox"])) == 2
+    assert len(drain(sqs, m["billing"])) == 3 and len(collect(sqs, m["inbox"], 2)) == 2
     assert drain(sqs, m["gone"]) == []
     assert ids_left(sqs, m["dlq"]) == set(m["refused"].values())  # exactly the refused ones stay
 
@@ -310,7 +311,7 @@ def test_to_bus_puts_the_events_back_on_the_bus_and_warns(cli: Eda, aws: Any, ac
     assert [(d["name"], d["api"], d["route"], d["moved"]) for d in summary["destinations"]] == [
         ("eventbus:shop", "PutEvents", "--to-bus", 2)]
     # what the warning says: the target that failed gets them, and so does every other target of the rule
-    assert len(drain(sqs, billing_url)) == 2 and len(drain(sqs, analytics_url)) == 2
+    assert len(collect(sqs, billing_url, 2)) == 2 and len(collect(sqs, analytics_url, 2)) == 2
     assert depth(sqs, dlq_url) == 0
 
 
@@ -389,7 +390,7 @@ def test_publish_batch_failures_stay_in_the_dlq(cli: Eda, aws: Any, account: str
     assert summary["moved"] == 4 and set(summary["failed_message_ids"]) == {ids[o] for o in failing}
     assert all(summary["failures"][ids[o]] == "KMSDisabled: the key is disabled" for o in failing)
     assert dest(summary, "sns:alerts")["failed"] == 2
-    assert len(drain(sqs, inbox_url)) == 4
+    assert len(collect(sqs, inbox_url, 4)) == 4
     assert ids_left(sqs, dlq_url) == {ids[o] for o in failing}
 
 
@@ -405,7 +406,7 @@ def test_put_events_failed_entries_stay_in_the_dlq(cli: Eda, aws: Any, account: 
     summary = result.json()
     assert summary["moved"] == 4 and summary["failed_message_ids"] == [ids["o-002"]]
     assert summary["failures"][ids["o-002"]] == "MalformedDetail: Detail is malformed"
-    assert len(drain(sqs, billing_url)) == 4
+    assert len(collect(sqs, billing_url, 4)) == 4
     assert ids_left(sqs, dlq_url) == {ids["o-002"]}
 
 
