@@ -12,7 +12,8 @@ that server process, so that the policy eda prints (AWS's action names) is what 
 * moto names CloudWatch actions by the API's signing name (`monitoring:DescribeAlarms`); IAM calls
   them `cloudwatch:DescribeAlarms`.
 * moto authorises SQS batch calls as `sqs:ChangeMessageVisibilityBatch`; IAM authorises them as the
-  single-message action (`sqs:ChangeMessageVisibility`), as AWS's SQS documentation says.
+  single-message action (`sqs:ChangeMessageVisibility`), as AWS's SQS documentation says. Likewise SNS's
+  PublishBatch, which IAM authorises as `sns:Publish`.
 * moto cannot verify the SigV4 signature of Lambda's GET requests (it signs its headers as the body),
   so every Lambda call would fail with SignatureDoesNotMatch: the signature check is skipped for
   Lambda only. The action is still authorised against the policy.
@@ -47,6 +48,8 @@ def __init__(self, *args, **kwargs):
         self._action = "cloudwatch:" + action
     elif service == "sqs" and action.endswith("Batch"):
         self._action = "sqs:" + action[: -len("Batch")]
+    elif service == "sns" and action == "PublishBatch":
+        self._action = "sns:Publish"
 
 ac.IAMRequestBase.__init__ = __init__
 _check_signature = ac.IAMRequestBase.check_signature
@@ -273,6 +276,39 @@ def test_a_write_command_is_refused_under_the_read_only_policy(as_user: Callable
     document = policy_document(policies_for(read_only=True))
     result = as_user(document, "redrive", "replay", str(EVENTS / "order-created-eu.json"), "--to", "payments", "--yes")
     assert result.code != 0
+
+
+def test_redrive_of_an_eventbridge_target_dlq_runs_under_exactly_its_policy(
+    iam_server: IamServer, as_user: Callable[..., Result]
+) -> None:
+    """`redrive run`'s policy holds what an EventBridge target DLQ needs: ListTargetsByRule, and each target's
+    API (SQS, SNS, Step Functions here; PutEvents with --to-bus)."""
+    from tests.fixtures.eventbridge_dlq import add_target, dead_letter, dlq, event, queue, rule
+
+    sqs, sns, events, sfn = (iam_server.client(s) for s in ("sqs", "sns", "events", "stepfunctions"))
+    tag = uuid.uuid4().hex[:8]
+    dlq_url, dlq_arn = dlq(sqs, f"iam-eb-{tag}-dlq")
+    _, queue_arn = queue(sqs, f"iam-eb-{tag}-billing")
+    topic = sns.create_topic(Name=f"iam-eb-{tag}-alerts")["TopicArn"]
+    machine = sfn.create_state_machine(
+        name=f"iam-eb-{tag}", roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))["stateMachineArn"]
+    r = rule(events, f"iam-eb-{tag}", bus=f"iam-eb-{tag}")
+    for target_id, arn in (("billing", queue_arn), ("alerts", topic), ("flow", machine)):
+        add_target(events, r, target_id, arn, dlq_arn)
+        dead_letter(sqs, dlq_url, event(1), r.arn, arn)
+    [policy] = policies_for("redrive run")
+    result = as_user(policy_document([policy]), "-o", "json", "redrive", f"iam-eb-{tag}-dlq", "--yes",
+                     "--wait-seconds", "0")
+    assert result.code == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert {d["api"]: d["moved"] for d in json.loads(result.stdout)["destinations"]} == {
+        "SendMessageBatch": 1, "PublishBatch": 1, "StartExecution": 1}
+    # moto delivers a put event only to SQS targets (others answer HTTP 500): they go before --to-bus
+    events.remove_targets(Rule=r.name, EventBusName=r.bus, Ids=["alerts", "flow"])
+    dead_letter(sqs, dlq_url, event(2), r.arn, queue_arn)
+    to_bus = as_user(policy_document([policy]), "redrive", f"iam-eb-{tag}-dlq", "--to-bus", "--yes",
+                     "--wait-seconds", "0")
+    assert to_bus.code == 0 and not _denied(to_bus), to_bus.stderr[-2000:]
 
 
 # -- the policies themselves ------------------------------------------------------------------------

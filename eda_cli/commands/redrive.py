@@ -127,8 +127,16 @@ class _Bar:
         )
 
 
+def _where(plan: RedrivePlan) -> str:
+    if plan.origin == "eventbridge":
+        if plan.options.to_bus:
+            return "their rules' event buses (PutEvents)"
+        return "the EventBridge targets they name"
+    return ", ".join(t.name for t in plan.targets)
+
+
 def _describe_plan(plan: RedrivePlan) -> str:
-    targets = ", ".join(t.name for t in plan.targets)
+    targets = _where(plan)
     routing = " (each message to its own source)" if plan.per_message_routing else ""
     return (
         f"{plan.dlq.name}: ~{plan.visible} visible, ~{plan.in_flight} in flight; to {targets}{routing}; "
@@ -169,6 +177,11 @@ def run_cmd(
     wait_seconds: int = typer.Option(
         1, "--wait-seconds", min=0, max=20, metavar="SECONDS", help="Long-poll wait of each receive (copy mode)."
     ),
+    to_bus: bool = typer.Option(
+        False, "--to-bus",
+        help="EventBridge target DLQs: put each event back on its rule's bus (PutEvents) instead of delivering it "
+        "to its target; every rule that matches it receives it again.",
+    ),
 ) -> None:
     """Move messages from a DLQ back to their source queue(s), or --to another queue.
 
@@ -176,6 +189,10 @@ def run_cmd(
     SendMessageBatch's Failed list stay in the DLQ and are listed; exit 4). Attributes of every
     type, the FIFO group and the AWSTraceHeader are kept. Ctrl-C finishes the batches in flight
     and exits 130. Asks for confirmation on a terminal; without one, pass --yes.
+
+    An EventBridge target's DLQ (messages with RULE_ARN and TARGET_ARN attributes): each event goes
+    to the target it was going to (SQS, SNS, Lambda, Step Functions, another bus, Kinesis, Firehose),
+    not back to the bus, and leaves the DLQ only once that target's API accepted it.
 
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """
@@ -195,6 +212,7 @@ def run_cmd(
         wait_seconds=wait_seconds,
         matcher=matcher,
         filter_text=filter_,
+        to_bus=to_bus,
     )
     options.validate()
     if not dry_run:
@@ -207,17 +225,19 @@ def run_cmd(
     renderer.note(_describe_plan(plan))
     for note in plan.notes:
         renderer.note(note)
+    if to_bus:
+        renderer.warn("--to-bus: each event goes back on its rule's bus, where EVERY rule that matches it "
+                      "receives it again (duplicates for the targets that did get it), not only the one that failed")
     if not dry_run:
         count = f"up to {max_messages}" if max_messages else f"~{plan.visible}"
-        _confirm(app_, f"Move {count} message(s) from {plan.dlq.name} to "
-                       f"{', '.join(t.name for t in plan.targets)}?", yes)
+        _confirm(app_, f"Move {count} message(s) from {plan.dlq.name} to {_where(plan)}?", yes)
     from eda_cli.interrupts import deferred_interrupts
 
     # The summary is printed under the deferral too: a Ctrl-C landing after the last batch must not
     # lose the account of what moved.
     with deferred_interrupts() as cancel:
         with _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
-            result = run_redrive(sqs, plan, on_progress=bar.update, cancel=cancel)
+            result = run_redrive(sqs, plan, on_progress=bar.update, cancel=cancel, clients=session.client)
         _finish(app_, plan, result)
 
 
@@ -239,6 +259,23 @@ def _finish(app_: AppContext, plan: RedrivePlan | None, result: RedriveResult) -
     exit_with(ExitCode.OK)
 
 
+def _by_origin(result: RedriveResult) -> bool:
+    """Whether some messages went (or would go) anywhere but an SQS source queue or --to."""
+    return any(d["route"] not in ("source queue", "--to") for d in result.destinations)
+
+
+def _destinations_table(renderer: Renderer, result: RedriveResult) -> None:
+    count = "Would move" if result.dry_run else "Moved"
+    renderer.table(TableView(
+        columns=["Destination", "Kind", "API", "Route", count, "Failed"],
+        rows=[[d["name"], d["kind"], d["api"] or "(refused)", d["route"],
+               d["would_move"] if result.dry_run else d["moved"], d["failed"]] for d in result.destinations],
+        keep=("Destination", count),
+        drop_first=("Route", "Kind"),
+        empty="(none)",
+    ))
+
+
 def _print_result(renderer: Renderer, result: RedriveResult) -> None:
     targets = ", ".join(result.targets)
     if result.dry_run:
@@ -247,8 +284,11 @@ def _print_result(renderer: Renderer, result: RedriveResult) -> None:
             f"({result.mode} mode); nothing was changed",
             style="bold",
         )
-        renderer.table(TableView(columns=["Target", "Messages"],
-                                 rows=[[t, n] for t, n in result.moved_by_target.items()], empty="(none)"))
+        if _by_origin(result):
+            _destinations_table(renderer, result)
+        else:
+            renderer.table(TableView(columns=["Target", "Messages"],
+                                     rows=[[t, n] for t, n in result.moved_by_target.items()], empty="(none)"))
         if result.skipped:
             renderer.text(f"{result.skipped} message(s) do not match --filter and would stay")
         if result.sample:
@@ -263,13 +303,15 @@ def _print_result(renderer: Renderer, result: RedriveResult) -> None:
         verb = "replayed" if result.mode == "replay" else "moved"
         renderer.text(
             f"{result.source}: {verb} {result.moved} message(s) to {targets} ({result.mode} mode) "
-            f"in {result.seconds:.1f}s with {result.api_calls} SQS API calls",
+            f"in {result.seconds:.1f}s with {result.api_calls} {'' if _by_origin(result) else 'SQS '}API calls",
             style="bold",
         )
         if result.unverified:
             renderer.text(f"the move task reported {result.task_reported_moved} moved; {result.unverified} of them "
                           "did not arrive where eda could see them", style="red")
-        if len(result.moved_by_target) > 1:
+        if _by_origin(result):
+            _destinations_table(renderer, result)
+        elif len(result.moved_by_target) > 1:
             for target, count in result.moved_by_target.items():
                 renderer.text(f"  {target}: {count}")
         if result.skipped:

@@ -88,9 +88,13 @@ POLICIES: tuple[CommandPolicy, ...] = (
         "redrive run",
         (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues", "sqs:ReceiveMessage",
          "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:DeleteMessage", "sqs:StartMessageMoveTask",
-         "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask"),
+         "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "events:ListTargetsByRule", "sns:Publish",
+         "lambda:InvokeFunction", "states:StartExecution", "events:PutEvents", "kinesis:PutRecords",
+         "firehose:PutRecordBatch"),
         False,
-        "moves messages: sends them to their source and deletes them from the DLQ (or starts a native move task)",
+        "moves messages: sends them to their source and deletes them from the DLQ (or starts a native move task); "
+        "an EventBridge target's DLQ: reads the rule's targets and delivers each event to its target (SQS, SNS, "
+        "Lambda, Step Functions, another bus, Kinesis, Firehose) or, with --to-bus, puts it on the rule's bus",
     ),
     CommandPolicy("redrive replay", (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:SendMessage"), False,
                   "sends archived messages to a queue"),

@@ -6,12 +6,19 @@ crash at any moment leaves every message in the DLQ, in the target, or in both (
 bounded by the one batch each worker has in flight). Native mode hands the whole move to SQS
 (StartMessageMoveTask) and watches it.
 
+Copy mode's send step is a destination (`destinations`): an SQS queue, or, for an EventBridge target's
+DLQ, the target each message names (SQS, SNS, Lambda, Step Functions, another bus, Kinesis, Firehose),
+never the bus unless asked (`--to-bus`). Every destination reads its API's per-entry answer, so the delete
+still removes exactly what was accepted.
+
 The package, along its seams:
 
 - `model`: limits, options, plan, progress and the result (`RedriveResult.build`, its one builder)
 - `plan`: reading the DLQ, its sources and the target, and choosing the mode (`plan_redrive`)
 - `sqs_io`: retries, the rate limit, batches within SQS's limits, SendMessageBatch and its Failed list
 - `copy` (the workers and their calls) and `ledger` (what became of each message): copy mode
+- `routes` (where each message goes), `destinations` (one class per kind, each with `send`) and
+  `eventbridge` (reading an EventBridge DLQ message's rule and target, and the target's configuration)
 - `native`: native mode, a move task and a check of what arrived
 - `run`: `run_redrive` (carry out a plan) and `redrive` (plan and run)
 - `replay`: sending an archive again
@@ -21,6 +28,8 @@ The package, along its seams:
 from __future__ import annotations
 
 from eda_cli.core.archive import ArchivedMessage
+from eda_cli.core.redrive.destinations import Destination, Refused
+from eda_cli.core.redrive.eventbridge import DLQ_ATTRIBUTES, eventbridge_origin, parse_rule_arn, target_kind
 from eda_cli.core.redrive.model import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
@@ -59,6 +68,7 @@ from eda_cli.core.redrive.tasks import (
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DLQ_ATTRIBUTES",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_ENTRIES",
     "MAX_CONCURRENCY",
@@ -67,21 +77,25 @@ __all__ = [
     "ArchiveSummary",
     "ArchivedMessage",
     "CancelResult",
+    "Destination",
     "Matcher",
     "MoveTask",
     "RedriveOptions",
     "RedrivePlan",
     "RedriveProgress",
     "RedriveResult",
+    "Refused",
     "TokenBucket",
     "build_entry",
     "cancel_move_task",
     "dedup_id",
+    "eventbridge_origin",
     "filter_event",
     "is_retryable",
     "list_move_tasks",
     "list_sources",
     "nothing_moved_error",
+    "parse_rule_arn",
     "plan_redrive",
     "probe_move_tasks",
     "queue_arn",
@@ -92,4 +106,5 @@ __all__ = [
     "scan_archive",
     "send_batch",
     "split_by_size",
+    "target_kind",
 ]

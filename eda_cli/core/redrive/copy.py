@@ -13,11 +13,13 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from eda_cli.aws.errors import describe
+from eda_cli.aws.errors import describe, is_client_error
 from eda_cli.core.archive import ArchiveWriter, to_line
 from eda_cli.core.dlq import PEEK_VISIBILITY_SECONDS  # dry runs follow `eda dlq peek`'s visibility
+from eda_cli.core.redrive.eventbridge import Clients
 from eda_cli.core.redrive.ledger import Ledger, Work
 from eda_cli.core.redrive.model import MAX_DEPTH_CHECKS, Clock, RedrivePlan, RedriveProgress, RedriveResult, Sleep
+from eda_cli.core.redrive.routes import Router
 from eda_cli.core.redrive.sqs_io import (
     MAX_BATCH_ENTRIES,
     ApiCounter,
@@ -25,7 +27,6 @@ from eda_cli.core.redrive.sqs_io import (
     TokenBucket,
     delete_batch,
     queue_depth,
-    send_batch,
     split_by_size,
 )
 from eda_cli.core.sqs import change_visibility
@@ -54,7 +55,8 @@ class GroupGate:
 
 
 class CopyRun:
-    def __init__(self, sqs: SQSClient, plan: RedrivePlan, sleep: Sleep, clock: Clock) -> None:
+    def __init__(self, sqs: SQSClient, plan: RedrivePlan, sleep: Sleep, clock: Clock,
+                 clients: Clients | None = None) -> None:
         self.sqs = sqs
         self.plan = plan
         self.options = plan.options
@@ -75,7 +77,8 @@ class CopyRun:
                 self.archive = ArchiveWriter(self.options.archive)
             except OSError as exc:
                 raise UsageError(f"cannot write the archive {self.options.archive}: {exc.strerror or exc}") from exc
-        self.ledger = Ledger(plan, self.lock)
+        self.router = Router(plan, sqs, clients, self.call)
+        self.ledger = Ledger(plan, self.lock, self.router)
         # when to stop, under self.lock
         self.streak = 0
         self.depth_checks = 0
@@ -137,6 +140,7 @@ class CopyRun:
             raws = response.get("Messages", [])
             if self.bucket is not None:
                 self.bucket.refund(want - len(raws))
+            self.router.prepare(raws)
             with self.lock:
                 received = self.ledger.classify(raws, stopping=self.interrupted)
                 if received.full:
@@ -204,9 +208,11 @@ class CopyRun:
         try:
             by_target: dict[str, list[Work]] = {}
             for item in work:
-                by_target.setdefault(item.target.arn, []).append(item)
+                by_target.setdefault(item.target.key, []).append(item)
             for items in by_target.values():
-                for batch in split_by_size(items, lambda w: w.message.size):
+                limits = items[0].target
+                for batch in split_by_size(items, lambda w: w.target.size(w.payload), limits.max_entries,
+                                           limits.max_bytes):
                     if self.error is not None:
                         self.ledger.unreserve(batch)
                         continue
@@ -222,16 +228,14 @@ class CopyRun:
                     [to_line(w.message, run_id=self.plan.run_id, source=self.plan.dlq.arn, target=target.arn)
                      for w in batch]
                 )
-            sent, failed = send_batch(
-                self.sqs, self.call, target, [w.message for w in batch], self.plan.run_id,
-                self.plan.dlq.name, self.sleep,
-            )
+            sent, failed = target.send(self.call, [w.payload for w in batch], self.plan.run_id, self.sleep)
         except Exception as exc:
             self.ledger.not_sent(batch, f"not sent: {describe(exc)}")
-            self._fail_run(exc)
+            if not (target.isolated_errors and is_client_error(exc)):
+                self._fail_run(exc)
             return
         handles = {w.message.message_id: w.handle for w in batch}
-        not_deleted = self._delete([(m.message_id, handles[m.message_id]) for m in sent]) if sent else []
+        not_deleted = self._delete([(message_id, handles[message_id]) for message_id in sent]) if sent else []
         self.ledger.settle(batch, sent, failed, not_deleted)
 
     def _delete(self, items: list[tuple[str, str]]) -> list[str]:
@@ -322,10 +326,15 @@ class CopyRun:
     def _result(self, started: float, counter: ApiCounter, *, interrupted: bool, not_restored: list[str],
                 left: int | None, in_flight: list[str] | None = None) -> RedriveResult:
         ledger = self.ledger
+        self.router.close()
+        rows = ledger.rows()
+        planned = [t.name for t in self.plan.targets]
+        targets = planned + sorted({str(r["name"]) for r in rows if r["api"] is not None} - set(planned))
+        notes = self.notes + [n for n in self.router.notes if n not in self.notes]
         with self.lock:
             return RedriveResult.build(
                 source=self.plan.dlq.name,
-                targets=(t.name for t in self.plan.targets),
+                targets=targets,
                 mode=self.plan.mode,
                 mode_reason=self.plan.mode_reason,
                 run_id=self.plan.run_id,
@@ -333,7 +342,7 @@ class CopyRun:
                 moved=ledger.moved,
                 skipped=ledger.skipped,
                 failures=ledger.failures,
-                api_calls=self.plan.api_calls + counter.calls,
+                api_calls=self.plan.api_calls + counter.calls + self.router.calls,
                 seconds=self.clock() - started,
                 archive=self.options.archive if not self.dry_run else None,
                 moved_by_target=ledger.moved_by_target,
@@ -345,6 +354,7 @@ class CopyRun:
                 interrupted=interrupted,
                 exception=self.error,
                 left_in_dlq=left,
-                notes=self.notes,
+                notes=notes,
                 in_flight_message_ids=in_flight or (),
+                destinations=rows,
             )

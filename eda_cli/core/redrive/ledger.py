@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from eda_cli.core.archive import OutgoingMessage
+from eda_cli.core.redrive.destinations import Destination, PayloadError, Refused
 from eda_cli.core.redrive.model import RedrivePlan, RedriveProgress, filter_event
-from eda_cli.core.sqs import QueueInfo, ms_to_iso, parse_body
+from eda_cli.core.redrive.routes import Router
+from eda_cli.core.sqs import ms_to_iso, parse_body
 
 #: Ids of recently moved messages, so a redelivered one is deleted rather than sent twice.
 RECENT_MOVED = 10_000
@@ -26,11 +28,13 @@ SAMPLE_SIZE = 5
 
 @dataclass
 class Work:
-    """A message on its way: received, reserved against --max, not yet sent."""
+    """A message on its way: received, reserved against --max, not yet sent. `payload` is what its
+    destination receives (the message itself for an SQS queue; the target's input for an EventBridge target)."""
 
     message: OutgoingMessage
     handle: str
-    target: QueueInfo
+    target: Destination
+    payload: OutgoingMessage
 
 
 @dataclass
@@ -44,7 +48,7 @@ class Received:
     full: bool
 
 
-def sample_row(message: OutgoingMessage, target: QueueInfo) -> dict[str, Any]:
+def sample_row(message: OutgoingMessage, target: Destination) -> dict[str, Any]:
     """A dry run's sample row. The body shown is the message an SNS envelope carries (what a person
     wants to recognise), as `dlq peek` shows it; the move itself sends the body untouched."""
     from eda_cli.core.dlq import body_preview
@@ -60,12 +64,12 @@ def sample_row(message: OutgoingMessage, target: QueueInfo) -> dict[str, Any]:
 
 
 class Ledger:
-    def __init__(self, plan: RedrivePlan, lock: threading.RLock) -> None:
+    def __init__(self, plan: RedrivePlan, lock: threading.RLock, router: Router) -> None:
         self.plan = plan
         self.options = plan.options
         self.dry_run = plan.options.dry_run
         self.lock = lock
-        self.by_arn = {s.arn: s for s in plan.sources}
+        self.router = router
         self.held: dict[str, str] = {}  # message id -> latest receipt handle; released at the end
         self.in_progress: set[str] = set()
         self.unsettled: dict[str, str] = {}  # sent but not deleted: message id -> target name
@@ -79,6 +83,10 @@ class Ledger:
         self.would_move = 0
         self.moved_by_target: dict[str, int] = {}
         self.sample: list[dict[str, Any]] = []
+        #: Per destination (by key): its row, with moved, failed and (dry runs) would_move.
+        self.destinations: dict[str, dict[str, Any]] = {}
+        for destination in router.planned:
+            self._row(destination)
 
     def quota_left(self) -> int | None:
         """How many more messages --max allows (counting those reserved in flight); None without --max."""
@@ -99,12 +107,21 @@ class Ledger:
                 elapsed=elapsed,
             )
 
-    def route(self, message: OutgoingMessage) -> QueueInfo | None:
-        """--to, else the source SQS names (DeadLetterQueueSourceArn), else the DLQ's only source."""
-        if self.plan.to is not None:
-            return self.plan.to
-        source = self.by_arn.get(message.attributes.get("DeadLetterQueueSourceArn", ""))
-        return source if source is not None else self.plan.single_source
+    def _row(self, destination: Destination | Refused) -> dict[str, Any]:
+        row = self.destinations.get(destination.key)
+        if row is None:
+            row = {**destination.row(), "moved": 0, "failed": 0, "would_move": 0 if self.dry_run else None}
+            self.destinations[destination.key] = row
+        return row
+
+    def _fail(self, message_id: str, handle: str, reason: str, destination: Destination | Refused) -> None:
+        self.held[message_id] = handle
+        self.failures[message_id] = reason
+        self._row(destination)["failed"] += 1
+
+    def rows(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(row) for row in self.destinations.values()]
 
     def classify(self, raws: Sequence[Mapping[str, Any]], stopping: bool) -> Received:
         """Decide, for each received message, whether it is new and what becomes of it."""
@@ -138,28 +155,40 @@ class Ledger:
             self.held[message_id] = handle
             self.skipped += 1
             return None
-        target = self.route(message)
+        target = self.router.route(message)
         if target is None:
             self.held[message_id] = handle
             self.unroutable += 1
-            self.failures[message_id] = "SQS does not say which source queue it came from (no DeadLetterQueueSourceArn)"
+            self.failures[message_id] = (
+                "SQS does not say which source queue it came from (no DeadLetterQueueSourceArn)"
+                if self.plan.origin == "sqs" else
+                "it names no EventBridge rule and target (no RULE_ARN and TARGET_ARN) and no source queue"
+            )
+            return None
+        if isinstance(target, Refused):
+            self._fail(message_id, handle, target.reason, target)
+            return None
+        try:
+            payload = target.payload(message)
+        except PayloadError as exc:
+            self._fail(message_id, handle, str(exc), target)
             return None
         if self.plan.dlq.fifo and message.group_id in self.blocked_groups:
-            self.held[message_id] = handle
-            self.failures[message_id] = f"an earlier message of group {message.group_id} was not moved"
+            self._fail(message_id, handle, f"an earlier message of group {message.group_id} was not moved", target)
             return None
         if self.dry_run:
             self.held[message_id] = handle
             self.would_move += 1
             self._count(target)
+            self._row(target)["would_move"] += 1
             if len(self.sample) < SAMPLE_SIZE:
                 self.sample.append(sample_row(message, target))
             return None
         self.reserved += 1
         self.in_progress.add(message_id)
-        return Work(message, handle, target)
+        return Work(message, handle, target, payload)
 
-    def _count(self, target: QueueInfo) -> None:
+    def _count(self, target: Destination) -> None:
         self.moved_by_target[target.name] = self.moved_by_target.get(target.name, 0) + 1
 
     def _release(self, batch: list[Work], hold: bool) -> None:
@@ -180,25 +209,26 @@ class Ledger:
             self._release(batch, hold=True)
             for item in batch:
                 self.failures[item.message.message_id] = reason
+                self._row(item.target)["failed"] += 1
 
-    def settle(self, batch: list[Work], sent: list[OutgoingMessage], failed: dict[str, str],
-               not_deleted: list[str]) -> None:
-        """A batch SQS answered: the sent ones moved (unless not deleted), the failed ones held and listed;
+    def settle(self, batch: list[Work], sent: list[str], failed: dict[str, str], not_deleted: list[str]) -> None:
+        """A batch its destination answered (`sent`: the ids it accepted): the sent ones moved (unless not
+        deleted), the failed ones held and listed;
         on a FIFO DLQ a failure blocks the rest of its group, to keep the group's order."""
         target = batch[0].target
         handles = {w.message.message_id: w.handle for w in batch}
         with self.lock:
             self._release(batch, hold=False)
             for message_id, reason in failed.items():
-                self.held[message_id] = handles[message_id]
-                self.failures[message_id] = reason
+                self._fail(message_id, handles[message_id], reason, target)
             if failed and self.plan.dlq.fifo:
                 self.blocked_groups |= {w.message.group_id for w in batch
                                         if w.message.message_id in failed and w.message.group_id}
-            for message in sent:
+            for message_id in sent:
                 self.moved += 1
                 self._count(target)
-                self.recent[message.message_id] = None
+                self._row(target)["moved"] += 1
+                self.recent[message_id] = None
                 if len(self.recent) > RECENT_MOVED:
                     self.recent.popitem(last=False)
             for message_id in not_deleted:

@@ -114,6 +114,8 @@ class RedriveResult:
     unverified: int = 0
     #: Interrupted twice: being moved when eda stopped waiting (in the DLQ, the target, or both).
     in_flight_message_ids: tuple[str, ...] = ()
+    #: Per destination: kind, name, arn, api, route, moved, failed, would_move (a dry run's count).
+    destinations: tuple[dict[str, Any], ...] = ()
     #: The exception that stopped the run, for the command to raise when nothing moved.
     exception: BaseException | None = field(default=None, compare=False, repr=False)
 
@@ -147,6 +149,7 @@ class RedriveResult:
         task_reported_moved: int | None = None,
         unverified: int = 0,
         in_flight_message_ids: Iterable[str] = (),
+        destinations: Iterable[Mapping[str, Any]] = (),
     ) -> RedriveResult:
         """A result, ordered and derived the same way for every mode: failures and not-deleted ids sorted by
         message id, targets' counts by target name, `seconds` never negative, and `error` described from
@@ -182,6 +185,8 @@ class RedriveResult:
             task_reported_moved=task_reported_moved,
             unverified=unverified,
             in_flight_message_ids=tuple(in_flight_message_ids),
+            destinations=tuple(dict(d) for d in sorted(destinations, key=lambda d: (str(d.get("name")),
+                                                                                    str(d.get("route"))))),
             exception=exception,
         )
 
@@ -220,6 +225,7 @@ class RedriveResult:
             "task_reported_moved": self.task_reported_moved,
             "unverified": self.unverified,
             "in_flight_message_ids": list(self.in_flight_message_ids),
+            "destinations": [dict(d) for d in self.destinations],
             "notes": list(self.notes),
         }
 
@@ -241,6 +247,8 @@ class RedriveOptions:
     empty_receives: int = EMPTY_RECEIVES
     matcher: Matcher | None = field(default=None, compare=False)
     filter_text: str | None = None
+    #: EventBridge target DLQs: put each event back on its rule's bus instead of delivering it to its target.
+    to_bus: bool = False
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -272,6 +280,9 @@ class RedrivePlan:
     options: RedriveOptions
     notes: tuple[str, ...] = ()
     api_calls: int = 0
+    #: "sqs": messages go to SQS queues (sources or --to); "eventbridge": each to the EventBridge target
+    #: (or with --to-bus the bus) its RULE_ARN and TARGET_ARN attributes name.
+    origin: str = "sqs"
 
     @property
     def targets(self) -> tuple[QueueInfo, ...]:
@@ -303,7 +314,7 @@ def nothing_moved_error(plan: RedrivePlan | None, result: RedriveResult) -> Base
         return None
     if result.exception is not None:
         return result.exception
-    if plan is not None and result.unroutable and result.unroutable == result.failed:
+    if plan is not None and plan.origin == "sqs" and result.unroutable and result.unroutable == result.failed:
         return UsageError(
             f"{result.unroutable} message(s) do not say which source queue they came from "
             f"(no DeadLetterQueueSourceArn), and {plan.dlq.name} has {len(plan.sources)} sources: "

@@ -123,6 +123,9 @@ def run_native(
         notes=notes,
         task_reported_moved=reported,
         unverified=unverified,
+        destinations=[{"kind": "sqs", "name": destination.name, "arn": destination.arn,
+                       "api": "StartMessageMoveTask", "route": "--to" if plan.to is not None else "source queue",
+                       "moved": moved, "failed": 0, "would_move": None}] if destination is not None else [],
     )
 
 

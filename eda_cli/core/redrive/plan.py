@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from eda_cli.aws.resolve import QueueRef
+from eda_cli.core.redrive.eventbridge import RULE_ARN, TARGET_ARN, eventbridge_origin
 from eda_cli.core.redrive.model import NATIVE_MAX_RATE, RedriveOptions, RedrivePlan
 from eda_cli.core.redrive.sqs_io import ApiCounter, queue_info
 from eda_cli.core.redrive.tasks import probe_move_tasks
@@ -43,6 +44,16 @@ def _check_archive_path(path: str) -> None:
         raise UsageError(f"--archive {path}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise UsageError(f"--archive {path} is not writable")
+
+
+def _names_eventbridge_targets(sqs: SQSClient, url: str, wait_seconds: int) -> bool:
+    """Whether the DLQ's first messages say which EventBridge rule and target they were going to: one
+    receive of their RULE_ARN and TARGET_ARN attributes with a visibility timeout of 0, so they stay
+    visible (it hides nothing, and counts as one receive of each, as any peek does)."""
+    response = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                   WaitTimeSeconds=max(1, min(wait_seconds, 20)),
+                                   MessageAttributeNames=[RULE_ARN, TARGET_ARN])
+    return any(eventbridge_origin(m.get("MessageAttributes") or {}) for m in response.get("Messages", []))
 
 
 def _needs_copy(options: RedriveOptions, per_message: bool) -> list[str]:
@@ -117,16 +128,24 @@ def plan_redrive(
         target = queue_info(sqs, to.url, to.name) if to is not None else None
         if target is not None and target.arn == info.arn:
             raise UsageError(f"--to names the DLQ itself ({info.name})", hint="pass the queue to move messages to")
+        if target is not None and options.to_bus:
+            raise UsageError("--to and --to-bus say two different places", hint="pass one of them")
+        origin = "sqs"
         if target is None and not sources:
-            raise UsageError(
-                f"{info.name} has no source queues (no queue's RedrivePolicy names it), "
-                "so eda does not know where its messages belong",
-                hint="pass --to QUEUE",
-            )
+            visible = info.int_attr("ApproximateNumberOfMessages") or 0
+            if not visible or not _names_eventbridge_targets(sqs, dlq.url, options.wait_seconds):
+                raise UsageError(
+                    f"{info.name} has no source queues (no queue's RedrivePolicy names it) and its messages name "
+                    "no EventBridge rule and target (RULE_ARN, TARGET_ARN), so eda does not know where they belong",
+                    hint="pass --to QUEUE",
+                )
+            origin = "eventbridge"
         per_message = target is None and len(sources) > 1
         if options.archive and not options.dry_run:
             _check_archive_path(options.archive)
         needs = _needs_copy(options, per_message)
+        if origin == "eventbridge":
+            needs.append("routing each message to its EventBridge " + ("bus" if options.to_bus else "target"))
         if probe is not None and probe is not sqs:
             probe_calls += 1  # the counter sees only calls made through `sqs`
         supported, why, tasks = probe_move_tasks(probe if probe is not None else sqs, info.arn)
@@ -149,6 +168,14 @@ def plan_redrive(
             )
         if target is not None and target.fifo and not info.fifo:
             notes.append(f"{target.name} is FIFO and {info.name} is not: messages go to group {info.name!r}")
+        if origin == "eventbridge":
+            notes.append(
+                f"{info.name} holds events EventBridge could not deliver: each goes back on its rule's bus "
+                "(PutEvents), where every rule that matches it receives it again, not only the target that failed"
+                if options.to_bus else
+                f"{info.name} holds events EventBridge could not deliver: each goes to the target its RULE_ARN and "
+                "TARGET_ARN name, directly (not back to the bus, which would deliver it again to every other rule)"
+            )
         if per_message:
             notes.append(
                 f"{info.name} has {len(sources)} sources: each message goes back to the one SQS names "
@@ -166,4 +193,5 @@ def plan_redrive(
         options=options,
         notes=tuple(notes),
         api_calls=counter.calls + probe_calls,
+        origin=origin,
     )

@@ -145,6 +145,8 @@ def replay(
         seconds=clock() - started,
         archive=path,
         moved_by_target={target.name: moved},
+        destinations=[{"kind": "sqs", "name": target.name, "arn": target.arn, "api": "SendMessageBatch",
+                       "route": "--to", "moved": moved, "failed": len(failures), "would_move": None}],
         interrupted=interrupted,
         exception=exception,
         notes=notes,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.redrive.copy import CopyRun
+from eda_cli.core.redrive.eventbridge import Clients
 from eda_cli.core.redrive.model import Clock, RedriveOptions, RedrivePlan, RedriveProgress, RedriveResult, Sleep
 from eda_cli.core.redrive.native import run_native
 from eda_cli.core.redrive.plan import plan_redrive
@@ -26,14 +27,18 @@ def run_redrive(
     on_progress: Callable[[RedriveProgress], None] | None = None,
     poll_seconds: float | None = None,
     cancel: threading.Event | None = None,
+    clients: Clients | None = None,
 ) -> RedriveResult:
     """Carry out a plan. Ctrl-C (a KeyboardInterrupt, or `cancel` set, as `eda_cli.interrupts` does)
     stops receiving, finishes in-flight sends and deletes, puts held messages back, and returns the
     result with `interrupted` set (native mode cancels its move task). A KeyboardInterrupt after that
-    stops waiting at once, and the result's notes name the messages that were in flight."""
+    stops waiting at once, and the result's notes name the messages that were in flight.
+
+    `clients(service)` hands out the clients for EventBridge targets (events, sns, lambda, stepfunctions);
+    without it, messages bound for an EventBridge target stay in the DLQ, refused."""
     if plan.mode == "native" and not plan.options.dry_run:
         return run_native(sqs, plan, sleep, clock, on_progress, poll_seconds, cancel)
-    return CopyRun(sqs, plan, sleep, clock).run(on_progress, cancel)
+    return CopyRun(sqs, plan, sleep, clock, clients).run(on_progress, cancel)
 
 
 def redrive(
@@ -47,7 +52,8 @@ def redrive(
     clock: Clock = time.monotonic,
     on_progress: Callable[[RedriveProgress], None] | None = None,
     run_id: str | None = None,
+    clients: Clients | None = None,
 ) -> RedriveResult:
     """Plan and run in one call (the Python API; the command confirms in between)."""
     plan = plan_redrive(sqs, dlq, to=to, options=options, probe=probe, run_id=run_id)
-    return run_redrive(sqs, plan, sleep=sleep, clock=clock, on_progress=on_progress)
+    return run_redrive(sqs, plan, sleep=sleep, clock=clock, on_progress=on_progress, clients=clients)

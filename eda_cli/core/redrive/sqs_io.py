@@ -49,20 +49,22 @@ T = TypeVar("T")
 
 
 class ApiCounter:
-    """Counts SQS API calls made through a client, with a botocore event hook (retries not included)."""
+    """Counts SQS API calls made through a client, with a botocore event hook (retries not included);
+    with `event="before-parameter-build"`, every call of any client."""
 
-    def __init__(self, client: SQSClient) -> None:
+    def __init__(self, client: Any, event: str = "before-parameter-build.sqs") -> None:
         self._client = client
+        self._event = event
         self._lock = threading.Lock()
         self._id = f"eda-redrive-counter-{uuid.uuid4().hex}"
         self.calls = 0
 
     def __enter__(self) -> ApiCounter:
-        self._client.meta.events.register("before-parameter-build.sqs", self._count, unique_id=self._id)
+        self._client.meta.events.register(self._event, self._count, unique_id=self._id)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._client.meta.events.unregister("before-parameter-build.sqs", unique_id=self._id)
+        self._client.meta.events.unregister(self._event, unique_id=self._id)
 
     def _count(self, **kwargs: Any) -> None:
         with self._lock:
@@ -168,13 +170,14 @@ def dedup_id(run_id: str, message_id: str) -> str:
     return hashlib.sha256(f"eda-redrive:{run_id}:{message_id}".encode()).hexdigest()
 
 
-def split_by_size(items: Sequence[T], size_of: Callable[[T], int]) -> Iterator[list[T]]:
-    """Batches of at most 10 entries and at most 1 MiB, in order."""
+def split_by_size(items: Sequence[T], size_of: Callable[[T], int], max_entries: int = MAX_BATCH_ENTRIES,
+                  max_bytes: int = MAX_BATCH_BYTES) -> Iterator[list[T]]:
+    """Batches of at most 10 entries and at most 1 MiB (SQS's limits, unless others are given), in order."""
     batch: list[T] = []
     total = 0
     for item in items:
         size = size_of(item)
-        if batch and (len(batch) >= MAX_BATCH_ENTRIES or total + size > MAX_BATCH_BYTES):
+        if batch and (len(batch) >= max_entries or total + size > max_bytes):
             yield batch
             batch, total = [], 0
         batch.append(item)
