@@ -61,7 +61,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--to --filter --rate --yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive run')
-            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --to-bus --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive status')
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)

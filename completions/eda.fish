@@ -694,6 +694,7 @@ complete -c eda -n "__eda_at 'eda redrive run'" -l dry-run -d 'Show what would m
 complete -c eda -n "__eda_at 'eda redrive run'" -l mode -r -f -a 'auto copy native' -d 'native: an SQS move task; copy: receive, send, delete; auto: native when possible, and says so.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l yes -s y -d 'Do not ask for confirmation (required without a terminal).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l wait-seconds -r -f -d 'Long-poll wait of each receive (copy mode).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l to-bus -d "EventBridge target DLQs: put each event back on its rule's bus (PutEvents) instead of delivering it to its target; every rule that matches it receives it again."
 complete -c eda -n "__eda_at 'eda redrive run'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l region -r -f -d 'AWS region.'

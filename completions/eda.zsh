@@ -383,6 +383,7 @@ _eda__redrive__run() {
         '(--yes -y)--yes[Do not ask for confirmation (required without a terminal).]' \
         '(--yes -y)-y[Do not ask for confirmation (required without a terminal).]' \
         '(--wait-seconds)--wait-seconds=[Long-poll wait of each receive (copy mode).]:seconds: ' \
+        '(--to-bus)--to-bus[EventBridge target DLQs: put each event back on its rule'"'"'s bus (PutEvents) instead of delivering it to its target; every rule that matches it receives it again.]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \

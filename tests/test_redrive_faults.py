@@ -84,9 +84,11 @@ UNSUPPORTED = "unsupported"
 
 
 def expect_plan(stub: Stubber, dlq: QueueRef = DLQ, src: QueueRef = SRC, visible: int = 3,
-                tasks: list[dict[str, Any]] | str | None = None) -> None:
+                tasks: list[dict[str, Any]] | str | None = None, native: bool = False) -> None:
     """The plan's reads: the DLQ, its sources, and the move-task probe (which every mode makes: a task
-    already running stops any redrive). `tasks`: the probe's answer, or UNSUPPORTED for moto's HTTP 500."""
+    already running stops any redrive). `tasks`: the probe's answer, or UNSUPPORTED for moto's HTTP 500.
+    `native`: the plan chooses a move task, so it first looks whether EventBridge wrote any of the DLQ's
+    messages (a peek that finds none)."""
     stub.add_response("get_queue_attributes", attrs(dlq, visible), {"QueueUrl": dlq.url, "AttributeNames": ["All"]})
     stub.add_response("list_dead_letter_source_queues", {"queueUrls": [src.url]}, {"QueueUrl": dlq.url})
     stub.add_response("get_queue_attributes", attrs(src, policy=True), {"QueueUrl": src.url, "AttributeNames": ["All"]})
@@ -96,6 +98,10 @@ def expect_plan(stub: Stubber, dlq: QueueRef = DLQ, src: QueueRef = SRC, visible
     else:
         stub.add_response("list_message_move_tasks", {"Results": list(tasks or [])},
                           {"SourceArn": dlq.arn, "MaxResults": 10})
+    if native:
+        stub.add_response("receive_message", {}, {
+            "QueueUrl": dlq.url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 0, "WaitTimeSeconds": ANY,
+            "MessageAttributeNames": ["RULE_ARN", "TARGET_ARN"]})
 
 
 DEPTH_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
@@ -432,7 +438,7 @@ def task(status: str, moved: int, to_move: int = 3, handle: str | None = "t-1", 
 
 def test_auto_chooses_native_where_supported_and_watches_the_task(stubbed: tuple[Any, Stubber]) -> None:
     client, stub = stubbed
-    expect_plan(stub, tasks=[task("COMPLETED", 9, handle=None)])
+    expect_plan(stub, tasks=[task("COMPLETED", 9, handle=None)], native=True)
     expect_depth(stub, SRC, 5)
     # The only source is named: a move task without DestinationArn fails on messages SQS did not
     # dead-letter itself (no DeadLetterQueueSourceArn).
@@ -457,7 +463,7 @@ def test_a_move_task_whose_messages_do_not_arrive_is_partial(stubbed: tuple[Any,
     move tasks re-send with the original deduplication ids, which the source drops): eda reports as moved
     only what it saw arrive."""
     client, stub = stubbed
-    expect_plan(stub)
+    expect_plan(stub, native=True)
     expect_depth(stub, SRC, 0)
     stub.add_response("start_message_move_task", {"TaskHandle": "t-1"}, None)
     stub.add_response("list_message_move_tasks", {"Results": [task("COMPLETED", 3, handle=None)]}, None)
@@ -477,7 +483,7 @@ def test_auto_copies_a_fifo_dlq_unless_told_native(stubbed: tuple[Any, Stubber])
     expect_plan(stub, FDLQ, FSRC)
     plan = plan_redrive(client, FDLQ, options=RedriveOptions())
     assert plan.mode == "copy" and "FIFO" in plan.mode_reason
-    expect_plan(stub, FDLQ, FSRC)
+    expect_plan(stub, FDLQ, FSRC, native=True)
     native = plan_redrive(client, FDLQ, options=RedriveOptions(mode="native"))
     assert native.mode == "native" and any("FIFO" in note for note in native.notes)
 
@@ -490,7 +496,7 @@ def test_every_mode_refuses_while_a_move_task_runs(stubbed: tuple[Any, Stubber],
     expect_plan(stub, tasks=[task("RUNNING", 1)])
     with pytest.raises(AwsError, match="already running"):
         plan_redrive(client, DLQ, options=RedriveOptions(mode=mode))
-    expect_plan(stub, tasks=[task("RUNNING", 1)])
+    expect_plan(stub, tasks=[task("RUNNING", 1)], native=mode != "copy")
     dry = plan_redrive(client, DLQ, options=RedriveOptions(mode=mode, dry_run=True))
     assert any("a real run would be refused" in note for note in dry.notes)
 
@@ -498,7 +504,7 @@ def test_every_mode_refuses_while_a_move_task_runs(stubbed: tuple[Any, Stubber],
 def test_a_second_start_refused_by_sqs_exits_3(stub_session: Stubber, cli: Callable[..., Result]) -> None:
     """A task started by someone else between eda's probe and its start: SQS says no (exit 3, not 2)."""
     expect_resolve(stub_session, DLQ)
-    expect_plan(stub_session)
+    expect_plan(stub_session, native=True)
     expect_depth(stub_session, SRC, 0)
     stub_session.add_client_error("start_message_move_task", "InvalidParameterValue",
                                   "There is already a task running.", 400)
@@ -534,7 +540,7 @@ def test_a_failed_move_task_that_moved_nothing_exits_3(stub_session: Stubber, cl
 
     monkeypatch.setattr(core, "NATIVE_POLL_SECONDS", 0.0)
     expect_resolve(stub_session, DLQ)
-    expect_plan(stub_session)
+    expect_plan(stub_session, native=True)
     expect_depth(stub_session, SRC, 0)
     stub_session.add_response("start_message_move_task", {"TaskHandle": "t-1"},
                               {"SourceArn": DLQ.arn, "DestinationArn": SRC.arn})
@@ -548,7 +554,7 @@ def test_a_failed_move_task_that_moved_nothing_exits_3(stub_session: Stubber, cl
 
 def test_ctrl_c_cancels_the_move_task(stubbed: tuple[Any, Stubber]) -> None:
     client, stub = stubbed
-    expect_plan(stub)
+    expect_plan(stub, native=True)
     expect_depth(stub, SRC, 0)
     stub.add_response("start_message_move_task", {"TaskHandle": "t-1"}, None)
     stub.add_response("list_message_move_tasks", {"Results": [task("RUNNING", 1)]}, None)
@@ -657,3 +663,28 @@ def test_a_progress_bar_only_for_people_on_a_terminal(output: str, tty: bool, sh
     with _Bar(renderer, "redrive orders-dlq", enabled=True) as bar:
         bar.update(RedriveProgress(moved=5, skipped=1, failed=0, total=10, elapsed=1.0))
         assert (bar._progress is not None) is shown
+
+
+def test_auto_never_starts_a_move_task_on_a_dlq_that_also_holds_eventbridge_dead_letters(
+        stubbed: tuple[Any, Stubber]) -> None:
+    """A move task would send EventBridge's dead letters to the source queue: a peek that finds one makes
+    auto mode copy (each goes to its target), and --mode native is refused."""
+    from eda_cli.errors import UsageError
+
+    client, stub = stubbed
+    rule = "arn:aws:events:us-east-1:123456789012:rule/orders-bus/eu-orders"
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": "{}", "MessageAttributes": {
+        "RULE_ARN": {"DataType": "String", "StringValue": rule},
+        "TARGET_ARN": {"DataType": "String", "StringValue": SRC.arn}}}
+    for mode in ("auto", "native"):
+        expect_plan(stub)
+        stub.add_response("receive_message", {"Messages": [message]}, {
+            "QueueUrl": DLQ.url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 0, "WaitTimeSeconds": ANY,
+            "MessageAttributeNames": ["RULE_ARN", "TARGET_ARN"]})
+        if mode == "auto":
+            plan = plan_redrive(client, DLQ, options=RedriveOptions())
+            assert plan.mode == "copy" and "EventBridge" in plan.mode_reason
+            assert any("also holds events EventBridge could not deliver" in note for note in plan.notes)
+        else:
+            with pytest.raises(UsageError, match="--mode native cannot do"):
+                plan_redrive(client, DLQ, options=RedriveOptions(mode="native"))

@@ -159,6 +159,17 @@ def plan_redrive(
                 )
             notes.append(f"a message move task is running on {info.name}: a real run would be refused")
         mode, reason = _choose_mode(options, info, bool(sources), needs, supported, why)
+        if (mode == "native" and target is None and origin == "sqs" and not options.to_bus
+                and (info.int_attr("ApproximateNumberOfMessages") or 0)
+                and _names_eventbridge_targets(sqs, dlq.url, options.wait_seconds)):
+            # a move task would send EventBridge's dead letters to the source queue too: never that
+            mixed = "routing the events EventBridge wrote to it (RULE_ARN, TARGET_ARN) to their targets"
+            if options.mode == "native":
+                raise UsageError(f"--mode native cannot do {mixed}: an SQS move task moves every message to the "
+                                 "source queue", hint="use --mode copy (or auto)")
+            mode, reason = "copy", f"needed for {mixed}"
+            notes.append(f"{info.name} also holds events EventBridge could not deliver: each goes to the target its "
+                         "RULE_ARN and TARGET_ARN name, the other messages to their source queue")
         if mode == "native" and options.mode == "native" and info.fifo:
             notes.append(f"{info.name} is FIFO: {FIFO_MOVE_RISK}; eda checks the target's depth afterwards")
         if info.redrive_policy:
