@@ -25,31 +25,41 @@ app = typer.Typer(
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """List every dead-letter queue in the account and region.
+    """List every dead-letter queue in the account and region, and what makes each one a DLQ.
 
-    A queue is a DLQ when another queue's RedrivePolicy names it, or ("by name") when its name
-    ends in -dlq, -deadletter or _dlq and nothing points at it (Lambda and SNS DLQs).
+    A queue is a DLQ when something names it as one: another queue's RedrivePolicy ("sqs redrive
+    policy"), an SNS subscription's RedrivePolicy, an EventBridge rule target's DeadLetterConfig, a
+    Lambda function's DeadLetterConfig ("lambda async") or on-failure destination, an event source
+    mapping's on-failure destination, or a pipe's DeadLetterConfig. Else, the last resort ("by
+    name"), when its name ends in -dlq, -deadletter or _dlq.
 
     Example: eda --region eu-west-1 dlq list
     """
-    from eda_cli.core.dlq import scan_dlqs
+    from eda_cli.core.dlq import FOUND_BY_SQS, scan_dlqs
 
     app_ = ctx_of(ctx)
-    scan = scan_dlqs(app_.session.client("sqs"))
+    session = app_.session
+    scan = scan_dlqs(session.client("sqs"), clients=session.client)
     for dangling in scan.dangling:
         app_.renderer.warn(f"{dangling.source} sends its poison messages to {dangling.dlq_arn}, "
+                           "which is not in this account and region" if dangling.kind == FOUND_BY_SQS else
+                           f"{dangling.kind} {dangling.source} names {dangling.dlq_arn} as its DLQ, "
                            "which is not in this account and region")
+    _note_unavailable(app_, scan.unavailable)
     view = TableView(
         columns=["DLQ", "Found by", "Sources (maxReceiveCount)"],
-        rows=[
-            [d.info.name, "redrive policy" if d.found_by == "redrive-policy" else "by name",
-             [f"{s.queue} ({s.max_receive_count})" for s in d.sources]]
-            for d in scan.dlqs
-        ],
+        rows=[[d.info.name, d.found_by, [s.label for s in d.sources]] for d in scan.dlqs],
         empty=f"no dead-letter queues among {scan.queues_scanned} queues",
     )
     app_.renderer.emit([d.to_dict() for d in scan.dlqs], view, problems=scan.problems)
     exit_with(ExitCode.PARTIAL if scan.partial else ExitCode.OK)
+
+
+def _note_unavailable(app_: AppContext, unavailable: tuple[str, ...]) -> None:
+    """Operations the endpoint does not implement at all (an emulator's): nothing can name a DLQ through them."""
+    if unavailable:
+        app_.renderer.note(f"the endpoint does not implement {', '.join(unavailable)}: "
+                           "nothing can name a DLQ through them there")
 
 
 def _inspect_once(app_: AppContext, queues: list[str]) -> InspectResult:
@@ -59,7 +69,7 @@ def _inspect_once(app_: AppContext, queues: list[str]) -> InspectResult:
     session = app_.session
     sqs = session.client("sqs")
     refs = [resolve_queue(sqs, q, session.region, session.where()) for q in queues]
-    return inspect_queues(sqs, session.client("cloudwatch"), refs)
+    return inspect_queues(sqs, session.client("cloudwatch"), refs, clients=session.client)
 
 
 def _retention(report: DlqReport) -> str:
@@ -73,10 +83,11 @@ def _retention(report: DlqReport) -> str:
 
 
 def _sources(report: DlqReport) -> list[str] | str:
-    """The Sources cell: each source with its maxReceiveCount, else why it is a DLQ, or is not one."""
+    """The Sources cell: each source (a queue with its maxReceiveCount, else its kind and owner), else why
+    it is a DLQ, or is not one."""
     dlq = report.dlq
     if dlq.sources:
-        return [f"{s.queue} ({s.max_receive_count})" for s in dlq.sources]
+        return [s.label for s in dlq.sources]
     return f"(not a DLQ: {dlq.not_a_dlq})" if dlq.not_a_dlq else "(by name)"
 
 
