@@ -253,6 +253,29 @@ def test_peek_group_by_error(eda: Callable[..., Result], boto: Any) -> None:
     assert "Task timed out" in human.stdout
 
 
+def test_peek_groups_eventbridge_target_dlq_messages_by_their_error(eda: Callable[..., Result], boto: Any) -> None:
+    """EventBridge writes the failure as ERROR_CODE and ERROR_MESSAGE (String attributes): that is the error
+    of the message, as Lambda's ErrorCode and ErrorMessage are."""
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="undelivered-events")["QueueUrl"]
+    event = {"version": "0", "id": "e1", "detail-type": "order.created", "source": "shop", "detail": {"a": 1}}
+    for code, text in (("NO_PERMISSIONS", "denied"), ("NO_PERMISSIONS", "denied"), ("THROTTLING", "throttled")):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(event), MessageAttributes={
+            name: {"DataType": "String", "StringValue": value} for name, value in (
+                ("RULE_ARN", "arn:aws:events:us-east-1:123456789012:rule/bus/r"),
+                ("TARGET_ARN", "arn:aws:sqs:us-east-1:123456789012:t"), ("ERROR_CODE", code),
+                ("ERROR_MESSAGE", text), ("RETRY_ATTEMPTS", "0"))})
+    result = eda("--output", "json", "dlq", "peek", "undelivered-events", "--group-by", "error")
+    assert result.code == 0, result.stderr
+    assert {g["signature"]: g["count"] for g in result.items()} == {"error: [NO_PERMISSIONS] denied": 2,
+                                                                    "error: [THROTTLING] throttled": 1}
+    [first, *_] = eda("--output", "json", "dlq", "peek", "undelivered-events").items()
+    assert first["error"]["code"] in ("NO_PERMISSIONS", "THROTTLING") and first["error"]["request_id"] is None
+    human = eda("dlq", "peek", "undelivered-events")
+    assert "error NO_PERMISSIONS: denied" in human.stdout and "(request" not in human.stdout
+    assert "attr ERROR_CODE" not in human.stdout and "attr RULE_ARN (String)" in human.stdout
+
+
 def test_peek_unwraps_sns_envelopes_for_grouping(eda: Callable[..., Result], boto: Any) -> None:
     sqs = boto("sqs")
     dlq = sqs.create_queue(QueueName="fanout-dlq")["QueueUrl"]

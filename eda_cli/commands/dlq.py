@@ -255,10 +255,10 @@ def _print_messages(renderer: Renderer, result: PeekResult) -> None:
         renderer.text(f"  sent {m.sent_at}  receives {m.receive_count}"
                       + (f"  group {m.group_id}" if m.group_id else ""))
         if m.error:
-            renderer.text(f"  error {m.error.get('code')}: {m.error.get('message')}  "
-                          f"(request {m.error.get('request_id')})", style="red")
+            request = f"  (request {m.error['request_id']})" if m.error.get("request_id") else ""
+            renderer.text(f"  error {m.error.get('code')}: {m.error.get('message')}{request}", style="red")
         for name, attr in m.message_attributes.items():
-            if name in ("ErrorCode", "ErrorMessage", "RequestID"):
+            if m.error and name in ("ErrorCode", "ErrorMessage", "RequestID", "ERROR_CODE", "ERROR_MESSAGE"):
                 continue
             renderer.text(f"  attr {name} ({attr['type']}) = {attr['value']}")
         body = unwrap_envelope(m.body)
