@@ -15,7 +15,7 @@ from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
-    from eda_cli.core.dlq import DlqReport, Group, InspectResult, PeekResult
+    from eda_cli.core.dlq import DlqReport, Group, InspectResult, Origins, PeekResult
 
 app = typer.Typer(
     help="Dead-letter queues: find them, measure them, peek at them.\n\nExample: eda dlq inspect --fail-above 0",
@@ -62,14 +62,14 @@ def _note_unavailable(app_: AppContext, unavailable: tuple[str, ...]) -> None:
                            "nothing can name a DLQ through them there")
 
 
-def _inspect_once(app_: AppContext, queues: list[str]) -> InspectResult:
+def _inspect_once(app_: AppContext, queues: list[str], origins: Origins | None = None) -> InspectResult:
     from eda_cli.aws.resolve import resolve_queue
     from eda_cli.core.dlq import inspect_queues
 
     session = app_.session
     sqs = session.client("sqs")
     refs = [resolve_queue(sqs, q, session.region, session.where()) for q in queues]
-    return inspect_queues(sqs, session.client("cloudwatch"), refs, clients=session.client)
+    return inspect_queues(sqs, session.client("cloudwatch"), refs, clients=session.client, origins=origins)
 
 
 def _retention(report: DlqReport) -> str:
@@ -161,13 +161,18 @@ def inspect_cmd(
 
 
 def _watch(app_: AppContext, queues: list[str], interval: float, fail_above: int | None) -> None:
-    """Refresh until Ctrl-C; exit 130 cleanly. Machine formats print one document per refresh."""
+    """Refresh until Ctrl-C; exit 130 cleanly. Machine formats print one document per refresh. What the
+    configuration names as a DLQ is read once, before the first refresh."""
+    from eda_cli.core.dlq import find_origins
     from eda_cli.core.polling import repeat
 
     renderer = app_.renderer
+    # What names the DLQs is read once: configuration changes rarely, and reading SNS, EventBridge, Lambda
+    # and Pipes at every refresh would cost hundreds of calls a minute in a large account.
     try:
+        origins = find_origins(app_.session.client)
         with renderer.live() as show:
-            for result in repeat(lambda: _inspect_once(app_, queues), interval):
+            for result in repeat(lambda: _inspect_once(app_, queues, origins), interval):
                 stamp = time.gmtime()
                 view = _inspect_view(result, fail_above)
                 view.title = f"DLQs at {time.strftime('%H:%M:%S', stamp)} (every {interval:g}s, Ctrl-C to stop)"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from eda_cli.aws.errors import describe
 from eda_cli.aws.resolve import QueueRef
-from eda_cli.core.dlq.model import Dlq
+from eda_cli.core.dlq.model import Dlq, Origins
 from eda_cli.core.dlq.origins import ClientFactory
 from eda_cli.core.dlq.scan import dlqs_for, scan_dlqs
 from eda_cli.core.pipeline.model import Alarm
@@ -168,12 +168,13 @@ def inspect(
 
 
 def inspect_queues(sqs: SQSClient, cloudwatch: CloudWatchClient, queues: list[QueueRef] | None = None, *,
-                   clients: ClientFactory | None = None) -> InspectResult:
+                   clients: ClientFactory | None = None, origins: Origins | None = None) -> InspectResult:
     """`inspect` the named queues (as `dlqs_for` finds them), or, with none named, every DLQ in the region
-    (`scan_dlqs`); with `clients`, what the configuration names as a DLQ counts too."""
+    (`scan_dlqs`); with `clients` (or `origins`, read before), what the configuration names as a DLQ
+    counts too."""
     if queues:
-        dlqs, problems = dlqs_for(sqs, queues, clients=clients)
+        dlqs, problems = dlqs_for(sqs, queues, clients=clients, origins=origins)
     else:
-        scan = scan_dlqs(sqs, clients=clients)
+        scan = scan_dlqs(sqs, clients=clients, origins=origins)
         dlqs, problems = list(scan.dlqs), list(scan.problems)
     return inspect(sqs, cloudwatch, dlqs, problems=problems)

@@ -33,10 +33,12 @@ if TYPE_CHECKING:
 
 
 def _side_by_side(sqs_part: Callable[[], Any], clients: ClientFactory | None, concurrency: int,
-                  services: tuple[str, ...]) -> tuple[Any, Origins]:
+                  services: tuple[str, ...], origins: Origins | None) -> tuple[Any, Origins]:
     """Run the SQS part and the configuration discovery at once, each with half the concurrency. An
     error of the SQS part is raised (without the queues there is nothing to list); the configuration's
-    failures are its `problems`."""
+    failures are its `problems`. Given `origins` (read before), the configuration is not read again."""
+    if origins is not None:
+        return sqs_part(), origins
     if clients is None or not services:
         return sqs_part(), Origins()
     half = max(1, concurrency // 2)
@@ -55,18 +57,19 @@ def scan_dlqs(
     *,
     clients: ClientFactory | None = None,
     services: tuple[str, ...] = SERVICES,
+    origins: Origins | None = None,
 ) -> DlqScan:
     """Every DLQ in the region: what a RedrivePolicy names, what the configuration of `services` names
-    (read through `clients`, e.g. `AwsSession.client`; without it, SQS alone), and unreferenced queues
-    named like DLQs."""
-    half = max(1, concurrency // 2) if clients is not None else concurrency
+    (read through `clients`, e.g. `AwsSession.client`, or given as `origins`, read before; with neither,
+    SQS alone), and unreferenced queues named like DLQs."""
+    half = max(1, concurrency // 2) if clients is not None and origins is None else concurrency
 
     def sqs_part() -> tuple[list[str], Any, Any]:
         urls = list_queue_urls(sqs)
         infos, errors = get_queue_infos(sqs, urls, half)
         return urls, infos, errors
 
-    (urls, infos, errors), origins = _side_by_side(sqs_part, clients, concurrency, services)
+    (urls, infos, errors), origins = _side_by_side(sqs_part, clients, concurrency, services, origins)
     by_arn = {info.arn: info for info in infos}
     sources: dict[str, list[Source]] = {arn: list(found) for arn, found in origins.by_queue.items()}
     dangling: list[Dangling] = []
@@ -104,9 +107,11 @@ def dlqs_for(
     *,
     clients: ClientFactory | None = None,
     services: tuple[str, ...] = SERVICES,
+    origins: Origins | None = None,
 ) -> tuple[list[Dlq], list[Problem]]:
     """The named queues as DLQs: their SQS sources from ListDeadLetterSourceQueues, and what the
-    configuration of `services` names them by (read through `clients`; without it, SQS alone). A queue
+    configuration of `services` names them by (read through `clients`, or given as `origins`; with
+    neither, SQS alone). A queue
     that is not a DLQ is kept (it was asked for), marked as such (`Dlq.is_dlq`, `Dlq.not_a_dlq`)."""
 
     def one(ref: QueueRef) -> tuple[Any, tuple[Source, ...]]:
@@ -117,8 +122,9 @@ def dlqs_for(
         source_infos, _ = get_queue_infos(sqs, source_urls, concurrency=4)
         return info, tuple(sqs_source(i) for i in source_infos)
 
-    half = max(1, concurrency // 2) if clients is not None else concurrency
-    outcomes, origins = _side_by_side(lambda: map_bounded(one, queues, half), clients, concurrency, services)
+    half = max(1, concurrency // 2) if clients is not None and origins is None else concurrency
+    outcomes, origins = _side_by_side(lambda: map_bounded(one, queues, half), clients, concurrency, services,
+                                      origins)
     dlqs: list[Dlq] = []
     problems: list[Problem] = []
     for outcome in outcomes:
