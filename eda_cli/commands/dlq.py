@@ -25,7 +25,7 @@ app = typer.Typer(
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """List every dead-letter queue in the account and region, and what makes each one a DLQ.
+    """List every dead-letter queue in the account and region.
 
     A queue is a DLQ when something names it as one: another queue's RedrivePolicy ("sqs redrive
     policy"), an SNS subscription's RedrivePolicy, an EventBridge rule target's DeadLetterConfig, a
