@@ -127,6 +127,26 @@ def test_inspect_a_named_queue_that_configuration_names(eda: Callable[..., Resul
     assert "pipe-failures" in every and "inbox" not in every
 
 
+def test_destinations_that_are_no_queue_here_are_kept_and_warned(eda: Callable[..., Result], boto: Any) -> None:
+    """Through the core API: a destination that is not a queue (a topic) is kept in `elsewhere`, and a DLQ
+    in another account is `dangling`, which `dlq list` warns about with its kind and owner."""
+    from eda_cli.core.dlq import scan_dlqs
+
+    arns = arrange(boto)
+    far = "arn:aws:sqs:us-east-1:999999999999:far-dlq"
+    boto("events").put_targets(Rule="eu-orders", EventBusName="orders-bus", Targets=[
+        {"Id": "far", "Arn": arns["inbox"], "DeadLetterConfig": {"Arn": far}}])
+    scan = scan_dlqs(boto("sqs"), clients=boto)
+    assert not scan.partial, scan.problems
+    assert [(e.source.kind, e.source.owner, e.destination_arn) for e in scan.elsewhere] == [
+        ("lambda on-failure", "audit-log", arns["topic"])]
+    assert [(d.kind, d.source, d.dlq_arn) for d in scan.dangling] == [
+        ("eventbridge target", "orders-bus/eu-orders -> inbox", far)]
+    result = eda("dlq", "list")
+    assert result.code == 0, result.stderr
+    assert f"warning: eventbridge target orders-bus/eu-orders -> inbox names {far} as its DLQ" in result.stderr
+
+
 class DeadLetteringLambda(AwsFake, service="lambda", wraps_real_client=True):
     """moto keeps no function's DeadLetterConfig (CreateFunction drops it): ListFunctions answers, for the
     functions in `dlqs`, as AWS does for a function that has one."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from eda_cli.core.dlq.model import (
     DLQ_SUFFIXES,
-    FORMER_NAMES,
     FOUND_BY_EVENTBRIDGE,
     FOUND_BY_LAMBDA_ASYNC,
     FOUND_BY_LAMBDA_ON_FAILURE,
@@ -50,7 +49,6 @@ from eda_cli.core.dlq.scan import dlqs_for, scan_dlqs
 
 __all__ = [
     "DLQ_SUFFIXES",
-    "FORMER_NAMES",
     "FOUND_BY_EVENTBRIDGE",
     "FOUND_BY_LAMBDA_ASYNC",
     "FOUND_BY_LAMBDA_ON_FAILURE",

@@ -24,8 +24,6 @@ FOUND_BY_PIPE = "pipe"  # an EventBridge pipe's DeadLetterConfig
 FOUND_BY_NAME = "by name"
 KINDS = (FOUND_BY_SQS, FOUND_BY_SNS, FOUND_BY_EVENTBRIDGE, FOUND_BY_LAMBDA_ASYNC, FOUND_BY_LAMBDA_ON_FAILURE,
          FOUND_BY_MAPPING, FOUND_BY_PIPE)
-#: The names eda 0.1 gave (`found_by` "redrive-policy" and "name"), for readers of older JSON.
-FORMER_NAMES = {"redrive-policy": FOUND_BY_SQS, "name": FOUND_BY_NAME}
 #: What a queue named on the command line is when nothing makes it a DLQ: a live source queue (it has a
 #: RedrivePolicy of its own), or a queue nothing marks as a DLQ. Each with why, as eda says it.
 NOT_A_DLQ = {
