@@ -45,7 +45,6 @@ def list_(ctx: typer.Context) -> None:
                            "which is not in this account and region" if dangling.kind == FOUND_BY_SQS else
                            f"{dangling.kind} {dangling.source} names {dangling.dlq_arn} as its DLQ, "
                            "which is not in this account and region")
-    _note_unavailable(app_, scan.unavailable)
     view = TableView(
         columns=["DLQ", "Found by", "Sources (maxReceiveCount)"],
         rows=[[d.info.name, d.found_by, [s.label for s in d.sources]] for d in scan.dlqs],
@@ -53,13 +52,6 @@ def list_(ctx: typer.Context) -> None:
     )
     app_.renderer.emit([d.to_dict() for d in scan.dlqs], view, problems=scan.problems)
     exit_with(ExitCode.PARTIAL if scan.partial else ExitCode.OK)
-
-
-def _note_unavailable(app_: AppContext, unavailable: tuple[str, ...]) -> None:
-    """Operations the endpoint does not implement at all (an emulator's): nothing can name a DLQ through them."""
-    if unavailable:
-        app_.renderer.note(f"the endpoint does not implement {', '.join(unavailable)}: "
-                           "nothing can name a DLQ through them there")
 
 
 def _inspect_once(app_: AppContext, queues: list[str], origins: Origins | None = None) -> InspectResult:
