@@ -64,12 +64,18 @@ def test_fix_commands_are_whole_and_nothing_wraps_to_column_0(
     for f in findings:
         if f["fix"] in commands:
             continue
-        # Prose wraps at spaces, under its first word; joined again it is the fix.
-        start = next(i for i, line in enumerate(lines) if line.startswith("         fix: ")
-                     and f["fix"].startswith(line[14:]))
-        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("         from: "))
-        assert all(line.startswith(" " * 14) for line in lines[start + 1:end])
-        assert " ".join(line.strip() for line in lines[start:end]) == f"fix: {f['fix']}"
+        # Prose wraps at spaces, under its first word; joined again it is the fix. (Several fixes may start
+        # alike, "fix: triage with" when a long backquoted command moves to the next line: the one whose
+        # lines join into this fix is this fix's.)
+        def block(start: int) -> tuple[int, str]:
+            end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("         from: "))
+            return end, " ".join(line.strip() for line in lines[start:end])
+
+        starts = [i for i, line in enumerate(lines) if line.startswith("         fix: ")
+                  and f["fix"].startswith(line[14:]) and block(i)[1] == f"fix: {f['fix']}"]
+        assert starts, (f["fix"], text)
+        end = block(starts[0])[0]
+        assert all(line.startswith(" " * 14) for line in lines[starts[0] + 1:end])
     for line in lines[:verdict]:
         if not any(command in line for command in commands):
             assert len(line) <= width, line  # only a command is left for the terminal to soft-wrap

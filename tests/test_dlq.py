@@ -56,10 +56,12 @@ def test_list_finds_redrive_targets_and_dlqs_by_name(eda: Callable[..., Result],
     assert result.code == 0, result.stderr
     rows = {row["queue"]: row for row in result.items()}
     assert set(rows) == {"orders-dlq", "payments-dlq", "notify-lambda-dlq"}
-    assert rows["orders-dlq"]["found_by"] == "redrive-policy"
+    assert rows["orders-dlq"]["found_by"] == "sqs redrive policy"
     assert rows["orders-dlq"]["sources"][0]["queue"] == "orders"
+    assert rows["orders-dlq"]["sources"][0]["kind"] == "sqs redrive policy"
     assert rows["payments-dlq"]["sources"][0]["max_receive_count"] == 5
-    assert rows["notify-lambda-dlq"]["found_by"] == "name"
+    assert rows["notify-lambda-dlq"]["found_by"] == "by name"
+    assert rows["notify-lambda-dlq"]["sources"] == []
 
 
 def test_list_paginates_past_one_page(eda: Callable[..., Result], boto: Any) -> None:
@@ -87,7 +89,9 @@ def test_inspect_json_agrees_with_get_queue_attributes(eda: Callable[..., Result
     assert row["delayed"] == int(attrs["ApproximateNumberOfMessagesDelayed"]) == 1
     assert row["retention_seconds"] == int(attrs["MessageRetentionPeriod"])
     assert row["retention_ok"] is True
-    assert row["sources"] == [{"queue": "orders", "max_receive_count": 3, "retention_seconds": 345600}]
+    orders_arn = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert row["sources"] == [{"kind": "sqs redrive policy", "owner": "orders", "arn": orders_arn, "queue": "orders",
+                               "max_receive_count": 3, "retention_seconds": 345600}]
     assert row["alarm"] is False
     assert row["oldest_age_seconds"] is None  # moto publishes no SQS metrics
     assert set(row) >= {"queue", "url", "arn", "fifo", "visible", "in_flight", "delayed",
@@ -247,6 +251,29 @@ def test_peek_group_by_error(eda: Callable[..., Result], boto: Any) -> None:
     assert result.items()[0]["count"] == 2  # largest group first
     human = eda("dlq", "peek", "notify-lambda-dlq", "--group-by", "error")
     assert "Task timed out" in human.stdout
+
+
+def test_peek_groups_eventbridge_target_dlq_messages_by_their_error(eda: Callable[..., Result], boto: Any) -> None:
+    """EventBridge writes the failure as ERROR_CODE and ERROR_MESSAGE (String attributes): that is the error
+    of the message, as Lambda's ErrorCode and ErrorMessage are."""
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="undelivered-events")["QueueUrl"]
+    event = {"version": "0", "id": "e1", "detail-type": "order.created", "source": "shop", "detail": {"a": 1}}
+    for code, text in (("NO_PERMISSIONS", "denied"), ("NO_PERMISSIONS", "denied"), ("THROTTLING", "throttled")):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(event), MessageAttributes={
+            name: {"DataType": "String", "StringValue": value} for name, value in (
+                ("RULE_ARN", "arn:aws:events:us-east-1:123456789012:rule/bus/r"),
+                ("TARGET_ARN", "arn:aws:sqs:us-east-1:123456789012:t"), ("ERROR_CODE", code),
+                ("ERROR_MESSAGE", text), ("RETRY_ATTEMPTS", "0"))})
+    result = eda("--output", "json", "dlq", "peek", "undelivered-events", "--group-by", "error")
+    assert result.code == 0, result.stderr
+    assert {g["signature"]: g["count"] for g in result.items()} == {"error: [NO_PERMISSIONS] denied": 2,
+                                                                    "error: [THROTTLING] throttled": 1}
+    [first, *_] = eda("--output", "json", "dlq", "peek", "undelivered-events").items()
+    assert first["error"]["code"] in ("NO_PERMISSIONS", "THROTTLING") and first["error"]["request_id"] is None
+    human = eda("dlq", "peek", "undelivered-events")
+    assert "error NO_PERMISSIONS: denied" in human.stdout and "(request" not in human.stdout
+    assert "attr ERROR_CODE" not in human.stdout and "attr RULE_ARN (String)" in human.stdout
 
 
 def test_peek_unwraps_sns_envelopes_for_grouping(eda: Callable[..., Result], boto: Any) -> None:
@@ -421,14 +448,14 @@ def test_inspect_marks_a_named_queue_that_is_not_a_dlq(eda: Callable[..., Result
     assert rows == {
         "payments": ("own-redrive-policy", False),
         "plain": ("none", False),
-        "notify-lambda-dlq": ("name", True),
-        "payments-dlq": ("redrive-policy", True),
+        "notify-lambda-dlq": ("by name", True),
+        "payments-dlq": ("sqs redrive policy", True),
     }
     table = eda("dlq", "inspect", *named)
     assert table.code == 0, table.stderr
     lines = {line.split()[0]: line for line in table.stdout.splitlines()[2:] if line.strip()}
     assert "(not a DLQ: it has its own RedrivePolicy)" in lines["payments"], table.stdout
-    assert "(not a DLQ: no RedrivePolicy names it)" in lines["plain"], table.stdout
+    assert "(not a DLQ: nothing names it as a DLQ)" in lines["plain"], table.stdout
     assert "(by name)" in lines["notify-lambda-dlq"] and "(by name)" not in lines["payments"], table.stdout
     assert "payments (3)" in lines["payments-dlq"], table.stdout
     # Every DLQ of the region, when none is named: the source queues are not among them.

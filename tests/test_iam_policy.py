@@ -14,9 +14,9 @@ that server process, so that the policy eda prints (AWS's action names) is what 
 * moto authorises SQS batch calls as `sqs:ChangeMessageVisibilityBatch`; IAM authorises them as the
   single-message action (`sqs:ChangeMessageVisibility`), as AWS's SQS documentation says. Likewise SNS's
   PublishBatch, which IAM authorises as `sns:Publish`.
-* moto cannot verify the SigV4 signature of Lambda's GET requests (it signs its headers as the body),
-  so every Lambda call would fail with SignatureDoesNotMatch: the signature check is skipped for
-  Lambda only. The action is still authorised against the policy.
+* moto cannot verify the SigV4 signature of Lambda's and Pipes' GET requests (it signs its headers as
+  the body), so every such call would fail with SignatureDoesNotMatch: the signature check is skipped for
+  Lambda and Pipes only. The action is still authorised against the policy.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ ac.IAMRequestBase.__init__ = __init__
 _check_signature = ac.IAMRequestBase.check_signature
 
 def check_signature(self):
-    if self._service != "lambda":
+    if self._service not in ("lambda", "pipes"):
         _check_signature(self)
 
 ac.IAMRequestBase.check_signature = check_signature
@@ -112,6 +112,12 @@ def seed(server: IamServer) -> None:
     fn = make_function(client, "notify", timeout=10)
     client("lambda").create_event_source_mapping(FunctionName="notify", EventSourceArn=demo.stream_arn,
                                                  StartingPosition="LATEST")
+    # A pipe from the orders stream with a DLQ of its own: `dlq list` describes it (pipes:DescribePipe).
+    client("pipes").create_pipe(
+        Name="orders-changes", Source=demo.stream_arn, Target=demo.queue("eu-fulfilment").arn,
+        RoleArn="arn:aws:iam::123456789012:role/pipe",
+        SourceParameters={"DynamoDBStreamParameters": {
+            "StartingPosition": "LATEST", "DeadLetterConfig": {"Arn": demo.queue("eu-fulfilment-dlq").arn}}})
     definition = {"StartAt": "Notify", "States": {"Notify": {"Type": "Task", "Resource": fn, "End": True}}}
     client("stepfunctions").create_state_machine(name="notify-flow", definition=json.dumps(definition),
                                                  roleArn="arn:aws:iam::123456789012:role/sfn")

@@ -151,7 +151,7 @@ def test_init_to_stdout_and_json_summary(eda_ro: Callable[..., Result], tmp_path
     summary = eda("-o", "json", "init", "--config", str(tmp_path / "p.yaml"))
     assert summary.code == 0
     doc = summary.json()
-    assert doc["queues"] == 14 and doc["idempotency_tables"] == 2 and doc["event_buses"] == 1
+    assert doc["queues"] == 16 and doc["idempotency_tables"] == 2 and doc["event_buses"] == 1
 
 
 def test_scope_keeps_named_resources_and_what_hangs_off_them(seeded: Seeded) -> None:
@@ -161,8 +161,8 @@ def test_scope_keeps_named_resources_and_what_hangs_off_them(seeded: Seeded) -> 
                                "    rules: [high-value-orders]\n")
     mine = scope_pipeline(full, spec)
     assert {q.name for q in mine.queues} == {
-        "inventory", "inventory-dlq", "payments", "payments-dlq", "notifications", "notifications-dlq",
-        "shipping", "shipping-dlq", "fraud-review", "fraud-review-dlq"}
+        "inventory", "inventory-dlq", "inventory-subscription-dlq", "payments", "payments-dlq", "notifications",
+        "notifications-dlq", "shipping", "shipping-dlq", "fraud-review", "fraud-review-dlq"}
     assert [r.name for r in mine.rules] == ["high-value-orders"]
     assert [t.name for t in mine.topics] == ["orders"] and mine.tables == ()
     assert scope_pipeline(full, parse_pipeline_text("version: 1\ncorrelation_id_paths: [id]\n")) is full

@@ -82,6 +82,8 @@ def _correlation_id(message: dict[str, Any]) -> str:
     body = json.loads(message["Body"])
     if body.get("Type") == "Notification":
         body = json.loads(body["Message"])
+    if "detail-type" in body:  # an EventBridge event
+        body = body["detail"]
     return str(body["correlationId"])
 
 
@@ -198,6 +200,8 @@ def test_dlq_depths_match_the_pipeline(demo: DemoPipeline, clients: ClientFactor
         "fraud-review-dlq": 0,
         "eu-fulfilment-dlq": 0,
         "notify-lambda-dlq": 3,
+        "eu-orders-target-dlq": 3,
+        "inventory-subscription-dlq": 2,
         "shipping-dlq": 0,
     }
     assert json.loads(json.dumps(demo.to_dict()))["queues"][0]["name"] == "inventory"
@@ -246,6 +250,81 @@ def test_lambda_dlq_messages_carry_lambda_error_attributes(
     for source in demo.queues:
         policy = sqs.get_queue_attributes(QueueUrl=source.url, AttributeNames=["RedrivePolicy"])
         assert queue.arn not in policy.get("Attributes", {}).get("RedrivePolicy", "")
+
+
+def test_the_target_dlq_holds_events_as_eventbridge_writes_them(demo: DemoPipeline, clients: ClientFactory) -> None:
+    """eu-orders' target names its own DLQ (DeadLetterConfig), which no RedrivePolicy names; its messages
+    are the events, with the six String attributes EventBridge documents (EXHAUSTED_RETRY_CONDITION only
+    when the retry policy ran out)."""
+    events, sqs = clients("events"), clients("sqs")
+    queue = demo.queue("eu-orders-target-dlq")
+    assert queue.role == "target-dlq"
+    [target] = events.list_targets_by_rule(Rule="eu-orders", EventBusName=demo.bus_name)["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": queue.arn}
+    assert target["Arn"] == demo.queue("eu-fulfilment").arn
+    rule_arn = events.describe_rule(Name="eu-orders", EventBusName=demo.bus_name)["Arn"]
+    # Its policy lets EventBridge send to it, from that rule only.
+    [statement] = json.loads(sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["Policy"])
+                             ["Attributes"]["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
+    messages = _peek(clients, queue.url)
+    assert sorted(_correlation_id(m) for m in messages) == sorted(queue.correlation_ids)
+    for message in messages:
+        event = json.loads(message["Body"])
+        assert list(event) == ["version", "id", "detail-type", "source", "account", "time", "region", "resources",
+                               "detail"]
+        assert event["source"] == "shop.orders" and event["detail"]["region"] == "EU"
+        attributes = message["MessageAttributes"]
+        assert {a["DataType"] for a in attributes.values()} == {"String"}
+        assert attributes["RULE_ARN"]["StringValue"] == rule_arn
+        assert attributes["TARGET_ARN"]["StringValue"] == target["Arn"]
+        code = attributes["ERROR_CODE"]["StringValue"]
+        if code == "NO_PERMISSIONS":  # not retried: straight to the DLQ
+            assert set(attributes) == {"RULE_ARN", "TARGET_ARN", "ERROR_CODE", "ERROR_MESSAGE", "RETRY_ATTEMPTS"}
+            assert attributes["RETRY_ATTEMPTS"]["StringValue"] == "0"
+        else:
+            assert attributes["EXHAUSTED_RETRY_CONDITION"]["StringValue"] == "MaximumEventAgeInSeconds"
+            assert int(attributes["RETRY_ATTEMPTS"]["StringValue"]) > 0
+    # Not named by a RedrivePolicy.
+    for source in demo.queues:
+        policy = sqs.get_queue_attributes(QueueUrl=source.url, AttributeNames=["RedrivePolicy"])
+        assert queue.arn not in policy.get("Attributes", {}).get("RedrivePolicy", "")
+
+
+def test_the_subscription_dlq_holds_notifications_as_sns_writes_them(
+    demo: DemoPipeline, clients: ClientFactory
+) -> None:
+    """inventory's subscription names its own DLQ (RedrivePolicy); without raw delivery SNS writes there
+    the envelope it would have delivered, and no message attribute of its own."""
+    sns, sqs = clients("sns"), clients("sqs")
+    queue = demo.queue("inventory-subscription-dlq")
+    assert queue.role == "subscription-dlq"
+    redrive = {}
+    for arn in demo.subscription_arns:
+        attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+        if "RedrivePolicy" in attributes:
+            redrive[attributes["Endpoint"]] = (arn, json.loads(attributes["RedrivePolicy"]))
+    inventory = demo.queue("inventory").arn
+    assert list(redrive) == [inventory]  # the other subscriptions have none
+    subscription, policy = redrive[inventory]
+    assert policy == {"deadLetterTargetArn": queue.arn}
+    [statement] = json.loads(sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["Policy"])
+                             ["Attributes"]["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": demo.topic_arn}}
+    messages = _peek(clients, queue.url)
+    assert sorted(_correlation_id(m) for m in messages) == sorted(queue.correlation_ids)
+    for message in messages:
+        assert "MessageAttributes" not in message
+        assert message["Body"].startswith('{\n  "Type" : "Notification",\n')
+        envelope = json.loads(message["Body"])
+        assert list(envelope) == ["Type", "MessageId", "TopicArn", "Message", "Timestamp", "SignatureVersion",
+                                  "Signature", "SigningCertURL", "UnsubscribeURL", "MessageAttributes"]
+        assert envelope["TopicArn"] == demo.topic_arn
+        assert envelope["UnsubscribeURL"].endswith(f"SubscriptionArn={subscription}")
+        assert envelope["MessageAttributes"]["eventType"] == {"Type": "String", "Value": "order.created"}
+        assert envelope["MessageAttributes"]["schemaVersion"] == {"Type": "Number", "Value": "2"}
 
 
 def test_redrive_policies_and_retention(demo: DemoPipeline, clients: ClientFactory) -> None:

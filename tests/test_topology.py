@@ -74,7 +74,12 @@ def test_plain_tree_when_piped(eda_ro: Callable[..., Result]) -> None:
     assert result.code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "orders (SNS topic)"
-    assert "    └── --[after 10 receives]--> shipping-dlq (DLQ) [0 msgs, NO ALARM]" in lines
+    assert "│   └── --[after 10 receives]--> shipping-dlq (DLQ) [0 msgs, NO ALARM]" in lines
+    # The DLQs only configuration names hang off what names them: the subscription, the rule's target.
+    assert ("└── --[undeliverable to inventory]--> inventory-subscription-dlq (DLQ) "
+            "[2 msgs, alarm inventory-subscription-dlq-not-empty]") in lines
+    assert ("│   └── --[undeliverable to eu-fulfilment]--> eu-orders-target-dlq (DLQ) "
+            "[3 msgs, alarm eu-orders-target-dlq-not-empty]") in lines
     assert "orders-bus (event bus)" in lines
     assert "notify-lambda-dlq (DLQ) [3 msgs, alarm notify-lambda-dlq-not-empty]" in lines
 

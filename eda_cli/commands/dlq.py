@@ -15,7 +15,7 @@ from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
-    from eda_cli.core.dlq import DlqReport, Group, InspectResult, PeekResult
+    from eda_cli.core.dlq import DlqReport, Group, InspectResult, Origins, PeekResult
 
 app = typer.Typer(
     help="Dead-letter queues: find them, measure them, peek at them.\n\nExample: eda dlq inspect --fail-above 0",
@@ -27,39 +27,41 @@ app = typer.Typer(
 def list_(ctx: typer.Context) -> None:
     """List every dead-letter queue in the account and region.
 
-    A queue is a DLQ when another queue's RedrivePolicy names it, or ("by name") when its name
-    ends in -dlq, -deadletter or _dlq and nothing points at it (Lambda and SNS DLQs).
+    A queue is a DLQ when something names it as one: another queue's RedrivePolicy ("sqs redrive
+    policy"), an SNS subscription's RedrivePolicy, an EventBridge rule target's DeadLetterConfig, a
+    Lambda function's DeadLetterConfig ("lambda async") or on-failure destination, an event source
+    mapping's on-failure destination, or a pipe's DeadLetterConfig. Else, the last resort ("by
+    name"), when its name ends in -dlq, -deadletter or _dlq.
 
     Example: eda --region eu-west-1 dlq list
     """
-    from eda_cli.core.dlq import scan_dlqs
+    from eda_cli.core.dlq import FOUND_BY_SQS, scan_dlqs
 
     app_ = ctx_of(ctx)
-    scan = scan_dlqs(app_.session.client("sqs"))
+    session = app_.session
+    scan = scan_dlqs(session.client("sqs"), clients=session.client)
     for dangling in scan.dangling:
         app_.renderer.warn(f"{dangling.source} sends its poison messages to {dangling.dlq_arn}, "
+                           "which is not in this account and region" if dangling.kind == FOUND_BY_SQS else
+                           f"{dangling.kind} {dangling.source} names {dangling.dlq_arn} as its DLQ, "
                            "which is not in this account and region")
     view = TableView(
         columns=["DLQ", "Found by", "Sources (maxReceiveCount)"],
-        rows=[
-            [d.info.name, "redrive policy" if d.found_by == "redrive-policy" else "by name",
-             [f"{s.queue} ({s.max_receive_count})" for s in d.sources]]
-            for d in scan.dlqs
-        ],
+        rows=[[d.info.name, d.found_by, [s.label for s in d.sources]] for d in scan.dlqs],
         empty=f"no dead-letter queues among {scan.queues_scanned} queues",
     )
     app_.renderer.emit([d.to_dict() for d in scan.dlqs], view, problems=scan.problems)
     exit_with(ExitCode.PARTIAL if scan.partial else ExitCode.OK)
 
 
-def _inspect_once(app_: AppContext, queues: list[str]) -> InspectResult:
+def _inspect_once(app_: AppContext, queues: list[str], origins: Origins | None = None) -> InspectResult:
     from eda_cli.aws.resolve import resolve_queue
     from eda_cli.core.dlq import inspect_queues
 
     session = app_.session
     sqs = session.client("sqs")
     refs = [resolve_queue(sqs, q, session.region, session.where()) for q in queues]
-    return inspect_queues(sqs, session.client("cloudwatch"), refs)
+    return inspect_queues(sqs, session.client("cloudwatch"), refs, clients=session.client, origins=origins)
 
 
 def _retention(report: DlqReport) -> str:
@@ -73,10 +75,11 @@ def _retention(report: DlqReport) -> str:
 
 
 def _sources(report: DlqReport) -> list[str] | str:
-    """The Sources cell: each source with its maxReceiveCount, else why it is a DLQ, or is not one."""
+    """The Sources cell: each source (a queue with its maxReceiveCount, else its kind and owner), else why
+    it is a DLQ, or is not one."""
     dlq = report.dlq
     if dlq.sources:
-        return [f"{s.queue} ({s.max_receive_count})" for s in dlq.sources]
+        return [s.label for s in dlq.sources]
     return f"(not a DLQ: {dlq.not_a_dlq})" if dlq.not_a_dlq else "(by name)"
 
 
@@ -150,13 +153,18 @@ def inspect_cmd(
 
 
 def _watch(app_: AppContext, queues: list[str], interval: float, fail_above: int | None) -> None:
-    """Refresh until Ctrl-C; exit 130 cleanly. Machine formats print one document per refresh."""
+    """Refresh until Ctrl-C; exit 130 cleanly. Machine formats print one document per refresh. What the
+    configuration names as a DLQ is read once, before the first refresh."""
+    from eda_cli.core.dlq import find_origins
     from eda_cli.core.polling import repeat
 
     renderer = app_.renderer
+    # What names the DLQs is read once: configuration changes rarely, and reading SNS, EventBridge, Lambda
+    # and Pipes at every refresh would cost hundreds of calls a minute in a large account.
     try:
+        origins = find_origins(app_.session.client)
         with renderer.live() as show:
-            for result in repeat(lambda: _inspect_once(app_, queues), interval):
+            for result in repeat(lambda: _inspect_once(app_, queues, origins), interval):
                 stamp = time.gmtime()
                 view = _inspect_view(result, fail_above)
                 view.title = f"DLQs at {time.strftime('%H:%M:%S', stamp)} (every {interval:g}s, Ctrl-C to stop)"
@@ -244,10 +252,10 @@ def _print_messages(renderer: Renderer, result: PeekResult) -> None:
         renderer.text(f"  sent {m.sent_at}  receives {m.receive_count}"
                       + (f"  group {m.group_id}" if m.group_id else ""))
         if m.error:
-            renderer.text(f"  error {m.error.get('code')}: {m.error.get('message')}  "
-                          f"(request {m.error.get('request_id')})", style="red")
+            request = f"  (request {m.error['request_id']})" if m.error.get("request_id") else ""
+            renderer.text(f"  error {m.error.get('code')}: {m.error.get('message')}{request}", style="red")
         for name, attr in m.message_attributes.items():
-            if name in ("ErrorCode", "ErrorMessage", "RequestID"):
+            if m.error and name in ("ErrorCode", "ErrorMessage", "RequestID", "ERROR_CODE", "ERROR_MESSAGE"):
                 continue
             renderer.text(f"  attr {name} ({attr['type']}) = {attr['value']}")
         body = unwrap_envelope(m.body)

@@ -61,7 +61,12 @@ class CommandPolicy:
                 "note": self.note}
 
 
-_DLQ_READ = ("sqs:ListQueues", "sqs:GetQueueAttributes")
+#: What finds the DLQs: the queues' RedrivePolicies, and what the configuration names as a DLQ
+#: (eda_cli/core/dlq/origins.py).
+_DLQ_READ = ("sqs:ListQueues", "sqs:GetQueueAttributes", "sns:ListSubscriptions", "sns:GetSubscriptionAttributes",
+             "events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule", "lambda:ListFunctions",
+             "lambda:ListFunctionEventInvokeConfigs", "lambda:ListEventSourceMappings", "pipes:ListPipes",
+             "pipes:DescribePipe")
 _RESOLVE_QUEUE = ("sqs:GetQueueUrl",)
 #: What every tail does with its temporary queue.
 _TAP = ("sqs:ListQueues", "sqs:CreateQueue", "sqs:TagQueue", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",

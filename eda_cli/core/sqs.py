@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: System attributes that identify an AWS Lambda or SNS delivery failure, as message attributes.
 ERROR_ATTRIBUTES = ("ErrorCode", "ErrorMessage", "RequestID")
+#: What EventBridge writes on a message of a rule target's DLQ: the error of the failed delivery.
+EVENTBRIDGE_ERROR_ATTRIBUTES = ("ERROR_CODE", "ERROR_MESSAGE")
 #: Entries in one SQS batch call (SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch).
 BATCH_ENTRIES = 10
 
@@ -166,12 +168,16 @@ def unwrap_envelope(body: Any) -> Any:
 
 
 def error_of(message_attributes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """Lambda/SNS delivery-failure attributes (ErrorCode, ErrorMessage, RequestID) if present."""
+    """The failure a DLQ message carries, if any: Lambda's (ErrorCode, ErrorMessage, RequestID) or
+    EventBridge's (ERROR_CODE, ERROR_MESSAGE; no request id)."""
     found = {
         key: message_attributes[key]["value"] for key in ERROR_ATTRIBUTES if key in message_attributes
     }
     if not found:
-        return None
+        if not any(key in message_attributes for key in EVENTBRIDGE_ERROR_ATTRIBUTES):
+            return None
+        code, text = (message_attributes.get(key, {}).get("value") for key in EVENTBRIDGE_ERROR_ATTRIBUTES)
+        return {"code": code, "message": text, "request_id": None}
     return {
         "code": found.get("ErrorCode"),
         "message": found.get("ErrorMessage"),

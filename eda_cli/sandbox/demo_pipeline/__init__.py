@@ -1,11 +1,13 @@
 """The demo pipeline the sandbox is seeded with: an order system built on the five patterns.
 
     orders (SNS) ──> inventory ──> inventory-dlq          1. fan-out, a DLQ per queue, DLQ alarms
+               │    (undeliverable: inventory-subscription-dlq, the subscription's RedrivePolicy)
                ├──> payments ───> payments-dlq
                └──> notifications ──> notifications-dlq
     orders-bus (EventBridge)                              2. content-based routing
         high-value-orders (order.created, amount > 1000) ──> fraud-review ──> fraud-review-dlq
         eu-orders         (order.created, region = EU)   ──> eu-fulfilment ──> eu-fulfilment-dlq
+                          (undeliverable: eu-orders-target-dlq, the target's DeadLetterConfig)
         cancelled-orders  (order.cancelled)              ──> cancellations (no DLQ: an audit finding)
     orders (DynamoDB, NEW_AND_OLD_IMAGES stream)          3. change data capture
     orders-idempotency (DynamoDB, TTL on `ttl`)           5. idempotent consumers
@@ -24,10 +26,12 @@ received more than maxReceiveCount times. The event-bus queues keep their events
 consumers have not run yet.
 
 Every message body carries a `correlationId` (corr-0001 ...); see POISON for where the poison
-messages end up.
+messages end up. The two DLQs only configuration names (eu-orders-target-dlq, inventory-subscription-dlq)
+hold what EventBridge and SNS could not deliver during an outage an hour before the traffic, written
+as AWS writes them (`dead_letters`): moto never dead-letters an event or a notification itself.
 
 Modules: `spec` (names, rules, orders, POISON), `model` (DemoPipeline, DemoQueue), `resources`,
-`traffic`, `consumer_logs` and `seed` (`seed_demo`).
+`traffic`, `dead_letters`, `consumer_logs` and `seed` (`seed_demo`).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ from eda_cli.sandbox.demo_pipeline.spec import (
     RULES,
     SHIPPING_DLQ,
     SHIPPING_QUEUE,
+    SUBSCRIPTION_DLQ,
+    TARGET_DLQ,
     TOPIC,
     Rule,
 )
@@ -64,6 +70,8 @@ __all__ = [
     "RULES",
     "SHIPPING_DLQ",
     "SHIPPING_QUEUE",
+    "SUBSCRIPTION_DLQ",
+    "TARGET_DLQ",
     "TOPIC",
     "DemoPipeline",
     "DemoQueue",

@@ -13,7 +13,9 @@ class DemoQueue:
     name: str
     url: str
     arn: str
-    #: "source", "dlq" (a RedrivePolicy points at it) or "lambda-dlq" (a Lambda's on-failure DLQ).
+    #: "source", "dlq" (a RedrivePolicy points at it), "lambda-dlq" (a Lambda's on-failure DLQ, named by
+    #: nothing the sandbox can show), "target-dlq" (an EventBridge rule target's DeadLetterConfig names it)
+    #: or "subscription-dlq" (an SNS subscription's RedrivePolicy names it).
     role: str
     #: ApproximateNumberOfMessages after seeding.
     messages: int

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.sandbox.demo_pipeline.consumer_logs import write_consumer_logs
+from eda_cli.sandbox.demo_pipeline.dead_letters import write_dead_letters
 from eda_cli.sandbox.demo_pipeline.model import DemoPipeline, DemoQueue
 from eda_cli.sandbox.demo_pipeline.resources import (
     ensure_bus,
@@ -35,10 +36,13 @@ from eda_cli.sandbox.demo_pipeline.spec import (
     SHIPPING_MAX_RECEIVE_COUNT,
     SHIPPING_QUEUE,
     SOURCE_RETENTION_SECONDS,
+    SUBSCRIPTION_DLQ,
+    SUBSCRIPTION_DLQ_QUEUE,
+    TARGET_DLQ,
     TARGET_RETRY_POLICY,
     TOPIC,
 )
-from eda_cli.sandbox.demo_pipeline.traffic import put_age_metrics, run_traffic
+from eda_cli.sandbox.demo_pipeline.traffic import oldest_sent, put_age_metrics, run_traffic
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -91,15 +95,20 @@ def seed_demo(
     }
 
     # DLQs first: a RedrivePolicy must name a queue that exists.
-    dlq_names = [f"{q}-dlq" for q in FANOUT_QUEUES] + [r.dlq for r in RULES if r.dlq] + [LAMBDA_DLQ]
+    dlq_names = ([f"{q}-dlq" for q in FANOUT_QUEUES] + [r.dlq for r in RULES if r.dlq] + [LAMBDA_DLQ]
+                 + [r.target_dlq for r in RULES if r.target_dlq] + [SUBSCRIPTION_DLQ])
     made: dict[str, tuple[str, str]] = {}
     for name in [*dlq_names, SHIPPING_DLQ]:
         made[name] = ensure_queue(sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
     # A rule target's DLQ must let EventBridge send to it, as the rule's queue does.
     for rule in RULES:
-        if rule.dlq:
-            policy = send_policy(made[rule.dlq][1], "events.amazonaws.com", rule_arns[rule.name])
-            sqs.set_queue_attributes(QueueUrl=made[rule.dlq][0], Attributes={"Policy": policy})
+        if rule.target_dead_letter:
+            queue_url, queue_arn = made[rule.target_dead_letter]
+            policy = send_policy(queue_arn, "events.amazonaws.com", rule_arns[rule.name])
+            sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
+    # A subscription's DLQ must let SNS send to it: the topic is the source.
+    sqs.set_queue_attributes(QueueUrl=made[SUBSCRIPTION_DLQ][0], Attributes={
+        "Policy": send_policy(made[SUBSCRIPTION_DLQ][1], "sns.amazonaws.com", topic_arn)})
 
     sources: list[tuple[str, str | None, str, str]] = [  # queue, dlq, principal, source arn
         *((q, f"{q}-dlq", "sns.amazonaws.com", topic_arn) for q in FANOUT_QUEUES),
@@ -128,10 +137,14 @@ def seed_demo(
     })
 
     subscription_arns = tuple(ensure_subscription(sns, topic_arn, made[q][1]) for q in FANOUT_QUEUES)
+    # What SNS cannot deliver to inventory goes to its subscription's DLQ (the other subscriptions have none).
+    inventory_subscription = subscription_arns[FANOUT_QUEUES.index(SUBSCRIPTION_DLQ_QUEUE)]
+    sns.set_subscription_attributes(SubscriptionArn=inventory_subscription, AttributeName="RedrivePolicy",
+                                    AttributeValue=json.dumps({"deadLetterTargetArn": made[SUBSCRIPTION_DLQ][1]}))
     for rule in RULES:
         target: TargetTypeDef = {"Id": rule.queue, "Arn": made[rule.queue][1]}
-        if rule.dlq:  # cancelled-orders' target has neither: an audit finding
-            target["DeadLetterConfig"] = {"Arn": made[rule.dlq][1]}
+        if rule.target_dead_letter:  # cancelled-orders' target has neither: an audit finding
+            target["DeadLetterConfig"] = {"Arn": made[rule.target_dead_letter][1]}
             target["RetryPolicy"] = TARGET_RETRY_POLICY
         events.put_targets(Rule=rule.name, EventBusName=BUS, Targets=[target])
 
@@ -163,6 +176,14 @@ def seed_demo(
     notes: list[str] = []
     if traffic:
         sent, records, oldest = run_traffic(sqs, sns, events, dynamodb, made, topic_arn, clock)
+        eu_rule = next(r for r in RULES if r.target_dlq == TARGET_DLQ)
+        sent += write_dead_letters(sqs, made, topic_arn=topic_arn, inventory_subscription_arn=inventory_subscription,
+                                   eu_rule_arn=rule_arns[eu_rule.name], target_arn=made[eu_rule.queue][1],
+                                   clock=clock)
+        for dlq in (TARGET_DLQ, SUBSCRIPTION_DLQ):
+            first = oldest_sent(sqs, made[dlq][0])
+            if first is not None:
+                oldest[dlq] = first
         put_age_metrics(cloudwatch, oldest, clock())
         write_consumer_logs(client("logs"), clock)
     else:
@@ -188,8 +209,8 @@ def seed_demo(
               for name, dlq, _principal, _arn in sources]
     queues.append(demo_queue(SHIPPING_QUEUE, "source", dlq=SHIPPING_DLQ,
                              max_receive_count=SHIPPING_MAX_RECEIVE_COUNT))
-    queues += [demo_queue(name, "lambda-dlq" if name == LAMBDA_DLQ else "dlq",
-                          correlation_ids=POISON.get(name, ()), alarm=alarms.get(name))
+    roles = {LAMBDA_DLQ: "lambda-dlq", TARGET_DLQ: "target-dlq", SUBSCRIPTION_DLQ: "subscription-dlq"}
+    queues += [demo_queue(name, roles.get(name, "dlq"), correlation_ids=POISON.get(name, ()), alarm=alarms.get(name))
                for name in [*dlq_names, SHIPPING_DLQ]]
 
     return DemoPipeline(

@@ -17,6 +17,12 @@ FANOUT_QUEUES = ("inventory", "payments", "notifications")
 EVENT_SOURCE = "shop.orders"
 
 MAX_RECEIVE_COUNT = 3
+#: DLQs that only configuration names, no RedrivePolicy: what EventBridge could not deliver to the
+#: eu-orders rule's target (its DeadLetterConfig, on RULES' eu-orders), and what SNS could not deliver to
+#: the inventory queue's subscription (its RedrivePolicy).
+TARGET_DLQ = "eu-orders-target-dlq"
+SUBSCRIPTION_DLQ = "inventory-subscription-dlq"
+SUBSCRIPTION_DLQ_QUEUE = "inventory"
 #: The misconfigured slice: a queue set up in a hurry, and an idempotency table nobody expires.
 SHIPPING_QUEUE = "shipping"
 SHIPPING_DLQ = "shipping-dlq"
@@ -37,7 +43,15 @@ class Rule:
     description: str
     pattern: dict[str, Any]
     queue: str
+    #: The DLQ of the rule's queue (its RedrivePolicy), and of the rule's target unless `target_dlq`.
     dlq: str | None
+    #: A DLQ of the rule target's own (DeadLetterConfig), that no RedrivePolicy names.
+    target_dlq: str | None = None
+
+    @property
+    def target_dead_letter(self) -> str | None:
+        """The queue the target's DeadLetterConfig names."""
+        return self.target_dlq or self.dlq
 
 
 RULES: tuple[Rule, ...] = (
@@ -58,6 +72,7 @@ RULES: tuple[Rule, ...] = (
         {"source": [EVENT_SOURCE], "detail-type": ["order.created"], "detail": {"region": ["EU"]}},
         "eu-fulfilment",
         "eu-fulfilment-dlq",
+        "eu-orders-target-dlq",
     ),
     Rule(
         "cancelled-orders",
@@ -88,6 +103,10 @@ POISON: dict[str, tuple[str, ...]] = {
     "notifications-dlq": ("corr-0007",),
     # The notify Lambda's failed async invocations (two timeouts, one KeyError).
     LAMBDA_DLQ: ("corr-0002", "corr-0007", "corr-0011"),
+    # EU orders EventBridge could not deliver to eu-fulfilment (see TARGET_FAILURES).
+    TARGET_DLQ: ("corr-0017", "corr-0018", "corr-0019"),
+    # Orders SNS could not deliver to the inventory queue (see SUBSCRIPTION_FAILURES).
+    SUBSCRIPTION_DLQ: ("corr-0020", "corr-0021"),
 }
 
 # orderId, amount (a string is poison for payments), region, sku, email
@@ -113,3 +132,21 @@ LAMBDA_FAILURES = (
     ("o-1011", "corr-0011", "Task timed out after 3.00 seconds"),
 )
 STATUS_UPDATES = (("o-1001", "PAID"), ("o-1002", "PAID"), ("o-1003", "CANCELLED"), ("o-1011", "CANCELLED"))
+
+#: Orders of an outage an hour before the traffic: while a deploy had replaced eu-fulfilment's queue
+#: policy, EventBridge could not send to it (NO_PERMISSIONS: sent to the target's DLQ at once, no retry);
+#: then the queue throttled and the retries ran out. (index, orderId, amount, sku, error code, error
+#: message, exhausted retry condition or None, retry attempts)
+TARGET_FAILURES: tuple[tuple[int, str, Any, str, str, str, str | None, int], ...] = (
+    (17, "o-0981", 120, "SKU-100", "NO_PERMISSIONS",
+     "Access to the resource https://sqs.{region}.amazonaws.com/ is denied.", None, 0),
+    (18, "o-0982", 1890, "SKU-220", "NO_PERMISSIONS",
+     "Access to the resource https://sqs.{region}.amazonaws.com/ is denied.", None, 0),
+    (19, "o-0983", 64.9, "SKU-310", "THROTTLING", "Request is throttled.", "MaximumEventAgeInSeconds", 6),
+)
+#: Orders of the same outage SNS could not deliver to the inventory queue (its policy was replaced too):
+#: (index, orderId, amount, region, sku).
+SUBSCRIPTION_FAILURES: tuple[tuple[int, str, Any, str, str], ...] = (
+    (20, "o-0984", 75, "US", "SKU-100"),
+    (21, "o-0985", 410, "EU", "SKU-404"),
+)

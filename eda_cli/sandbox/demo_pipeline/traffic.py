@@ -166,7 +166,7 @@ def run_traffic(
             },
         )
         sent += 1
-    first = _oldest_sent(sqs, made[LAMBDA_DLQ][0])
+    first = oldest_sent(sqs, made[LAMBDA_DLQ][0])
     if first is not None:
         oldest[LAMBDA_DLQ] = first
     return sent, records, oldest
@@ -246,7 +246,7 @@ def _consume(
     raise SandboxError(f"the demo consumer could not drain the queue {queue}")
 
 
-def _oldest_sent(sqs: SQSClient, url: str) -> int | None:
+def oldest_sent(sqs: SQSClient, url: str) -> int | None:
     """The oldest SentTimestamp (ms) among a small queue's messages.
 
     Receives with VisibilityTimeout 0, which leaves the messages visible but raises their
