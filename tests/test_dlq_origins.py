@@ -12,16 +12,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws_shapes import AwsFake
+from tests.backends import Backend
 from tests.fixtures.cli import Result, assert_one_line_error, in_process
 from tests.fixtures.discovery import build_account, make_function, queue
 from tests.fixtures.fakes import Failing
 from tests.fixtures.sessions import session_factory
 
 
-def arrange(boto: Callable[[str], Any]) -> dict[str, str]:
+def arrange(boto: Callable[[str], Any], backend: Backend) -> dict[str, str]:
     """build_account's one of everything (work-dlq is named by the work queue's RedrivePolicy, the events
     subscription, the r1 target and the stream mapping), plus a DLQ of each kind that only configuration
-    names, none of them named like a DLQ."""
+    names, none of them named like a DLQ. The pipe only where the backend has EventBridge Pipes
+    (`pipe-failures` is then a queue nothing names)."""
     arns = build_account(boto)
     _, arns["undelivered-notifications"] = queue(boto, "undelivered-notifications")
     _, arns["undelivered-events"] = queue(boto, "undelivered-events")
@@ -49,6 +51,8 @@ def arrange(boto: Callable[[str], Any]) -> dict[str, str]:
         "OnFailure": {"Destination": arns["topic"]}})
     lam.create_event_source_mapping(FunctionName="notify", EventSourceArn=arns["stream"], StartingPosition="LATEST",
                                     DestinationConfig={"OnFailure": {"Destination": arns["failed-batches"]}})
+    if not backend.has("pipes"):
+        return arns
     boto("pipes").create_pipe(
         Name="items-to-inbox", Source=arns["stream"], Target=arns["inbox"],
         RoleArn=f"arn:aws:iam::{arns['work'].split(':')[4]}:role/pipe",
@@ -62,19 +66,19 @@ def by_queue(result: Result) -> dict[str, dict[str, Any]]:
     return {row["queue"]: row for row in result.items()}
 
 
-def test_list_finds_every_kind_with_its_origin_and_owner(eda: Callable[..., Result], boto: Any) -> None:
-    arns = arrange(boto)
+def test_list_finds_every_kind_with_its_origin_and_owner(eda: Callable[..., Result], boto: Any,
+                                                         backend: Backend) -> None:
+    arns = arrange(boto, backend)
+    pipes = backend.has("pipes")
     rows = by_queue(eda("-o", "json", "dlq", "list"))
-    assert set(rows) == {"work-dlq", "undelivered-notifications", "undelivered-events", "failed-invocations",
-                         "failed-batches", "pipe-failures"}  # inbox, work: live queues; the topic: no queue
     found = {name: row["found_by"] for name, row in rows.items()}
-    assert found == {
+    assert found == {  # inbox, work: live queues; the topic: no queue
         "work-dlq": "sqs redrive policy",  # the strongest of its four owners
         "undelivered-notifications": "sns subscription",
         "undelivered-events": "eventbridge target",
         "failed-invocations": "lambda on-failure",
         "failed-batches": "event source mapping",
-        "pipe-failures": "pipe",
+        **({"pipe-failures": "pipe"} if pipes else {}),
     }
     [sub] = rows["undelivered-notifications"]["sources"]
     assert sub == {"kind": "sns subscription", "owner": "events -> inbox", "arn": arns["inbox-subscription"],
@@ -90,9 +94,10 @@ def test_list_finds_every_kind_with_its_origin_and_owner(eda: Callable[..., Resu
     assert (mapping["kind"], mapping["owner"], mapping["function"]) == ("event source mapping", "items -> notify",
                                                                         "notify")
     assert mapping["event_source_arn"] == arns["stream"]
-    [pipe] = rows["pipe-failures"]["sources"]
-    assert (pipe["kind"], pipe["owner"], pipe["source_arn"], pipe["target_arn"]) == (
-        "pipe", "items-to-inbox", arns["stream"], arns["inbox"])
+    if pipes:
+        [pipe] = rows["pipe-failures"]["sources"]
+        assert (pipe["kind"], pipe["owner"], pipe["source_arn"], pipe["target_arn"]) == (
+            "pipe", "items-to-inbox", arns["stream"], arns["inbox"])
     # Several owners: every one, each with its kind, the strongest first.
     kinds = [(s["kind"], s["owner"]) for s in rows["work-dlq"]["sources"]]
     assert kinds == [("sqs redrive policy", "work"), ("sns subscription", "events -> work"),
@@ -104,13 +109,15 @@ def test_list_finds_every_kind_with_its_origin_and_owner(eda: Callable[..., Resu
     lines = {line.split()[0]: line for line in table.stdout.splitlines()[2:] if line.strip()}
     assert lines["undelivered-events"].split(None, 1)[1].split("  ")[0] == "eventbridge target"  # Found by
     assert lines["undelivered-events"].endswith("eventbridge target orders-bus/eu-orders -> inbox")  # Sources
-    assert lines["pipe-failures"].split()[1:] == ["pipe", "pipe", "items-to-inbox"]
+    if pipes:
+        assert lines["pipe-failures"].split()[1:] == ["pipe", "pipe", "items-to-inbox"]
     assert lines["work-dlq"].split()[1:4] == ["sqs", "redrive", "policy"] and "work (4)" in lines["work-dlq"]
 
 
-def test_inspect_a_named_queue_that_configuration_names(eda: Callable[..., Result], boto: Any) -> None:
+def test_inspect_a_named_queue_that_configuration_names(eda: Callable[..., Result], boto: Any,
+                                                        backend: Backend) -> None:
     """Was "(not a DLQ: no RedrivePolicy names it)": a DLQ only an EventBridge target names is one."""
-    arrange(boto)
+    arrange(boto, backend)
     result = eda("-o", "json", "dlq", "inspect", "undelivered-events", "inbox")
     assert result.code == 0, result.stderr
     rows = {row["queue"]: row for row in result.items()}
@@ -124,15 +131,17 @@ def test_inspect_a_named_queue_that_configuration_names(eda: Callable[..., Resul
     assert "eventbridge target orders-bus/eu-orders -> inbox" in lines["undelivered-events"], table.stdout
     assert "work (4)" in lines["work-dlq"], table.stdout
     every = {row["queue"] for row in eda("-o", "json", "dlq", "inspect").items()}
-    assert "pipe-failures" in every and "inbox" not in every
+    assert "failed-batches" in every and "inbox" not in every
+    assert ("pipe-failures" in every) == backend.has("pipes")
 
 
-def test_destinations_that_are_no_queue_here_are_kept_and_warned(eda: Callable[..., Result], boto: Any) -> None:
+def test_destinations_that_are_no_queue_here_are_kept_and_warned(eda: Callable[..., Result], boto: Any,
+                                                                 backend: Backend) -> None:
     """Through the core API: a destination that is not a queue (a topic) is kept in `elsewhere`, and a DLQ
     in another account is `dangling`, which `dlq list` warns about with its kind and owner."""
     from eda_cli.core.dlq import scan_dlqs
 
-    arns = arrange(boto)
+    arns = arrange(boto, backend)
     far = "arn:aws:sqs:us-east-1:999999999999:far-dlq"
     boto("events").put_targets(Rule="eu-orders", EventBusName="orders-bus", Targets=[
         {"Id": "far", "Arn": arns["inbox"], "DeadLetterConfig": {"Arn": far}}])
@@ -189,11 +198,11 @@ def test_a_lambda_async_dlq_is_found_by_its_function(endpoint: str, boto: Any,
     assert source["arn"].endswith(":function:notify")
 
 
-def test_a_service_that_cannot_be_read_is_a_partial_result(endpoint: str, boto: Any,
+def test_a_service_that_cannot_be_read_is_a_partial_result(endpoint: str, boto: Any, backend: Backend,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """SNS denied, and one rule's targets denied: what SQS and the other services name is still listed,
     the JSON says partial and what failed, and the exit code is 4."""
-    arrange(boto)
+    arrange(boto, backend)
     denied = session_factory(
         sns=lambda real: Failing("sns", real, {"list_subscriptions": "AuthorizationError"}),
         events=lambda real: Failing("events", real, {"list_targets_by_rule": "AccessDeniedException"},
@@ -211,7 +220,7 @@ def test_a_service_that_cannot_be_read_is_a_partial_result(endpoint: str, boto: 
     assert rows["work-dlq"]["found_by"] == "sqs redrive policy"
     assert [s["kind"] for s in rows["work-dlq"]["sources"]] == ["sqs redrive policy", "eventbridge target",
                                                                "event source mapping"]
-    assert {"failed-invocations", "failed-batches", "pipe-failures"} <= set(rows)
+    assert {"failed-invocations", "failed-batches"} <= set(rows)
     assert "could not read sns ListSubscriptions" in result.stderr
     # The same for a named queue: dlq inspect is partial too.
     named = in_process(endpoint, capsys, denied)("-o", "json", "dlq", "inspect", "work-dlq")
@@ -232,13 +241,13 @@ class NoPipes(AwsFake, service="pipes"):
         return Pages()
 
 
-def test_an_api_the_endpoint_does_not_have_is_skipped_not_partial(endpoint: str, boto: Any,
+def test_an_api_the_endpoint_does_not_have_is_skipped_not_partial(endpoint: str, boto: Any, backend: Backend,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """No pipe can exist where the Pipes API does not: nothing is missed, so the answer is complete (exit 0,
     nothing on stderr); the core API says which API was not there."""
     from eda_cli.core.dlq import scan_dlqs
 
-    arrange(boto)
+    arrange(boto, backend)  # with a pipe where the backend has Pipes: the fake hides it
     result = in_process(endpoint, capsys, session_factory(pipes=lambda real: NoPipes()))("-o", "json", "dlq", "list")
     assert result.code == 0, result.stderr
     assert result.json()["partial"] is False and result.stderr == ""

