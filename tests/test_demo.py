@@ -39,6 +39,10 @@ def test_demo_runs_every_step_and_leaves_nothing_running() -> None:
     assert " yes " in eu_line and " ms " in eu_line, probe
     fraud_line = next(line for line in probe.splitlines() if line.startswith("fraud-review"))
     assert 'detail.amount: numeric [">", 1000] expected, got 250' in fraud_line, probe
+    # The EventBridge target DLQ: each event straight to its target, by SendMessageBatch.
+    eventbridge = out.split("$ eda redrive eu-orders-target-dlq", 1)[1].split("\n\n", 1)[0]
+    assert "moved 3 message(s) to eu-fulfilment" in eventbridge, eventbridge
+    assert eventbridge.count("holds events EventBridge could not deliver") == 1, eventbridge
     assert "Demo finished" in out
     # Each step is shown as a shell would take it: a JSON argument quoted, so it can be pasted.
     saga_step = next(line for line in out.splitlines() if line.startswith("$ eda saga run"))

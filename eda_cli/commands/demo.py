@@ -29,6 +29,8 @@ STEPS: list[tuple[str, list[str]]] = [
     ("The payments consumer is fixed: move its poison messages back, archived first",
      ["redrive", "payments-dlq", "--archive", "{tmp}/payments-dlq.jsonl", "--yes"]),
     ("The payments DLQ is empty again", ["dlq", "inspect", "payments-dlq"]),
+    ("EventBridge could not deliver three EU orders: each goes straight to its target, not back to the bus",
+     ["redrive", "eu-orders-target-dlq", "--yes"]),
     ("The whole pipeline at a glance: what feeds what, where each DLQ drains from", ["topology"]),
     ("Audit it like CI would: the misconfigurations fail the build (exit 1)", ["audit"]),
     ("Rehearse the checkout saga on Step Functions: shipping fails, payment and inventory are compensated",

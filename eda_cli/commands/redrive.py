@@ -251,7 +251,8 @@ def _finish(app_: AppContext, plan: RedrivePlan | None, result: RedriveResult) -
     app_.renderer.emit(result.to_dict(), lambda r: _print_result(r, result),
                        partial=result.partial or result.error is not None)
     for note in result.notes:
-        app_.renderer.note(note)
+        if plan is None or note not in plan.notes:  # the plan's were said before the run
+            app_.renderer.note(note)
     if result.interrupted:
         exit_with(ExitCode.INTERRUPTED)
     if result.partial or result.error is not None:
