@@ -8,6 +8,7 @@ name as a DLQ), `scan` (`scan_dlqs`, `dlqs_for`), `report` (`inspect`: depth, ag
 
 from __future__ import annotations
 
+from eda_cli.aws.clients import ClientFactory
 from eda_cli.core.dlq.model import (
     DLQ_SUFFIXES,
     FOUND_BY_EVENTBRIDGE,
@@ -30,7 +31,7 @@ from eda_cli.core.dlq.model import (
     named_like_dlq,
     sqs_source,
 )
-from eda_cli.core.dlq.origins import SERVICES, ClientFactory, find_origins
+from eda_cli.core.dlq.origins import SERVICES, find_origins
 from eda_cli.core.dlq.peek import (
     PEEK_VISIBILITY_SECONDS,
     BrowseStats,

@@ -23,8 +23,9 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any
 
+from eda_cli.aws.clients import ClientFactory
 from eda_cli.aws.errors import describe, is_client_error, unimplemented
 from eda_cli.aws.resolve import RESOURCE_GONE
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
@@ -45,25 +46,8 @@ from eda_cli.core.problems import Problem
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_lambda import LambdaClient
-    from mypy_boto3_sns import SNSClient
-    from mypy_boto3_sqs import SQSClient
 
 
-class ClientFactory(Protocol):
-    """`AwsSession.client`: the (thread-safe, cached) boto3 client of a service."""
-
-    # In AwsSession.client's order: mypy matches overloads in order.
-    @overload
-    def __call__(self, service: Literal["sqs"], /) -> SQSClient: ...
-    @overload
-    def __call__(self, service: Literal["sns"], /) -> SNSClient: ...
-    @overload
-    def __call__(self, service: Literal["events"], /) -> EventBridgeClient: ...
-    @overload
-    def __call__(self, service: Literal["lambda"], /) -> LambdaClient: ...
-    @overload
-    def __call__(self, service: str, /) -> Any: ...
 
 
 #: The services whose configuration can name a DLQ, by the name a client is asked for.

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from eda_cli.aws.clients import ClientFactory
 from eda_cli.aws.errors import describe
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.dlq.model import Dlq, Origins
-from eda_cli.core.dlq.origins import ClientFactory
 from eda_cli.core.dlq.scan import dlqs_for, scan_dlqs
 from eda_cli.core.pipeline.model import Alarm
 from eda_cli.core.problems import Problem

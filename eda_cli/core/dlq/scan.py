@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from eda_cli.aws.clients import ClientFactory
 from eda_cli.aws.errors import describe
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
@@ -24,7 +25,7 @@ from eda_cli.core.dlq.model import (
     ordered,
     sqs_source,
 )
-from eda_cli.core.dlq.origins import SERVICES, ClientFactory, find_origins
+from eda_cli.core.dlq.origins import SERVICES, find_origins
 from eda_cli.core.problems import Problem
 from eda_cli.core.sqs import get_queue_info, get_queue_infos, list_queue_urls
 

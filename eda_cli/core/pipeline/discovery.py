@@ -19,8 +19,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any
 
+from eda_cli.aws.clients import ClientFactory
 from eda_cli.aws.errors import describe, error_code, is_client_error, raise_if_environment_failure
 from eda_cli.aws.resolve import RESOURCE_GONE, queue_name_from_url
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
@@ -43,36 +44,9 @@ from eda_cli.core.pipeline.model import (
 from eda_cli.core.problems import Problem
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_lambda import LambdaClient
-    from mypy_boto3_logs import CloudWatchLogsClient
-    from mypy_boto3_sns import SNSClient
-    from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_stepfunctions import SFNClient
 
 
-class ClientFactory(Protocol):
-    """`AwsSession.client`: the (thread-safe, cached) boto3 client of a service, typed per service."""
-
-    # In AwsSession.client's order: mypy matches overloads in order.
-    @overload
-    def __call__(self, service: Literal["sqs"], /) -> SQSClient: ...
-    @overload
-    def __call__(self, service: Literal["sns"], /) -> SNSClient: ...
-    @overload
-    def __call__(self, service: Literal["events"], /) -> EventBridgeClient: ...
-    @overload
-    def __call__(self, service: Literal["dynamodb"], /) -> DynamoDBClient: ...
-    @overload
-    def __call__(self, service: Literal["cloudwatch"], /) -> CloudWatchClient: ...
-    @overload
-    def __call__(self, service: Literal["logs"], /) -> CloudWatchLogsClient: ...
-    @overload
-    def __call__(self, service: Literal["stepfunctions"], /) -> SFNClient: ...
-    @overload
-    def __call__(self, service: Literal["lambda"], /) -> LambdaClient: ...
 
 #: The services discovery reads, by the name `client_factory` is called with.
 SERVICES = ("sqs", "sns", "events", "dynamodb", "lambda", "stepfunctions", "cloudwatch", "logs")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from eda_cli.aws.clients import ClientFactory
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY
-from eda_cli.core.pipeline.discovery import ClientFactory, discover
+from eda_cli.core.pipeline.discovery import discover
 from eda_cli.core.pipeline.model import Pipeline
 from eda_cli.core.pipeline.scope import missing_resources, scope_pipeline
 from eda_cli.core.pipeline.spec import PipelineSpec, find_pipeline_file, load_pipeline_file
