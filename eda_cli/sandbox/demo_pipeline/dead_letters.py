@@ -38,6 +38,7 @@ from eda_cli.sandbox.demo_pipeline.spec import (
     TARGET_DLQ,
     TARGET_FAILURES,
 )
+from eda_cli.sandbox.demo_pipeline.traffic import iso, order_document
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -49,24 +50,6 @@ OUTAGE_SECONDS_AGO = 3600
 
 def _iso_ms(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _order(index: int, order_id: str, amount: Any, region: str, sku: str, created: float) -> dict[str, Any]:
-    return {
-        "orderId": order_id,
-        "correlationId": f"corr-{index:04d}",
-        "customerId": f"cust-{200 + index}",
-        "amount": amount,
-        "currency": "EUR" if region == "EU" else "USD",
-        "region": region,
-        "items": [{"sku": sku, "qty": 1 + index % 3}],
-        "createdAt": _iso(created),
-        "email": f"customer{index}@example.com",
-    }
 
 
 def eventbridge_dlq_message(event: dict[str, Any], rule_arn: str, target_arn: str, error_code: str,
@@ -144,10 +127,10 @@ def write_dead_letters(sqs: SQSClient, made: dict[str, tuple[str, str]], *, topi
             "detail-type": "order.created",
             "source": EVENT_SOURCE,
             "account": account,
-            "time": _iso(created),
+            "time": iso(created),
             "region": region,
             "resources": [],
-            "detail": _order(index, order_id, amount, "EU", sku, created),
+            "detail": order_document(index, (order_id, amount, "EU", sku, f"customer{index}@example.com"), created),
         }
         body, attributes = eventbridge_dlq_message(event, eu_rule_arn, target_arn, code,
                                                    message.format(region=region), attempts, exhausted)
@@ -155,11 +138,11 @@ def write_dead_letters(sqs: SQSClient, made: dict[str, tuple[str, str]], *, topi
         sent += 1
     for index, order_id, amount, order_region, sku in SUBSCRIPTION_FAILURES:
         created = outage + 20 * index
-        order = _order(index, order_id, amount, order_region, sku, created)
-        envelope = sns_envelope(topic_arn, inventory_subscription_arn, json.dumps(order), {
+        document = order_document(index, (order_id, amount, order_region, sku, f"customer{index}@example.com"), created)
+        envelope = sns_envelope(topic_arn, inventory_subscription_arn, json.dumps(document), {
             "eventType": ("String", "order.created"),
             "schemaVersion": ("Number", "2"),
-            "correlationId": ("String", order["correlationId"]),
+            "correlationId": ("String", document["correlationId"]),
         }, str(uuid.uuid5(uuid.NAMESPACE_URL, f"notification/{order_id}")), created + 0.25)
         sqs.send_message(QueueUrl=made[SUBSCRIPTION_DLQ][0], MessageBody=envelope_text(envelope))
         sent += 1

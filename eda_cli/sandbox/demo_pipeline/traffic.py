@@ -41,7 +41,8 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _order(index: int, row: tuple[str, Any, str, str, str | None], created: float) -> dict[str, Any]:
+def order_document(index: int, row: tuple[str, Any, str, str, str | None], created: float) -> dict[str, Any]:
+    """The demo's order document `index` (its correlation id is corr-NNNN) from a row of spec.ORDERS."""
     order_id, amount, region, sku, email = row
     order: dict[str, Any] = {
         "orderId": order_id,
@@ -70,7 +71,7 @@ def run_traffic(
     """Send the demo's traffic and run its consumers: (messages sent, records written, oldest
     SentTimestamp in ms per DLQ filled)."""
     now = clock()
-    orders = [_order(i, row, now - 60 * (len(ORDERS) - i)) for i, row in enumerate(ORDERS, start=1)]
+    orders = [order_document(i, row, now - 60 * (len(ORDERS) - i)) for i, row in enumerate(ORDERS, start=1)]
     sent = 0
 
     # 1. Fan-out: SNS wraps each order in its envelope (RawMessageDelivery is false).
