@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -361,3 +362,21 @@ def test_tap_names() -> None:
     assert len(user_label("x" * 50)) == 20
     name = tap_name("bob")
     assert name.startswith("eda-tap-bob-") and len(name.rsplit("-", 1)[-1]) == 8
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_a_signal_at_a_random_moment_leaves_no_tap(endpoint: str, boto: Callable[[str], Any], bus: str,
+                                                   trial: int) -> None:
+    """Wherever the signal lands (start-up, setup, listening), nothing is left behind: before eda installs its
+    handlers the process simply dies with nothing created; after, it removes what it created and exits 130."""
+    import random
+
+    rng = random.Random(1000 + trial)
+    sig = signal.SIGINT if trial % 2 == 0 else signal.SIGTERM
+    process = start_tail(endpoint, "bus", bus, "--timeout", "60")
+    time.sleep(rng.uniform(0.0, 1.5))
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode in (130, -sig), (process.returncode, err)
+    assert "Traceback" not in err or process.returncode == -sig, err
+    assert leftovers(boto) == []
