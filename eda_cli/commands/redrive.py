@@ -132,6 +132,11 @@ def _where(plan: RedrivePlan) -> str:
         if plan.options.to_bus:
             return "their rules' event buses (PutEvents)"
         return "the EventBridge targets they name"
+    if plan.origin == "configured":
+        kinds = {s.kind for s in plan.configured}
+        if kinds == {"sns subscription"}:
+            return "their subscriptions' endpoints"
+        return "their functions" if "sns subscription" not in kinds else "their subscriptions' endpoints and functions"
     return ", ".join(t.name for t in plan.targets)
 
 
@@ -194,6 +199,11 @@ def run_cmd(
     to the target it was going to (SQS, SNS, Lambda, Step Functions, another bus, Kinesis, Firehose),
     not back to the bus, and leaves the DLQ only once that target's API accepted it.
 
+    An SNS subscription's DLQ: each message goes to that subscription's endpoint (an SQS queue gets it as the
+    subscription would have delivered it; a function is invoked with the SNS event), not back to the topic.
+    A Lambda function's DLQ or on-failure destination: the function is invoked again asynchronously with the
+    original event.
+
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """
     from eda_cli.aws.resolve import resolve_queue
@@ -221,7 +231,8 @@ def run_cmd(
     sqs = session.client("sqs")
     dlq_ref = resolve_queue(sqs, dlq, session.region, session.where())
     to_ref = resolve_queue(sqs, to, session.region, session.where()) if to else None
-    plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=session.single_attempt_client("sqs"))
+    plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=session.single_attempt_client("sqs"),
+                        clients=session.client)
     renderer.note(_describe_plan(plan))
     for note in plan.notes:
         renderer.note(note)
