@@ -417,3 +417,23 @@ def test_a_queue_nothing_names_is_still_refused(cli: Eda, aws: Any) -> None:
     result = cli("redrive", "lonely-dlq", "--yes", "--wait-seconds", "0")
     assert_one_line_error(result, 2)
     assert "no SNS subscription or Lambda function names it" in result.stderr and "--to" in result.stderr
+
+
+def test_a_dlq_several_functions_name_is_refused_for_want_of_the_function(cli: Eda, aws: Any) -> None:
+    """A Lambda DLQ message does not say which function it comes from: with two, eda guesses neither."""
+    sqs = aws("sqs")
+    dlq_url, dlq_arn = queue(sqs, "shared-fn-dlq")
+    make_function(aws, "first")
+    make_function(aws, "second")
+    sent = {str(sqs.send_message(QueueUrl=dlq_url, MessageBody='{"n": 1}', MessageAttributes={
+        "RequestID": {"DataType": "String", "StringValue": str(uuid.UUID(int=9))},
+        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+        "ErrorMessage": {"DataType": "String", "StringValue": "boom"}})["MessageId"])}
+    made, make = fake_lambda(dlqs={"first": dlq_arn, "second": dlq_arn})
+    result = cli(*args("shared-fn-dlq"), replace={"lambda": make})
+    assert result.code == 4, result.stderr
+    summary = result.json()
+    assert set(summary["failed_message_ids"]) == sent and invoked(made) == []
+    why = summary["failures"][next(iter(sent))]
+    assert "2 functions name shared-fn-dlq" in why and "first" in why and "second" in why and "--to" in why
+    assert ids_left(sqs, dlq_url) == sent
