@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from tests.aws_shapes import AwsFake
 from tests.backends import Backend
 from tests.fixtures.cli import Result, assert_one_line_error, in_process
-from tests.fixtures.discovery import build_account, make_function, queue
+from tests.fixtures.discovery import DeadLetteringLambda, build_account, make_function, queue
 from tests.fixtures.fakes import Failing
 from tests.fixtures.sessions import session_factory
 
@@ -154,32 +154,6 @@ def test_destinations_that_are_no_queue_here_are_kept_and_warned(eda: Callable[.
     result = eda("dlq", "list")
     assert result.code == 0, result.stderr
     assert f"warning: eventbridge target orders-bus/eu-orders -> inbox names {far} as its DLQ" in result.stderr
-
-
-class DeadLetteringLambda(AwsFake, service="lambda", wraps_real_client=True):
-    """moto keeps no function's DeadLetterConfig (CreateFunction drops it): ListFunctions answers, for the
-    functions in `dlqs`, as AWS does for a function that has one."""
-
-    def __init__(self, real: Any, dlqs: dict[str, str]) -> None:
-        self._real, self._dlqs = real, dlqs
-
-    def get_paginator(self, name: str) -> Any:
-        real = self._real.get_paginator(name)
-        if name != "list_functions":
-            return real
-        dlqs = self._dlqs
-
-        class Pages:
-            def paginate(self, **kwargs: Any) -> Any:
-                for page in real.paginate(**kwargs):
-                    functions = [dict(f, DeadLetterConfig={"TargetArn": dlqs[f["FunctionName"]]})
-                                 if f["FunctionName"] in dlqs else f for f in page.get("Functions", [])]
-                    yield {**page, "Functions": functions}
-
-        return Pages()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
 
 
 def test_a_lambda_async_dlq_is_found_by_its_function(endpoint: str, boto: Any,

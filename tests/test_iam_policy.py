@@ -317,6 +317,32 @@ def test_redrive_of_an_eventbridge_target_dlq_runs_under_exactly_its_policy(
     assert to_bus.code == 0 and not _denied(to_bus), to_bus.stderr[-2000:]
 
 
+def test_redrive_of_an_sns_subscription_dlq_runs_under_exactly_its_policy(
+    iam_server: IamServer, as_user: Callable[..., Result]
+) -> None:
+    """`redrive run`'s policy holds what finding a subscription's DLQ needs (ListSubscriptions,
+    GetSubscriptionAttributes, ListFunctions, ListFunctionEventInvokeConfigs) and the endpoint's SendMessageBatch."""
+    from eda_cli.sandbox.demo_pipeline.dead_letters import envelope_text, sns_envelope
+    from tests.fixtures.eventbridge_dlq import drain, queue
+
+    sqs, sns = iam_server.client("sqs"), iam_server.client("sns")
+    tag = uuid.uuid4().hex[:8]
+    dlq_url, dlq_arn = queue(sqs, f"iam-sub-{tag}-dlq")
+    inbox_url, inbox_arn = queue(sqs, f"iam-sub-{tag}-inbox")
+    topic = sns.create_topic(Name=f"iam-sub-{tag}")["TopicArn"]
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, ReturnSubscriptionArn=True,
+                                 Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})}
+                                 )["SubscriptionArn"]
+    body = envelope_text(sns_envelope(topic, subscription, '{"orderId": "o-1"}', {}, str(uuid.uuid4()), 0.0))
+    sqs.send_message(QueueUrl=dlq_url, MessageBody=body)
+    [policy] = policies_for("redrive run")
+    result = as_user(policy_document([policy]), "-o", "json", "redrive", f"iam-sub-{tag}-dlq", "--yes",
+                     "--wait-seconds", "0")
+    assert result.code == 0 and not _denied(result), result.stdout[-2000:] + result.stderr[-2000:]
+    assert [(d["route"], d["moved"]) for d in json.loads(result.stdout)["destinations"]] == [("sns subscription", 1)]
+    assert [m["Body"] for m in drain(sqs, inbox_url)] == [body]
+
+
 # -- the policies themselves ------------------------------------------------------------------------
 
 

@@ -132,6 +132,11 @@ def _where(plan: RedrivePlan) -> str:
         if plan.options.to_bus:
             return "their rules' event buses (PutEvents)"
         return "the EventBridge targets they name"
+    if plan.origin == "configured":
+        kinds = {s.kind for s in plan.configured}
+        if kinds == {"sns subscription"}:
+            return "their subscriptions' endpoints"
+        return "their functions" if "sns subscription" not in kinds else "their subscriptions' endpoints and functions"
     return ", ".join(t.name for t in plan.targets)
 
 
@@ -221,7 +226,8 @@ def run_cmd(
     sqs = session.client("sqs")
     dlq_ref = resolve_queue(sqs, dlq, session.region, session.where())
     to_ref = resolve_queue(sqs, to, session.region, session.where()) if to else None
-    plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=session.single_attempt_client("sqs"))
+    plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=session.single_attempt_client("sqs"),
+                        clients=session.client)
     renderer.note(_describe_plan(plan))
     for note in plan.notes:
         renderer.note(note)

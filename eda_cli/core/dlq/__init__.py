@@ -31,7 +31,7 @@ from eda_cli.core.dlq.model import (
     named_like_dlq,
     sqs_source,
 )
-from eda_cli.core.dlq.origins import SERVICES, find_origins
+from eda_cli.core.dlq.origins import LAMBDA_FUNCTIONS, SERVICES, find_origins
 from eda_cli.core.dlq.peek import (
     PEEK_VISIBILITY_SECONDS,
     BrowseStats,
@@ -59,6 +59,7 @@ __all__ = [
     "FOUND_BY_SNS",
     "FOUND_BY_SQS",
     "KINDS",
+    "LAMBDA_FUNCTIONS",
     "NOT_A_DLQ",
     "PEEK_VISIBILITY_SECONDS",
     "SERVICES",

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 #: The services whose configuration can name a DLQ, by the name a client is asked for.
 SERVICES = ("sns", "events", "lambda", "pipes")
+#: A narrower `services` entry than "lambda": the functions only (their DeadLetterConfig and their async invoke
+#: configs' on-failure destinations), not the event source mappings. What a redrive of a Lambda DLQ reads.
+LAMBDA_FUNCTIONS = "lambda functions"
 
 
 class _Vanished(Exception):
@@ -151,7 +154,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
 def find_origins(
     clients: ClientFactory, *, concurrency: int = DEFAULT_CONCURRENCY, services: Iterable[str] = SERVICES
 ) -> Origins:
-    """Every queue the configuration of `services` names as a DLQ, with what names it (see the module)."""
+    """Every queue the configuration of `services` names as a DLQ, with what names it (see the module).
+    `services` holds names of SERVICES, or LAMBDA_FUNCTIONS for the functions without the mappings."""
     wanted = set(services)
     found = _Collector()
 
@@ -163,9 +167,10 @@ def find_origins(
     if "events" in wanted:
         listings.append(_Task("events", "ListEventBuses", "ListEventBuses",
                               lambda: _list_event_buses(clients("events"))))
-    if "lambda" in wanted:
+    if "lambda" in wanted or LAMBDA_FUNCTIONS in wanted:
         listings.append(_Task("lambda", "ListFunctions", "ListFunctions",
                               lambda: _pages(clients("lambda"), "list_functions", "Functions")))
+    if "lambda" in wanted:
         listings.append(_Task("lambda", "ListEventSourceMappings", "ListEventSourceMappings",
                               lambda: _pages(clients("lambda"), "list_event_source_mappings", "EventSourceMappings")))
     if "pipes" in wanted:

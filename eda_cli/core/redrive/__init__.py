@@ -8,8 +8,9 @@ bounded by the one batch each worker has in flight). Native mode hands the whole
 
 Copy mode's send step is a destination (`destinations`): an SQS queue, or, for an EventBridge target's
 DLQ, the target each message names (SQS, SNS, Lambda, Step Functions, another bus, Kinesis, Firehose),
-never the bus unless asked (`--to-bus`). Every destination reads its API's per-entry answer, so the delete
-still removes exactly what was accepted.
+never the bus unless asked (`--to-bus`); for a DLQ an SNS subscription or a Lambda function names in its
+configuration, that subscription's endpoint (SQS, Lambda) or that function, never the topic. Every destination
+reads its API's per-entry answer, so the delete still removes exactly what was accepted.
 
 The package, along its seams:
 
@@ -17,8 +18,9 @@ The package, along its seams:
 - `plan`: reading the DLQ, its sources and the target, and choosing the mode (`plan_redrive`)
 - `sqs_io`: retries, the rate limit, batches within SQS's limits, SendMessageBatch and its Failed list
 - `copy` (the workers and their calls) and `ledger` (what became of each message): copy mode
-- `routes` (where each message goes), `destinations` (one class per kind, each with `send`) and
-  `eventbridge` (reading an EventBridge DLQ message's rule and target, and the target's configuration)
+- `routes` (where each message goes), `destinations` (one class per kind, each with `send`),
+  `eventbridge` (reading an EventBridge DLQ message's rule and target, and the target's configuration) and
+  `configured` (an SNS subscription's DLQ to its endpoint, a Lambda function's DLQ or on-failure records to it)
 - `native`: native mode, a move task and a check of what arrived
 - `run`: `run_redrive` (carry out a plan) and `redrive` (plan and run)
 - `replay`: sending an archive again

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from eda_cli.aws.errors import describe
 from eda_cli.core.archive import OutgoingMessage
+from eda_cli.core.dlq.model import Source
 from eda_cli.core.sqs import QueueInfo, parse_body
 from eda_cli.errors import UsageError
 
@@ -281,8 +282,11 @@ class RedrivePlan:
     notes: tuple[str, ...] = ()
     api_calls: int = 0
     #: "sqs": messages go to SQS queues (sources or --to); "eventbridge": each to the EventBridge target
-    #: (or with --to-bus the bus) its RULE_ARN and TARGET_ARN attributes name.
+    #: (or with --to-bus the bus) its RULE_ARN and TARGET_ARN attributes name; "configured": each to the endpoint
+    #: or function of what configuration names the DLQ for (`configured`: SNS subscriptions, Lambda functions).
     origin: str = "sqs"
+    #: What names the DLQ in configuration, when origin is "configured" (core/dlq/origins.py's sources).
+    configured: tuple[Source, ...] = ()
 
     @property
     def targets(self) -> tuple[QueueInfo, ...]:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eda_cli.aws.resolve import QueueRef
-from eda_cli.core.redrive.eventbridge import RULE_ARN, TARGET_ARN, eventbridge_origin
+from eda_cli.core.dlq.model import FOUND_BY_SNS, Source
+from eda_cli.core.dlq.origins import LAMBDA_FUNCTIONS, find_origins
+from eda_cli.core.problems import Problem
+from eda_cli.core.redrive.configured import CONFIGURED_KINDS, describe_sources
+from eda_cli.core.redrive.eventbridge import RULE_ARN, TARGET_ARN, Clients, eventbridge_origin
 from eda_cli.core.redrive.model import NATIVE_MAX_RATE, RedriveOptions, RedrivePlan
 from eda_cli.core.redrive.sqs_io import ApiCounter, queue_info
 from eda_cli.core.redrive.tasks import probe_move_tasks
@@ -54,6 +59,28 @@ def _names_eventbridge_targets(sqs: SQSClient, url: str, wait_seconds: int) -> b
                                    WaitTimeSeconds=max(1, min(wait_seconds, 20)),
                                    MessageAttributeNames=[RULE_ARN, TARGET_ARN])
     return any(eventbridge_origin(m.get("MessageAttributes") or {}) for m in response.get("Messages", []))
+
+
+def configured_origins(clients: Clients, dlq_arn: str) -> tuple[tuple[Source, ...], tuple[Problem, ...], int]:
+    """What SNS subscriptions and Lambda functions name this DLQ (core/dlq/origins.py, SNS and the functions
+    only), what could not be read, and how many calls that took."""
+    lock = threading.Lock()
+    counters: dict[str, ApiCounter] = {}
+
+    def counted(service: str) -> Any:
+        client = clients(service)
+        with lock:
+            if service not in counters:
+                counters[service] = ApiCounter(client, event="before-parameter-build").__enter__()
+        return client
+
+    try:
+        origins = find_origins(counted, services=("sns", LAMBDA_FUNCTIONS))
+    finally:
+        for counter in counters.values():
+            counter.__exit__()
+    sources = tuple(s for s in origins.sources_of(dlq_arn) if s.kind in CONFIGURED_KINDS)
+    return sources, origins.problems, sum(c.calls for c in counters.values())
 
 
 def _needs_copy(options: RedriveOptions, per_message: bool) -> list[str]:
@@ -111,17 +138,23 @@ def plan_redrive(
     options: RedriveOptions | None = None,
     probe: SQSClient | None = None,
     run_id: str | None = None,
+    clients: Clients | None = None,
 ) -> RedrivePlan:
     """Read the DLQ, its sources and the target, and choose the mode. Changes nothing.
 
     `probe` is the client used to ask whether the endpoint supports move tasks (a client without
     retries answers at once on an endpoint that lacks them); it defaults to `sqs`. A move task
     already running on the DLQ stops every mode: two movers would race for the same messages.
+
+    A DLQ with no source queue whose messages name no EventBridge target is looked up in the configuration of
+    SNS and Lambda through `clients` (an SNS subscription's RedrivePolicy, a function's DeadLetterConfig or
+    on-failure destination): its messages then go to that subscription's endpoint or that function.
     """
     options = options or RedriveOptions()
     options.validate()
     notes: list[str] = []
     probe_calls = 0
+    configured: tuple[Source, ...] = ()
     with ApiCounter(sqs) as counter:
         info = queue_info(sqs, dlq.url, dlq.name)
         sources = tuple(list_sources(sqs, dlq.url))
@@ -133,19 +166,34 @@ def plan_redrive(
         origin = "sqs"
         if target is None and not sources:
             visible = info.int_attr("ApproximateNumberOfMessages") or 0
-            if not visible or not _names_eventbridge_targets(sqs, dlq.url, options.wait_seconds):
-                raise UsageError(
-                    f"{info.name} has no source queues (no queue's RedrivePolicy names it) and its messages name "
-                    "no EventBridge rule and target (RULE_ARN, TARGET_ARN), so eda does not know where they belong",
-                    hint="pass --to QUEUE",
-                )
-            origin = "eventbridge"
+            if visible and _names_eventbridge_targets(sqs, dlq.url, options.wait_seconds):
+                origin = "eventbridge"
+            else:
+                problems: tuple[Problem, ...] = ()
+                if clients is not None:
+                    configured, problems, calls = configured_origins(clients, info.arn)
+                    probe_calls += calls
+                if not configured:
+                    unread = "; ".join(f"{p.service} {p.resource}: {p.error}" for p in problems)
+                    raise UsageError(
+                        f"{info.name} has no source queues (no queue's RedrivePolicy names it), its messages name "
+                        "no EventBridge rule and target (RULE_ARN, TARGET_ARN), and no SNS subscription or Lambda "
+                        "function names it as its DLQ, so eda does not know where they belong"
+                        + (f" (eda could not read: {unread})" if unread else ""),
+                        hint="pass --to QUEUE",
+                    )
+                origin = "configured"
+                for p in problems:
+                    notes.append(f"could not read {p.service} {p.resource} ({p.error}): messages of origins "
+                                 "there are not recognised")
         per_message = target is None and len(sources) > 1
         if options.archive and not options.dry_run:
             _check_archive_path(options.archive)
         needs = _needs_copy(options, per_message)
         if origin == "eventbridge":
             needs.append("routing each message to its EventBridge " + ("bus" if options.to_bus else "target"))
+        if origin == "configured":
+            needs.append("routing each message to the endpoint or function that dead-lettered it")
         if probe is not None and probe is not sqs:
             probe_calls += 1  # the counter sees only calls made through `sqs`
         supported, why, tasks = probe_move_tasks(probe if probe is not None else sqs, info.arn)
@@ -187,6 +235,18 @@ def plan_redrive(
                 f"{info.name} holds events EventBridge could not deliver: each goes to the target its RULE_ARN and "
                 "TARGET_ARN name, directly (not back to the bus, which would deliver it again to every other rule)"
             )
+        if origin == "configured":
+            kinds = {s.kind for s in configured}
+            where = ("its subscription's endpoint" if kinds == {FOUND_BY_SNS} else "its function, invoked again"
+                     if FOUND_BY_SNS not in kinds else "its subscription's endpoint or its function")
+            topic = (", not back to the topic (which would deliver it again to every subscriber)"
+                     if FOUND_BY_SNS in kinds else "")
+            notes.append(f"{info.name} is the DLQ of {describe_sources(configured)}: each message goes to {where}, "
+                         f"directly{topic}")
+            subscriptions = sum(1 for s in configured if s.kind == FOUND_BY_SNS)
+            if subscriptions > 1:
+                notes.append(f"{subscriptions} subscriptions name {info.name}: each enveloped message goes to the one "
+                             "its UnsubscribeURL names; a raw message names none and stays (pass --to QUEUE)")
         if per_message:
             notes.append(
                 f"{info.name} has {len(sources)} sources: each message goes back to the one SQS names "
@@ -205,4 +265,5 @@ def plan_redrive(
         notes=tuple(notes),
         api_calls=counter.calls + probe_calls,
         origin=origin,
+        configured=configured,
     )

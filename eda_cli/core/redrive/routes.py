@@ -1,8 +1,9 @@
 """Where each message of a DLQ goes: the one routing decision of copy mode.
 
 In this order: `--to`; the source queue SQS names (DeadLetterQueueSourceArn); the EventBridge target
-(or, with --to-bus, the bus) that the message's RULE_ARN and TARGET_ARN attributes name; the DLQ's only
-source. A message none of these places is unroutable and stays in the DLQ.
+(or, with --to-bus, the bus) that the message's RULE_ARN and TARGET_ARN attributes name; for a DLQ that
+configuration names (an SNS subscription, a Lambda function), the endpoint or function it belongs to
+(configured.py); the DLQ's only source. A message none of these places is unroutable and stays in the DLQ.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eda_cli.core.archive import OutgoingMessage
+from eda_cli.core.redrive.configured import ConfiguredRoutes
 from eda_cli.core.redrive.destinations import Destination, Refused, sqs_destination
 from eda_cli.core.redrive.eventbridge import Clients, EventBridgeRoutes, eventbridge_origin
 from eda_cli.core.redrive.model import RedrivePlan
@@ -25,6 +27,9 @@ class Router:
         only = next(iter(self.sources.values())) if len(self.sources) == 1 else None
         self.single: Destination | None = self.to or only
         self.eventbridge = EventBridgeRoutes(sqs, clients, call, dlq, plan.options.to_bus, plan.dlq.arn)
+        client = self.eventbridge.client if clients is not None else None  # the same counted clients
+        self.configured = (ConfiguredRoutes(plan.configured, sqs, client, call, dlq, plan.dlq.arn)
+                           if plan.configured else None)
 
     @property
     def planned(self) -> list[Destination]:
@@ -44,8 +49,8 @@ class Router:
         self.eventbridge.close()
 
     def prepare(self, raws: Sequence[Mapping[str, Any]]) -> None:
-        """Read the configuration of every EventBridge target these messages name and eda does not know yet,
-        before the ledger takes its lock (route then only looks it up)."""
+        """Read the configuration of every EventBridge target (or configured endpoint) these messages name and
+        eda does not know yet, before the ledger takes its lock (route then only looks it up)."""
         if self.to is not None:
             return
         for raw in raws:
@@ -54,6 +59,8 @@ class Router:
             origin = eventbridge_origin(raw.get("MessageAttributes") or {})
             if origin is not None:
                 self.eventbridge.resolve(*origin)
+            elif self.configured is not None:
+                self.configured.route(OutgoingMessage.from_received(raw))
 
     def route(self, message: OutgoingMessage) -> Destination | Refused | None:
         if self.to is not None:
@@ -64,4 +71,6 @@ class Router:
         origin = eventbridge_origin(message.message_attributes)
         if origin is not None:
             return self.eventbridge.resolve(*origin)
+        if self.configured is not None:
+            return self.configured.route(message)
         return self.single

@@ -55,5 +55,5 @@ def redrive(
     clients: Clients | None = None,
 ) -> RedriveResult:
     """Plan and run in one call (the Python API; the command confirms in between)."""
-    plan = plan_redrive(sqs, dlq, to=to, options=options, probe=probe, run_id=run_id)
+    plan = plan_redrive(sqs, dlq, to=to, options=options, probe=probe, run_id=run_id, clients=clients)
     return run_redrive(sqs, plan, sleep=sleep, clock=clock, on_progress=on_progress, clients=clients)
