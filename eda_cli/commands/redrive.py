@@ -197,7 +197,11 @@ def run_cmd(
 
     An EventBridge target's DLQ (messages with RULE_ARN and TARGET_ARN attributes): each event goes
     to the target it was going to (SQS, SNS, Lambda, Step Functions, another bus, Kinesis, Firehose),
-    not back to the bus, and leaves the DLQ only once that target's API accepted it.
+    not back to the bus, and leaves the DLQ only once that target's API accepted it. An SNS
+    subscription's DLQ: each message goes to that subscription's endpoint (an SQS queue gets it as
+    the subscription would have delivered it; a function is invoked with the SNS event), not back to
+    the topic. A Lambda function's DLQ or on-failure destination: the function is invoked again
+    asynchronously with the original event.
 
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """
