@@ -265,15 +265,17 @@ def test_a_protocol_eda_does_not_deliver_to_is_refused_unless_to_is_given(cli: E
     sqs, sns = aws("sqs"), aws("sns")
     dlq_url, dlq_arn = queue(sqs, "hook-dlq")
     topic = sns.create_topic(Name="hooks")["TopicArn"]
-    subscription = subscribe(sns, topic, "https", "https://hooks.example.com/orders", dlq_arn)
+    # SMS: a protocol eda does not deliver to that needs no confirmation (an https subscription stays
+    # pending until its endpoint confirms it, on AWS and LocalStack; moto confirms everything at once).
+    subscription = subscribe(sns, topic, "sms", "+15555550100", dlq_arn)
     ids = {enveloped(sqs, dlq_url, topic, subscription, i)[0] for i in range(2)}
     result = cli(*args("hook-dlq"))
     assert result.code == 4, result.stderr
     summary = result.json()
     assert summary["moved"] == 0 and set(summary["failed_message_ids"]) == ids
-    assert all("protocol https" in why and "--to QUEUE" in why for why in summary["failures"].values())
+    assert all("protocol sms" in why and "--to QUEUE" in why for why in summary["failures"].values())
     assert [(d["kind"], d["api"], d["route"], d["failed"]) for d in summary["destinations"]] == [
-        ("https", None, "sns subscription", 2)]
+        ("sms", None, "sns subscription", 2)]
     assert ids_visible(sqs, dlq_url) == ids
     elsewhere_url, _ = queue(sqs, "hook-replay")
     moved = cli(*args("hook-dlq"), "--to", "hook-replay")
