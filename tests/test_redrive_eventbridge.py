@@ -480,7 +480,12 @@ def test_kinesis_target_gets_records_keyed_as_eventbridge_keys_them(cli: Eda, aw
     sqs, events, kinesis = aws("sqs"), aws("events"), aws("kinesis")
     dlq_url, dlq_arn = dlq(sqs)
     kinesis.create_stream(StreamName="orders-stream", ShardCount=1)
-    stream = kinesis.describe_stream_summary(StreamName="orders-stream")["StreamDescriptionSummary"]["StreamARN"]
+    deadline = time.monotonic() + 30
+    while (summary := kinesis.describe_stream_summary(StreamName="orders-stream")["StreamDescriptionSummary"]
+           )["StreamStatus"] != "ACTIVE":  # CREATING for a moment on AWS and LocalStack: records are refused
+        assert time.monotonic() < deadline, "the stream never became ACTIVE"
+        time.sleep(0.1)
+    stream = summary["StreamARN"]
     keyed = rule(events, "orders-keyed")
     add_target(events, keyed, "keyed", stream, dlq_arn, KinesisParameters={"PartitionKeyPath": "$.detail.orderId"})
     plain = rule(events, "orders-plain")
@@ -489,7 +494,7 @@ def test_kinesis_target_gets_records_keyed_as_eventbridge_keys_them(cli: Eda, aw
     dead_letter(sqs, dlq_url, first, keyed.arn, stream)
     dead_letter(sqs, dlq_url, second, plain.arn, stream)
     result = cli(*ARGS)
-    assert result.code == 0, result.stderr
+    assert result.code == 0, result.stderr + result.stdout
     assert dest(result.json(), "kinesis:orders-stream")["api"] == "PutRecords"
     shard = kinesis.list_shards(StreamName="orders-stream")["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(StreamName="orders-stream", ShardId=shard,
@@ -508,12 +513,17 @@ def test_firehose_target_gets_the_event_as_a_record(cli: Eda, aws: Any, account:
         DeliveryStreamName="orders-archive", DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={"RoleARN": f"arn:aws:iam::{account}:role/firehose",
                                             "BucketARN": "arn:aws:s3:::archive"})["DeliveryStreamARN"]
+    deadline = time.monotonic() + 30
+    while firehose.describe_delivery_stream(DeliveryStreamName="orders-archive")["DeliveryStreamDescription"][
+            "DeliveryStreamStatus"] != "ACTIVE":  # CREATING for a while on AWS: records are refused until then
+        assert time.monotonic() < deadline, "the delivery stream never became ACTIVE"
+        time.sleep(0.1)
     r = rule(events, "orders-to-archive")
     add_target(events, r, "archive", stream, dlq_arn)
     ev = event(4, account=account)
     dead_letter(sqs, dlq_url, ev, r.arn, stream)
     result = cli(*ARGS)
-    assert result.code == 0, result.stderr
+    assert result.code == 0, result.stderr + result.stdout
     assert dest(result.json(), "firehose:orders-archive")["api"] == "PutRecordBatch"
     deadline = time.monotonic() + 30  # moto writes at once; a Firehose that buffers writes within its interval
     while not (objects := s3.list_objects_v2(Bucket="archive").get("Contents", [])) and time.monotonic() < deadline:
