@@ -21,7 +21,7 @@ from tests.fixtures.cli import REGION, Result, boto_clients, in_process
 
 #: Fixtures that live in tests/fixtures/: the seeded demo sandbox (`seeded`, `eda_ro`, module-scoped, for
 #: modules of read-only tests) and a backend running Step Functions executions (`sfn_endpoint`).
-pytest_plugins = ["tests.fixtures.seeded", "tests.fixtures.saga"]
+pytest_plugins = ["tests.fixtures.seeded", "tests.fixtures.saga", "tests.fixtures.locked"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -12,34 +12,17 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.backends import Backend, reset_moto
+from tests.backends import Backend
 from tests.fixtures.cli import REGION, Result
-from tests.fixtures.moto_locked_server import locked_server
 from tests.fixtures.redrive import ATTRIBUTES, arn_of, assert_one_line_error, fill, make_pipeline
 
 Eda = Callable[..., Result]
-
-
-@pytest.fixture(scope="module")
-def locked() -> Iterator[str]:
-    with locked_server() as url:
-        yield url
-
-
-@pytest.fixture
-def url(backend: Backend, endpoint: str, request: pytest.FixtureRequest) -> str:
-    """moto: the locked server, reset; LocalStack: the test's own account."""
-    if backend.name != "moto":
-        return endpoint
-    locked: str = request.getfixturevalue("locked")
-    reset_moto(locked)
-    return locked
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,13 +23,11 @@ from botocore.response import StreamingBody
 
 from eda_cli.sandbox.demo_pipeline.dead_letters import envelope_text, sns_envelope
 from tests.aws_shapes import AwsFake, aws_error
-from tests.backends import Backend, reset_moto
-from tests.fixtures.cli import REGION, Result, in_process
+from tests.fixtures.cli import REGION, Result
 from tests.fixtures.discovery import DeadLetteringLambda, make_function
-from tests.fixtures.eventbridge_dlq import depth, drain, queue
-from tests.fixtures.moto_locked_server import locked_server
+from tests.fixtures.eventbridge_dlq import depth, dest, drain, ids_left, queue
+from tests.fixtures.locked import cli_with_fakes
 from tests.fixtures.redrive import assert_one_line_error
-from tests.fixtures.sessions import session_factory
 
 Eda = Callable[..., Result]
 
@@ -38,45 +36,9 @@ def args(dlq: str) -> tuple[str, ...]:
     return ("--output", "json", "redrive", dlq, "--yes", "--wait-seconds", "0")
 
 
-@pytest.fixture(scope="module")
-def locked() -> Iterator[str]:
-    with locked_server() as url:
-        yield url
-
-
-@pytest.fixture
-def url(backend: Backend, endpoint: str, request: pytest.FixtureRequest) -> str:
-    """moto: the server whose SQS is serialised (redrive runs several workers), reset; LocalStack: the
-    test's own account."""
-    if backend.name != "moto":
-        return endpoint
-    locked: str = request.getfixturevalue("locked")
-    reset_moto(locked)
-    return locked
-
-
-@pytest.fixture
-def aws(url: str) -> Callable[[str], Any]:
-    import boto3
-
-    session = boto3.Session(region_name=REGION)
-    cache: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in cache:
-            cache[service] = session.client(service, endpoint_url=url)  # type: ignore[call-overload]
-        return cache[service]
-
-    return client
-
-
 @pytest.fixture
 def cli(url: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def invoke(*argv: str, replace: dict[str, Any] | None = None) -> Result:
-        factory = session_factory(**replace) if replace else None
-        return in_process(url, capsys, factory)(*argv)
-
-    return invoke
+    return cli_with_fakes(url, capsys)
 
 
 def subscribe(sns: Any, topic: str, protocol: str, endpoint: str, dlq_arn: str, raw: bool = False) -> str:
@@ -95,16 +57,6 @@ def enveloped(sqs: Any, dlq_url: str, topic: str, subscription: str, i: int) -> 
         str(uuid.UUID(int=100 + i)), time.time() - 60)
     body = envelope_text(envelope)
     return str(sqs.send_message(QueueUrl=dlq_url, MessageBody=body)["MessageId"]), body
-
-
-def dest(summary: dict[str, Any], name: str) -> dict[str, Any]:
-    rows = [d for d in summary["destinations"] if d["name"] == name]
-    assert len(rows) == 1, summary["destinations"]
-    return dict(rows[0])
-
-
-def ids_left(sqs: Any, url: str) -> set[str]:
-    return {m["MessageId"] for m in drain(sqs, url)}
 
 
 def ids_visible(sqs: Any, url: str) -> set[str]:

@@ -13,86 +13,39 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.response import StreamingBody
 
 from tests.aws_shapes import AwsFake, aws_error
-from tests.backends import Backend, reset_moto
-from tests.fixtures.cli import REGION, Result, in_process
+from tests.backends import Backend
+from tests.fixtures.cli import REGION, Result
 from tests.fixtures.eventbridge_dlq import (
     add_target,
     body_of,
     collect,
     dead_letter,
     depth,
+    dest,
     dlq,
     drain,
     event,
+    ids_left,
     queue,
     rule,
 )
-from tests.fixtures.moto_locked_server import locked_server
+from tests.fixtures.locked import cli_with_fakes
 from tests.fixtures.redrive import arn_of, assert_one_line_error, fill, make_pipeline
-from tests.fixtures.sessions import session_factory
 
 Eda = Callable[..., Result]
 ARGS = ("--output", "json", "redrive", "events-dlq", "--yes", "--wait-seconds", "0")
 
 
-@pytest.fixture(scope="module")
-def locked() -> Iterator[str]:
-    with locked_server() as url:
-        yield url
-
-
-@pytest.fixture
-def url(backend: Backend, endpoint: str, request: pytest.FixtureRequest) -> str:
-    """moto: the server whose SQS is serialised (redrive runs several workers), reset; LocalStack: the
-    test's own account."""
-    if backend.name != "moto":
-        return endpoint
-    locked: str = request.getfixturevalue("locked")
-    reset_moto(locked)
-    return locked
-
-
-@pytest.fixture
-def aws(url: str) -> Callable[[str], Any]:
-    import boto3
-
-    session = boto3.Session(region_name=REGION)
-    cache: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in cache:
-            cache[service] = session.client(service, endpoint_url=url)  # type: ignore[call-overload]
-        return cache[service]
-
-    return client
-
-
 @pytest.fixture
 def cli(url: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """eda against the backend; with `replace=` some clients of its session go through a fake."""
-
-    def invoke(*args: str, replace: dict[str, Any] | None = None) -> Result:
-        factory = session_factory(**replace) if replace else None
-        return in_process(url, capsys, factory)(*args)
-
-    return invoke
-
-
-def dest(summary: dict[str, Any], name: str) -> dict[str, Any]:
-    rows = [d for d in summary["destinations"] if d["name"] == name]
-    assert len(rows) == 1, summary["destinations"]
-    return dict(rows[0])
-
-
-def ids_left(sqs: Any, url: str) -> set[str]:
-    return {m["MessageId"] for m in drain(sqs, url)}
+    return cli_with_fakes(url, capsys)
 
 
 # -- one target kind at a time ----------------------------------------------------------------------

@@ -22,26 +22,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.backends import reset_moto
 from tests.fixtures.cli import REGION
-from tests.fixtures.moto_locked_server import all_messages, locked_server
+from tests.fixtures.moto_locked_server import all_messages
 
 TRIALS = 24
 MESSAGES = 40
 CONCURRENCY = 4
 BATCH = 10
-
-
-@pytest.fixture(scope="module")
-def locked() -> Iterator[str]:
-    with locked_server() as url:
-        yield url
 
 
 def _setup(url: str, trial: int) -> list[str]:
