@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
 import subprocess
 import sys
-import time
-from collections import Counter
 from pathlib import Path
 
 from tests.backends import reset_moto
 from tests.fixtures.cli import REGION
 from tests.fixtures.eventbridge_dlq import add_target, dead_letter, dlq, event, queue, rule
+from tests.fixtures.kill_trials import Harness, sigkill_trials
 from tests.fixtures.moto_locked_server import all_messages
 
 TRIALS = 12
@@ -67,47 +64,6 @@ def _at_target(url: str) -> list[str]:
     return [json.loads(json.loads(m["body"])["Message"])["detail"]["id"] for m in all_messages(url, "inbox")]
 
 
-def _archived(archive: Path) -> set[str]:
-    found = set()
-    if archive.exists():
-        for line in archive.read_text().splitlines():
-            try:
-                found.add(json.loads(json.loads(line)["body"])["detail"]["id"])
-            except (ValueError, KeyError):
-                continue  # a line cut short by the kill: its batch was never sent
-    return found
-
-
 def test_sigkill_at_random_moments_never_loses_an_event(locked: str, tmp_path: Path) -> None:
-    seed = int(os.environ.get("REDRIVE_KILL_SEED", random.randrange(1 << 30)))
-    rng = random.Random(seed)
-    _setup(locked, 99)
-    started = time.monotonic()
-    whole = _start(locked, tmp_path / "calibrate.jsonl")
-    assert whole.wait(timeout=60) == 0, whole.stderr.read() if whole.stderr else ""
-    span = time.monotonic() - started
-    assert len(_at_target(locked)) == MESSAGES and _in_dlq(locked) == []
-    mid_run = 0
-    for trial in range(TRIALS):
-        ids = _setup(locked, trial)
-        archive = tmp_path / f"trial-{trial}.jsonl"
-        process = _start(locked, archive)
-        if trial % 2:
-            time.sleep(rng.uniform(0, span))  # a random moment: start-up, planning, moving or ending
-        else:
-            deadline = time.monotonic() + 20  # a random point of progress
-            goal = rng.randrange(MESSAGES)
-            while time.monotonic() < deadline and process.poll() is None and len(_at_target(locked)) < goal:
-                time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        in_dlq, at_target = _in_dlq(locked), _at_target(locked)
-        context = f"seed {seed}, trial {trial}: {len(in_dlq)} in DLQ, {len(at_target)} at the target"
-        assert set(ids) <= set(in_dlq) | set(at_target), f"lost {set(ids) - set(in_dlq) - set(at_target)} ({context})"
-        assert set(in_dlq) | set(at_target) <= set(ids), context
-        duplicates = sum(n - 1 for n in Counter(in_dlq + at_target).values())
-        assert duplicates <= CONCURRENCY * BATCH, f"{duplicates} duplicates ({context})"
-        assert set(at_target) <= _archived(archive), f"sent before it was archived ({context})"
-        if in_dlq and at_target:
-            mid_run += 1
-    assert mid_run >= TRIALS // 4, f"only {mid_run} of {TRIALS} kills landed mid-redrive (seed {seed})"
+    harness = Harness(_setup, _start, _in_dlq, _at_target, archived_id=lambda body: body["detail"]["id"])
+    sigkill_trials(locked, tmp_path, harness, trials=TRIALS, messages=MESSAGES, max_duplicates=CONCURRENCY * BATCH)

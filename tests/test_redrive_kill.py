@@ -21,12 +21,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.backends import reset_moto
 from tests.fixtures.cli import REGION
+from tests.fixtures.kill_trials import Harness, sigkill_trials
 from tests.fixtures.moto_locked_server import all_messages
 
 TRIALS = 24
@@ -67,18 +67,6 @@ def _ids(url: str, queue: str) -> list[str]:
     return [json.loads(m["body"])["id"] for m in all_messages(url, queue)]
 
 
-def _archived(archive: Path) -> set[str]:
-    if not archive.exists():
-        return set()
-    found = set()
-    for line in archive.read_text().splitlines():
-        try:
-            found.add(json.loads(json.loads(line)["body"])["id"])
-        except (ValueError, KeyError):
-            continue  # a line cut short by the kill: its batch was never sent
-    return found
-
-
 def _wait_for(url: str, queue: str, count: int, process: subprocess.Popen[str], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
@@ -88,36 +76,9 @@ def _wait_for(url: str, queue: str, count: int, process: subprocess.Popen[str], 
 
 
 def test_sigkill_at_random_moments_never_loses_a_message(locked: str, tmp_path: Path) -> None:
-    seed = int(os.environ.get("REDRIVE_KILL_SEED", random.randrange(1 << 30)))
-    rng = random.Random(seed)
-    # How long a whole run takes here (start-up included), to spread the timed kills over it.
-    _setup(locked, 99)
-    started = time.monotonic()
-    whole = _start(locked, tmp_path / "calibrate.jsonl")
-    assert whole.wait(timeout=60) == 0, whole.stderr.read() if whole.stderr else ""
-    span = time.monotonic() - started
-    mid_run = 0
-    for trial in range(TRIALS):
-        ids = _setup(locked, trial)
-        archive = tmp_path / f"trial-{trial}.jsonl"
-        process = _start(locked, archive)
-        if trial % 2:
-            time.sleep(rng.uniform(0, span))  # a random moment: start-up, planning, moving or ending
-        else:
-            _wait_for(locked, "orders", rng.randrange(MESSAGES), process)  # a random point of progress
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        in_dlq, in_target = _ids(locked, "orders-dlq"), _ids(locked, "orders")
-        context = f"seed {seed}, trial {trial}: {len(in_dlq)} in DLQ, {len(in_target)} in target"
-        assert set(ids) <= set(in_dlq) | set(in_target), f"lost {set(ids) - set(in_dlq) - set(in_target)} ({context})"
-        assert set(in_dlq) | set(in_target) <= set(ids), context
-        copies = Counter(in_dlq + in_target)
-        duplicates = sum(n - 1 for n in copies.values())
-        assert duplicates <= CONCURRENCY * BATCH, f"{duplicates} duplicates ({context})"
-        assert set(in_target) <= _archived(archive), f"sent before it was archived ({context})"
-        if in_dlq and in_target:
-            mid_run += 1
-    assert mid_run >= TRIALS // 4, f"only {mid_run} of {TRIALS} kills landed mid-redrive (seed {seed})"
+    harness = Harness(_setup, _start, lambda url: _ids(url, "orders-dlq"), lambda url: _ids(url, "orders"),
+                      archived_id=lambda body: body["id"])
+    sigkill_trials(locked, tmp_path, harness, trials=TRIALS, messages=MESSAGES, max_duplicates=CONCURRENCY * BATCH)
 
 
 def test_ctrl_c_finishes_the_batches_in_flight_and_exits_130(locked: str, tmp_path: Path) -> None:
