@@ -35,6 +35,7 @@ from tests.fixtures.eventbridge_dlq import (
     ids_left,
     queue,
     rule,
+    topic_with_inbox,
 )
 from tests.fixtures.locked import cli_with_fakes
 from tests.fixtures.redrive import arn_of, assert_one_line_error, fill, make_pipeline
@@ -79,9 +80,7 @@ def test_sqs_target_gets_the_event_as_eventbridge_delivers_it(cli: Eda, aws: Any
 def test_sns_target_publishes_to_the_topic_and_its_subscribers_get_it(cli: Eda, aws: Any, account: str) -> None:
     sqs, sns, events = aws("sqs"), aws("sns"), aws("events")
     dlq_url, dlq_arn = dlq(sqs)
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    inbox_url, inbox_arn = queue(sqs, "alerts-inbox")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    topic, inbox_url = topic_with_inbox(sqs, sns)
     r = rule(events, "orders-to-alerts")
     add_target(events, r, "alerts", topic, dlq_arn)
     sent = [event(i, account=account) for i in range(4)]
@@ -187,9 +186,7 @@ def mixed(aws: Any, account: str) -> dict[str, Any]:
     sqs, sns, events = aws("sqs"), aws("sns"), aws("events")
     dlq_url, dlq_arn = dlq(sqs)
     billing_url, billing_arn = queue(sqs, "billing")
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    inbox_url, inbox_arn = queue(sqs, "alerts-inbox")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    topic, inbox_url = topic_with_inbox(sqs, sns)
     r = rule(events, "orders", bus="shop")
     add_target(events, r, "billing", billing_arn, dlq_arn)
     add_target(events, r, "alerts", topic, dlq_arn)
@@ -330,9 +327,7 @@ class PartlyFailingEvents(AwsFake, service="events", wraps_real_client=True):
 def test_publish_batch_failures_stay_in_the_dlq(cli: Eda, aws: Any, account: str) -> None:
     sqs, sns, events = aws("sqs"), aws("sns"), aws("events")
     dlq_url, dlq_arn = dlq(sqs)
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    inbox_url, inbox_arn = queue(sqs, "alerts-inbox")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    topic, inbox_url = topic_with_inbox(sqs, sns)
     r = rule(events, "orders-to-alerts")
     add_target(events, r, "alerts", topic, dlq_arn)
     ids = {f"o-{i:03d}": dead_letter(sqs, dlq_url, event(i, account=account), r.arn, topic) for i in range(6)}

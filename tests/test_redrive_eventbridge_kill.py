@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tests.backends import reset_moto
 from tests.fixtures.cli import REGION
-from tests.fixtures.eventbridge_dlq import add_target, dead_letter, dlq, event, queue, rule
+from tests.fixtures.eventbridge_dlq import add_target, dead_letter, dlq, event, rule, topic_with_inbox
 from tests.fixtures.kill_trials import Harness, sigkill_trials
 from tests.fixtures.moto_locked_server import all_messages
 
@@ -35,9 +35,7 @@ def _setup(url: str, trial: int) -> list[str]:
     session = boto3.Session(region_name=REGION)
     sqs, sns, events = (session.client(s, endpoint_url=url) for s in ("sqs", "sns", "events"))
     dlq_url, dlq_arn = dlq(sqs)
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    _, inbox_arn = queue(sqs, "inbox")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    topic, _ = topic_with_inbox(sqs, sns, inbox="inbox")
     r = rule(events, "orders-to-alerts", bus="shop")
     add_target(events, r, "alerts", topic, dlq_arn)
     ids = []
