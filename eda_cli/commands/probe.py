@@ -105,8 +105,8 @@ def probe(
 def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, yes: bool, dry_run: bool) -> None:
     import time
 
+    from eda_cli.commands.tail import say_removed, warn_stale_taps
     from eda_cli.core.probe import Probe
-    from eda_cli.core.tap import count_taps
     from eda_cli.interrupts import deferred_interrupts, interruptible
 
     renderer = app_.renderer
@@ -130,9 +130,7 @@ def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, ye
                       "--expect target was given; nothing was sent")
         exit_with(ExitCode.FINDING)
     confirm(app_, f"Send probe {plan.correlation_id} to {_where(plan)}?", yes, what=_WHAT, hint=_HINT)
-    if count_taps(sqs):
-        renderer.warn("eda-tap queue(s) exist already: a tail or probe still running, or left by a killed one; "
-                      "`eda tail cleanup` removes those older than an hour")
+    warn_stale_taps(renderer, sqs)
     with deferred_interrupts() as cancel:
         try:
             probe.open(lambda r: renderer.note(f"created {r.describe()}"))
@@ -147,11 +145,7 @@ def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, ye
             except KeyboardInterrupt:
                 pass
         finally:
-            removed, left = probe.close()
-            for resource in removed:
-                renderer.note(f"removed {resource.describe()}")
-            for resource, error in left:
-                renderer.warn(f"could not remove {resource.describe()}: {error}; `eda tail cleanup` removes it")
+            say_removed(renderer, *probe.close())
         interrupted = cancel.is_set()
     result = probe.result(timeout)
     if interrupted:

@@ -206,16 +206,13 @@ def _tail(app_: AppContext, openers: list[Opener],
           count: int | None, timeout: float | None, labels: list[str] | None = None, **clients: Any) -> None:
     """Warn about stale taps, open one tap per opener, print what arrives on any of them, and remove every
     tap on every way out. `labels` name each tap's feed in the human view (when there are several)."""
-    from eda_cli.core.tap import Tap, count_taps
+    from eda_cli.core.tap import Tap, close_all
     from eda_cli.core.tap.fanin import receive_all
     from eda_cli.interrupts import deferred_interrupts, interruptible
 
     renderer = app_.renderer
     sqs = app_.session.client("sqs")
-    stale = count_taps(sqs)
-    if stale:
-        renderer.warn(f"{stale} eda-tap queue(s) exist already: a tail still running, or left by a killed one; "
-                      "`eda tail cleanup` removes those older than an hour")
+    warn_stale_taps(renderer, sqs)
     collected: list[Any] = []
     taps: list[Tap] = []
     received = 0
@@ -236,11 +233,7 @@ def _tail(app_: AppContext, openers: list[Opener],
             except KeyboardInterrupt:
                 pass
         finally:
-            for tap in reversed(taps):
-                for resource in tap.close():
-                    renderer.note(f"removed {resource.describe()}")
-                for resource, error in tap.left:
-                    renderer.warn(f"could not remove {resource.describe()}: {error}; `eda tail cleanup` removes it")
+            say_removed(renderer, *close_all(taps))
         interrupted = cancel.is_set()
     if app_.output == "json":
         renderer.emit(collected)
@@ -249,6 +242,24 @@ def _tail(app_: AppContext, openers: list[Opener],
     if count is not None and received < count:
         renderer.note(f"{received} of {count} event(s) arrived before the timeout")
         exit_with(ExitCode.FINDING)
+
+
+def warn_stale_taps(renderer: Renderer, sqs: Any) -> None:
+    """The start of every tail and probe: say when eda-tap queues exist already (one ListQueues call)."""
+    from eda_cli.core.tap import count_taps
+
+    stale = count_taps(sqs)
+    if stale:
+        renderer.warn(f"{stale} eda-tap queue(s) exist already: a tail or probe still running, or left by a killed "
+                      "one; `eda tail cleanup` removes those older than an hour")
+
+
+def say_removed(renderer: Renderer, removed: list[TapResource], left: list[tuple[TapResource, str]]) -> None:
+    """The end of every tail and probe: what was removed (stderr), and what could not be, as a warning."""
+    for resource in removed:
+        renderer.note(f"removed {resource.describe()}")
+    for resource, error in left:
+        renderer.warn(f"could not remove {resource.describe()}: {error}; `eda tail cleanup` removes it")
 
 
 def _listening(count: int | None, timeout: float | None) -> str:

@@ -444,12 +444,9 @@ class Probe:
 
     def close(self) -> tuple[list[TapResource], list[tuple[TapResource, str]]]:
         """Remove every tap; returns what was removed and what could not be (with the error)."""
-        removed: list[TapResource] = []
-        left: list[tuple[TapResource, str]] = []
-        for tap in reversed(self.taps):
-            removed += tap.close()
-            left += tap.left
-        return removed, left
+        from eda_cli.core.tap import close_all
+
+        return close_all(self.taps)
 
     def result(self, timeout: float) -> ProbeResult:
         return ProbeResult(self.plan, self.sent_at, timeout, self.ignored, tuple(self.notes))

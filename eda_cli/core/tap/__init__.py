@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from eda_cli.core.tap.naming import EPHEMERAL_TAG, EXPIRES_TAG, MATCH_ALL, PREFIX, tap_name, user_label
 from eda_cli.core.tap.stale import StaleResource, count_taps, find_stale, remove
-from eda_cli.core.tap.tap import Delivery, Tap, TapError, TapResource
+from eda_cli.core.tap.tap import Delivery, Tap, TapError, TapResource, close_all
 
 __all__ = [
     "EPHEMERAL_TAG", "EXPIRES_TAG", "MATCH_ALL", "PREFIX", "Delivery", "StaleResource", "Tap", "TapError",
     "TapResource",
-    "count_taps", "find_stale", "remove", "tap_name", "user_label",
+    "close_all", "count_taps", "find_stale", "remove", "tap_name", "user_label",
 ]

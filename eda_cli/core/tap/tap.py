@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -232,6 +232,16 @@ class Tap:
             queue = state.queue
             _attempt(lambda: self.sqs.delete_queue(QueueUrl=queue.id), queue, removed, state.left)
         return removed
+
+
+def close_all(taps: Sequence[Tap]) -> tuple[list[TapResource], list[tuple[TapResource, str]]]:
+    """Close every tap, the last opened first: what was removed, and what could not be (with the error)."""
+    removed: list[TapResource] = []
+    left: list[tuple[TapResource, str]] = []
+    for tap in reversed(taps):
+        removed += tap.close()
+        left += tap.left
+    return removed, left
 
 
 def _attempt(call: Callable[[], object], resource: TapResource | None, removed: list[TapResource],
