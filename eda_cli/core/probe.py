@@ -301,11 +301,11 @@ def check_delivery(sqs: SQSClient, target: ProbeTarget, region: str) -> None:
     feed = target.feed
     if feed is None or target.blocked:
         return
-    if not target.target.startswith("arn:") or Arn.parse(target.target).service != "sqs":
-        kind = Arn.parse(target.target).service if target.target.startswith("arn:") else "an endpoint"
+    arn = Arn.parse(target.target) if target.target.startswith("arn:") else None
+    if arn is None or arn.service != "sqs":
+        kind = arn.service if arn is not None else "an endpoint"
         target.checked = f"not checked: eda checks the last hop to SQS queues only, not to {kind}"
         return
-    arn = Arn.parse(target.target)
     if arn.region and arn.region != region:
         target.checked = f"not checked: the queue is in {arn.region}"
         return
