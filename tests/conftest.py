@@ -32,6 +32,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How pytest-xdist (`-n 2 --dist loadgroup`, in pyproject's addopts) shares the tests between workers.
+
+    Every LocalStack test runs on one worker, as there is one LocalStack per checkout (localstack.sh keeps
+    its pid); every other test stays with the rest of its module, so a module's fixtures (a seeded sandbox,
+    a locked server) are set up once. Each worker starts its own moto server.
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on = callspec.params.get("backend") if callspec is not None else None
+        group = "localstack" if on == "localstack" else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that needs an AWS endpoint runs once per requested backend: test_x[moto], test_x[localstack]."""
     if "backend" in metafunc.fixturenames:
