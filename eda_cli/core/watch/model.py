@@ -149,7 +149,8 @@ class RedriveRow:
 
 @dataclass(frozen=True)
 class AlarmRow:
-    """A CloudWatch alarm in ALARM that watches a resource of the pipeline."""
+    """A CloudWatch alarm in ALARM that watches a resource of the pipeline (a DLQ's depth alarms are not
+    among them: they are the DLQ row's `alarm`)."""
 
     name: str
     arn: str

@@ -341,8 +341,8 @@ class WatchReader:
         key = ("cloudwatch", "DescribeAlarms", "")
         rows = []
         for alarm in self._value(key) or []:
-            if alarm.state != "ALARM":
-                continue
+            if alarm.state != "ALARM" or any(alarm.watches_queue_depth(d.info.name) for d in self.scope.dlqs):
+                continue  # a DLQ's depth alarm is shown on the DLQ's row
             named = sorted({v for _, _, dims in alarm.metrics for _, v in dims if v in self.scope.resources})
             if named:
                 rows.append(AlarmRow(name=alarm.name, arn=alarm.arn,
