@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from eda_cli.render import Renderer
 
 HELP = "q quit   / filter   up/down select   p peek the selected DLQ   r refresh now   esc close"
+LEGEND = "!! alarm or grew   ! holds messages   ^ grew since the last refresh   ~ stale: the previous value"
 
 
 @dataclass
@@ -113,6 +114,7 @@ def draw(board: Board, width: int) -> Any:
     if board.editing is not None:
         parts.append(Text(f"filter: /{board.editing}_  (enter keeps it, esc cancels)", style="bold cyan"))
     else:
+        parts.append(Text(LEGEND, style="dim"))
         parts.append(Text(HELP + (f"   filter: {board.filter!r}" if board.filter else ""), style="dim"))
     return Group(*parts)
 
