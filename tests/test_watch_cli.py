@@ -132,3 +132,46 @@ def test_selection_moves_over_the_shown_dlqs() -> None:
     board.filter = "b-"
     assert board.selected_row().name == "b-dlq"  # type: ignore[union-attr]  # the selection hidden: the first shown
     assert sparkline((0, 4, None, 8)) == "▁▄ █"
+
+
+def test_streams_state_machines_and_alarms_on_the_snapshot(sfn_endpoint: str, eda: Callable[..., Result],
+                                                           boto: Any) -> None:
+    """build_account's stream mapping (its consumer's IteratorAge put in CloudWatch), a standard state machine
+    with one failed execution (really run), an alarm in ALARM on the consumer, and an EXPRESS machine (not
+    listed: said so)."""
+    import time
+    import uuid
+
+    from tests.fixtures.discovery import build_account
+
+    build_account(boto)
+    sfn, cloudwatch = boto("stepfunctions"), boto("cloudwatch")
+    machine = sfn.create_state_machine(
+        name="orders-saga", roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Oops"}}}),
+    )["stateMachineArn"]
+    name = f"run-{uuid.uuid4().hex[:8]}"
+    execution = sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
+    deadline = time.monotonic() + 10
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+        "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "worker"}],
+        "Timestamp": datetime.now(timezone.utc), "Value": 120_000.0, "Unit": "Milliseconds"}])
+    cloudwatch.put_metric_alarm(
+        AlarmName="worker-errors", Namespace="AWS/Lambda", MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": "worker"}], Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName="worker-errors", StateValue="ALARM", StateReason="test")
+
+    result = eda("-o", "json", "watch", "--once")
+    assert result.code == 0, result.stderr
+    body = result.json()
+    [stream] = body["streams"]
+    assert (stream["stream"], stream["function"], stream["iterator_age_seconds"], stream["level"]) == (
+        "items", "worker", 120.0, "warn")
+    [saga] = body["state_machines"]
+    assert (saga["state_machine"], saga["failed"], saga["timed_out"], saga["last_failure"], saga["level"]) == (
+        "orders-saga", 1, 0, name, "fire")
+    assert [(a["alarm"], a["resources"]) for a in body["alarms"]] == [("worker-errors", ["worker"])]
+    assert any("EXPRESS" in line and "flow" in line for line in body["unavailable"])

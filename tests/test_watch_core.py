@@ -160,3 +160,17 @@ def test_failed_and_timed_out_executions_in_the_window_paged_until_the_lookback(
     assert (failed, timed_out, last) == (2, 1, "t1")
     assert last_at == (NOW - timedelta(minutes=2)).isoformat()
     assert sfn.served == 3  # FAILED: two pages (the second reaches past the lookback), TIMED_OUT: one
+
+
+def test_records_put_the_most_urgent_kind_first() -> None:
+    from eda_cli.core.watch import AlarmRow, DlqRow, MachineRow, Snapshot, StreamRow
+
+    snapshot = Snapshot(
+        "us-east-1", "2026-12-05T09:00:00Z", 1, 0.1, 4,
+        dlqs=(DlqRow("quiet-dlq", "u", "a", "by name", 0, 0, None),
+              DlqRow("full-dlq", "u", "a", "by name", 5, 0, None)),
+        streams=(StreamRow("arn:s", "orders", "worker", "uuid", "Enabled", 120.0),),
+        state_machines=(MachineRow("saga", "arn:m", 1, 0, 60),),
+        alarms=(AlarmRow("worker-errors", "arn:a", ("AWS/Lambda Errors FunctionName=worker",), ("worker",)),))
+    assert [(r["kind"], r["level"]) for r in snapshot.records()] == [
+        ("alarm", "fire"), ("state_machine", "fire"), ("dlq", "warn"), ("stream", "warn"), ("dlq", "ok")]
