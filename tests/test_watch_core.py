@@ -174,3 +174,26 @@ def test_records_put_the_most_urgent_kind_first() -> None:
         alarms=(AlarmRow("worker-errors", "arn:a", ("AWS/Lambda Errors FunctionName=worker",), ("worker",)),))
     assert [(r["kind"], r["level"]) for r in snapshot.records()] == [
         ("alarm", "fire"), ("state_machine", "fire"), ("dlq", "warn"), ("stream", "warn"), ("dlq", "ok")]
+
+
+def test_running_move_tasks_are_the_redrives_where_the_endpoint_has_them() -> None:
+    from dataclasses import replace
+
+    scope = replace(scope_of(["a-dlq", "b-dlq"]), move_tasks=True)
+    watch = reader(scope, sqs=FakeSqs({"a-dlq": 60, "b-dlq": 0}), cloudwatch=FakeCloudWatch())
+    try:
+        snapshot = watch.refresh()
+    finally:
+        watch.close()
+    assert [(r.dlq, r.task.moved, r.task.to_move, r.task.status) for r in snapshot.redrives] == [
+        ("a-dlq", 40, 100, "RUNNING")]
+    assert snapshot.calls == 2 + 2 + 1 + 1  # GetQueueAttributes and ListMessageMoveTasks per DLQ, metrics, alarms
+
+
+def test_stale_values_are_marked_in_the_tables() -> None:
+    from eda_cli.commands.watch import views
+    from eda_cli.core.watch import DlqRow, Snapshot
+
+    row = DlqRow("a-dlq", "u", "a", "by name", 2, 0, 30.0, history=(1, 2), alarm="OK", stale=("depth", "alarm"))
+    [dlqs] = [v for v in views(Snapshot("us-east-1", "t", 2, 0.1, 3, dlqs=(row,))) if v.title == "DLQs"]
+    assert [str(cell) for cell in dlqs.rows[0]] == ["!", "a-dlq", "2~", "0~", "30s", "▄█", "OK~"]

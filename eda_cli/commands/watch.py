@@ -37,8 +37,8 @@ def watch(
     the previous value).
 
     Read-only. Keys: q quit, / filter, up/down select, p peek the selected DLQ (grouped by error, nothing
-    consumed), r refresh now. Not a terminal, or --once: one snapshot in the --output format (exit 4 when
-    part of it could not be read).
+    consumed), r refresh now. Not a terminal, a machine --output, or --once: one snapshot in the --output
+    format (exit 4 when part of it could not be read).
 
     Example: eda watch --interval 5 --filter payments
     """
