@@ -205,6 +205,25 @@ def read_keys(fd: int, events: queue.Queue[tuple[Any, ...]], stop: threading.Eve
             events.put(("key", key))
 
 
+@contextmanager
+def on_sigterm_interrupt() -> Iterator[None]:
+    """SIGTERM ends the board as Ctrl-C does (a KeyboardInterrupt), so the terminal is put back then too."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 # -- the loop -----------------------------------------------------------------------------------------------
 
 
@@ -273,7 +292,8 @@ def run_board(renderer: Renderer, reader: WatchReader, board: Board, interval: f
     console = renderer.console
     next_refresh = time.monotonic()
     try:
-        with cbreak(stdin) as fd, Live(console=console, screen=True, auto_refresh=False) as live:
+        with on_sigterm_interrupt(), cbreak(stdin) as fd, Live(console=console, screen=True,
+                                                                auto_refresh=False) as live:
             if fd is not None:
                 _start(read_keys, fd, events, stop)
             while True:

@@ -83,11 +83,10 @@ def emit_snapshot(renderer: Renderer, snapshot: Snapshot) -> None:
 
 
 def headline(snapshot: Snapshot) -> str:
-    stale = sum(1 for _ in snapshot.problems)
     parts = [f"eda watch  {snapshot.region}  {snapshot.taken_at}",
              f"refresh {snapshot.refresh}: {snapshot.calls} API calls in {snapshot.elapsed_seconds:.1f}s"]
-    if stale:
-        parts.append(f"{stale} not read in time or failed (~ = previous value)")
+    if snapshot.problems:
+        parts.append(f"{len(snapshot.problems)} not read (~ marks a previous value)")
     if snapshot.filter:
         parts.append(f"filter {snapshot.filter!r}: {snapshot.rows} of {snapshot.total_rows} rows")
     return "  |  ".join(parts)

@@ -231,7 +231,7 @@ class WatchReader:
         calls = self._calls(now)
         futures = {key: self.pool.submit(key, fn) for key, fn in calls.items()}
         self.pool.wait(futures.values(), self.budget - (self.clock() - started))
-        problems: list[Problem] = list(self.scope.problems) if self.number == 1 else []
+        problems: list[Problem] = list(self.scope.problems)  # what the scope could not read stays missing
         fresh: set[Hashable] = set()
         for key, future in futures.items():
             service, operation, resource = key
@@ -290,7 +290,7 @@ class WatchReader:
             ages = metrics.get(f"age:{dlq.info.name}") or []
             watching = [a for a in alarms if a.watches_queue_depth(dlq.info.name)]
             stale = tuple(name for name, k in (("depth", key), ("age", metrics_key), ("alarm", alarms_key))
-                          if k not in fresh and (k != metrics_key or self._queries()))
+                          if k not in fresh)
             rows.append(DlqRow(
                 name=dlq.info.name, url=dlq.info.url, arn=dlq.info.arn, found_by=dlq.found_by,
                 visible=visible, in_flight=in_flight, oldest_age_seconds=ages[0] if ages else None,
