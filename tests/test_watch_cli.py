@@ -175,3 +175,21 @@ def test_streams_state_machines_and_alarms_on_the_snapshot(sfn_endpoint: str, ed
         "orders-saga", 1, 0, name, "fire")
     assert [(a["alarm"], a["resources"]) for a in body["alarms"]] == [("worker-errors", ["worker"])]
     assert any("EXPRESS" in line and "flow" in line for line in body["unavailable"])
+
+
+def test_the_board_fits_the_screen_and_keeps_the_selection_in_view() -> None:
+    from rich.console import Console
+
+    from eda_cli.commands._watch_board import Board, draw
+    from eda_cli.core.watch import DlqRow, Snapshot
+
+    rows = tuple(DlqRow(f"q{i:02d}-dlq", "u", "a", "by name", 30 - i, 0, None) for i in range(30))
+    board = Board(snapshot=Snapshot("us-east-1", "2026-12-05T09:00:00Z", 1, 0.1, 31, dlqs=rows))
+    for _ in range(25):
+        board.move(1)
+    console = Console(width=100, height=20, record=True)
+    console.print(draw(board, 100, 20))
+    lines = console.export_text().rstrip("\n").splitlines()
+    assert len(lines) <= 20 and lines[1].startswith("q quit")  # the keys stay at the top
+    assert any(line.startswith("│ >! │ q25-dlq") for line in lines)
+    assert "DLQs 16-26 of 30 (up/down scrolls)" in "\n".join(lines) and "q00-dlq" not in "\n".join(lines)

@@ -70,18 +70,26 @@ class Board:
 # -- drawing ------------------------------------------------------------------------------------------------
 
 
-def draw(board: Board, width: int) -> Any:
+def draw(board: Board, width: int, height: int = 50) -> Any:
+    """The board for a screen `width` x `height`: the headline, the keys (or the filter being typed), the tables,
+    notes and the peek panel. The DLQ table gets the rows left over, scrolled to keep the selection in view, so
+    that nothing below it is cut off."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
 
-    parts: list[Any] = []
     shown = board.visible()
-    if shown is None:
-        parts.append(Text("eda watch: first refresh...", style="bold"))
+    top: list[Any] = [Text("eda watch: reading..." if shown is None else
+                           headline(shown) + ("  |  refreshing" if board.refreshing else ""), style="bold")]
+    if board.editing is not None:
+        top.append(Text(f"filter: /{board.editing}_  (enter keeps it, esc cancels)", style="bold cyan"))
     else:
-        parts.append(Text(headline(shown) + ("  |  refreshing" if board.refreshing else ""), style="bold"))
+        top.append(Text(HELP + (f"   filter: {board.filter!r}" if board.filter else ""), style="dim"))
+    bottom: list[Any] = []
+    tables: list[Any] = []
+    dlq_table: Any = None
+    if shown is not None:
         selected = board.selected_row()
         for view in views(shown):
             if not view.rows:
@@ -89,34 +97,44 @@ def draw(board: Board, width: int) -> Any:
             table = Table(title=view.title, title_justify="left", header_style="bold", expand=False)
             for column in view.columns:
                 table.add_column(column, no_wrap=column in view.keep, overflow="fold")
-            for index, row in enumerate(view.rows):
-                cells, style = [str(cell) for cell in row], None
-                if view.title == "DLQs":
-                    dlq = shown.dlqs[index]
-                    if selected is not None and dlq.name == selected.name:
-                        cells[0], style = ">" + cells[0], "reverse"
-                    else:
-                        style = "red" if dlq.level == "fire" else "yellow" if dlq.level == "warn" else None
-                table.add_row(*cells, style=style)
-            parts.append(table)
+            if view.title == "DLQs":
+                dlq_table = (table, view)
+            else:
+                for row in view.rows:
+                    table.add_row(*[str(cell) for cell in row])
+            tables.append(table)
         if not shown.rows:
-            parts.append(Text("nothing to watch" + (f" matching {shown.filter!r}" if shown.filter else "")))
-        for line in shown.unavailable:
-            parts.append(Text(f"not shown: {line}", style="dim"))
-        for problem in shown.problems[:4]:
-            parts.append(Text(str(problem), style="yellow"))
+            bottom.append(Text("nothing to watch" + (f" matching {shown.filter!r}" if shown.filter else "")))
+        bottom.extend(Text(f"not shown: {line}", style="dim") for line in shown.unavailable)
+        bottom.extend(Text(str(problem), style="yellow") for problem in shown.problems[:4])
         if len(shown.problems) > 4:
-            parts.append(Text(f"... and {len(shown.problems) - 4} more", style="yellow"))
+            bottom.append(Text(f"... and {len(shown.problems) - 4} more", style="yellow"))
+    peek_lines = 0
     if board.peek is not None:
-        parts.append(_peek_panel(board.peek, Panel, Table, Text))
-    for message in board.messages[-2:]:
-        parts.append(Text(message, style="yellow"))
-    if board.editing is not None:
-        parts.append(Text(f"filter: /{board.editing}_  (enter keeps it, esc cancels)", style="bold cyan"))
-    else:
-        parts.append(Text(LEGEND, style="dim"))
-        parts.append(Text(HELP + (f"   filter: {board.filter!r}" if board.filter else ""), style="dim"))
-    return Group(*parts)
+        bottom.append(_peek_panel(board.peek, Panel, Table, Text))
+        peek_lines = 3 + (min(8, len(board.peek[3])) if board.peek[0] == "done" else 1)
+    bottom.extend(Text(message, style="yellow") for message in board.messages[-2:])
+    bottom.append(Text(LEGEND, style="dim"))
+    if dlq_table is not None and shown is not None:
+        table, view = dlq_table
+        others = sum(len(v.rows) + 5 for v in views(shown) if v.rows and v.title != "DLQs")
+        room = max(3, height - len(top) - others - (len(bottom) - (1 if board.peek is not None else 0))
+                   - peek_lines - 6)
+        rows = list(enumerate(view.rows))
+        index = next((i for i, d in enumerate(shown.dlqs) if selected is not None and d.name == selected.name), 0)
+        first = min(max(0, index - room + 1), max(0, len(rows) - room))
+        for i, row in rows[first:first + room]:
+            dlq = shown.dlqs[i]
+            cells, style = [str(cell) for cell in row], None
+            if selected is not None and dlq.name == selected.name:
+                cells[0], style = ">" + cells[0], "reverse"
+            else:
+                style = "red" if dlq.level == "fire" else "yellow" if dlq.level == "warn" else None
+            table.add_row(*cells, style=style)
+        if len(rows) > room:
+            table.caption = f"DLQs {first + 1}-{min(len(rows), first + room)} of {len(rows)} (up/down scrolls)"
+            table.caption_justify = "left"
+    return Group(*top, *tables, *bottom)
 
 
 def _peek_panel(peek: Any, panel: Any, table_type: Any, text: Any) -> Any:
@@ -300,7 +318,7 @@ def run_board(renderer: Renderer, reader: WatchReader, board: Board, interval: f
                 if not board.refreshing and time.monotonic() >= next_refresh:
                     board.refreshing = True
                     _start(_refresh, reader, events)
-                live.update(draw(board, console.width), refresh=True)
+                live.update(draw(board, console.width, console.height), refresh=True)
                 try:
                     event = events.get(timeout=max(0.05, next_refresh - time.monotonic()) if not board.refreshing
                                        else 0.5)
