@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "probe": ("probe", "probe", "Send one event and report, per target, whether it arrived, how fast, and if "
               "not, why not."),
     "stream": ("stream", "app", "DynamoDB streams: tail them, filter them, see what changed."),
+    "watch": ("watch", "watch", "A live board of what is on fire: DLQs, stream lag, failed executions, alarms."),
     "trace": ("trace", "trace", "Follow one correlation id through the pipeline and print one timeline and a "
               "verdict."),
     "saga": ("saga", "app", "Sagas: steps with compensations, run locally or on Step Functions with the same "

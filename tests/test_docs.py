@@ -24,6 +24,7 @@ REFERENCE = DOCS / "reference" / "cli.md"
 GROUP_PAGES = {
     "": "global-options.md",
     "dlq": "dlq.md",
+    "watch": "watch.md",
     "redrive": "redrive.md",
     "tail": "tail.md",
     "probe": "probe.md",

@@ -187,6 +187,7 @@ READ_ONLY_RUNS: list[tuple[str, list[str], set[int]]] = [
     ("dlq inspect", ["dlq", "inspect"], {0}),
     ("dlq inspect", ["dlq", "inspect", "payments-dlq"], {0}),
     ("dlq peek", ["dlq", "peek", "payments-dlq", "--group-by", "error"], {0}),
+    ("watch", ["watch", "--once"], {0}),
     ("topology", ["topology"], {0}),
     ("audit", ["audit"], {1}),
     ("init", ["init"], {0}),

@@ -90,6 +90,15 @@ POLICIES: tuple[CommandPolicy, ...] = (
         "never deletes: ChangeMessageVisibility only makes the messages it read visible again at once",
     ),
     CommandPolicy(
+        "watch",
+        (*_DLQ_READ, "states:ListStateMachines", "states:DescribeStateMachine", "states:ListExecutions",
+         "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "sqs:ListMessageMoveTasks",
+         "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"),
+        True,
+        "reads only; the board's `p` peeks a DLQ as `dlq peek` does (ReceiveMessage, then ChangeMessageVisibility "
+        "makes what it read visible again at once; nothing is deleted)",
+    ),
+    CommandPolicy(
         "redrive run",
         (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues", "sqs:ReceiveMessage",
          "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:DeleteMessage", "sqs:StartMessageMoveTask",

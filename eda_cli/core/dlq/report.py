@@ -12,6 +12,7 @@ from eda_cli.aws.errors import describe
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.dlq.model import Dlq, Origins
 from eda_cli.core.dlq.scan import dlqs_for, scan_dlqs
+from eda_cli.core.metrics import MetricQuery, metric_values
 from eda_cli.core.pipeline.model import Alarm
 from eda_cli.core.problems import Problem
 
@@ -86,50 +87,16 @@ def depth_alarms(cloudwatch: CloudWatchClient) -> list[Alarm]:
 def oldest_ages(
     cloudwatch: CloudWatchClient, queue_names: list[str], now: datetime, window_minutes: int = 5
 ) -> dict[str, float | None]:
-    """ApproximateAgeOfOldestMessage (maximum over the window) per queue, via GetMetricData.
+    """ApproximateAgeOfOldestMessage (maximum over the window) per queue, via GetMetricData
+    (`core.metrics.metric_values`: one call per 500 queues).
 
-    One GetMetricData call answers up to 500 queries, so this is one call per 500 queues.
     None where CloudWatch has no datapoints (a new or empty queue, or an endpoint without metrics).
     """
-    ages: dict[str, float | None] = {name: None for name in queue_names}
-    for start in range(0, len(queue_names), 500):
-        chunk = queue_names[start : start + 500]
-        queries = [
-            {
-                "Id": f"q{i}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/SQS",
-                        "MetricName": "ApproximateAgeOfOldestMessage",
-                        "Dimensions": [{"Name": "QueueName", "Value": name}],
-                    },
-                    "Period": 60,
-                    "Stat": "Maximum",
-                },
-                "ReturnData": True,
-            }
-            for i, name in enumerate(chunk)
-        ]
-        kwargs: dict[str, Any] = {
-            "MetricDataQueries": queries,
-            "StartTime": now - timedelta(minutes=window_minutes),
-            # A minute of slack: datapoints stamped in the current second must not fall outside.
-            "EndTime": now + timedelta(minutes=1),
-        }
-        while True:
-            response = cloudwatch.get_metric_data(**kwargs)
-            for result in response.get("MetricDataResults", []):
-                values = result.get("Values", [])
-                if values:
-                    name = chunk[int(result["Id"][1:])]
-                    best = max(float(v) for v in values)
-                    current = ages.get(name)
-                    ages[name] = best if current is None else max(current, best)
-            token = response.get("NextToken")
-            if not token:
-                break
-            kwargs["NextToken"] = token
-    return ages
+    queries = [MetricQuery(name, "AWS/SQS", "ApproximateAgeOfOldestMessage", (("QueueName", name),))
+               for name in queue_names]
+    # A minute of slack at the end: datapoints stamped in the current second must not fall outside.
+    values = metric_values(cloudwatch, queries, now - timedelta(minutes=window_minutes), now + timedelta(minutes=1))
+    return {name: max(values[name]) if values.get(name) else None for name in queue_names}
 
 
 def inspect(
