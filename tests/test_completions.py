@@ -326,7 +326,7 @@ def test_zsh_script_parses_and_registers(tmp_path: Path) -> None:
     toy.write_text(generate("zsh", _toy_command()))
     subprocess.run(["zsh", "-n", str(toy)], check=True, timeout=30)
     program = (
-        "autoload -Uz compinit && compinit -u -d /dev/null; "
+        "autoload -Uz compinit && compinit -u -D; "
         f"source {shlex.quote(str(script))}; "
         "print -r -- $_comps[eda]; whence -w _eda__dlq__peek"
     )
@@ -376,7 +376,7 @@ def test_fish_completes_after_the_redrive_shorthand(line: str, expected: set[str
 ZSH_TAB = r"""
 zmodload zsh/zpty
 zpty z zsh -f -i
-zpty -w z "PROMPT=''; RPROMPT=''; autoload -Uz compinit && compinit -u -d /dev/null"
+zpty -w z "PROMPT=''; RPROMPT=''; autoload -Uz compinit && compinit -u -D"
 zpty -w z "source ${(q)1}"
 zpty -w z 'compadd () {
   if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
