@@ -15,7 +15,7 @@ _eda_completion_node() {
     _eda_completion_default=
     case "$1" in
         eda)
-            _eda_completion_cmds=(audit completion demo dlq iam-policy init probe redrive route saga sandbox stream tail topology trace)
+            _eda_completion_cmds=(audit completion demo dlq iam-policy init probe redrive route saga sandbox stream tail topology trace watch)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda audit')
@@ -136,6 +136,9 @@ _eda_completion_node() {
             ;;
         'eda trace')
             _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda watch')
+            _eda_completion_opts=(--interval --once --filter --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         *) return 1 ;;
     esac
@@ -424,6 +427,13 @@ _eda_completion_option() {
         'eda trace|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda trace|--role-arn') _eda_completion_nargs=1 ;;
         'eda trace|--output'|'eda trace|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda watch|--interval') _eda_completion_nargs=1 ;;
+        'eda watch|--filter') _eda_completion_nargs=1 ;;
+        'eda watch|--profile') _eda_completion_nargs=1 ;;
+        'eda watch|--region') _eda_completion_nargs=1 ;;
+        'eda watch|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda watch|--role-arn') _eda_completion_nargs=1 ;;
+        'eda watch|--output'|'eda watch|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
     esac
 }
 

@@ -336,7 +336,15 @@ function __eda_nargs
             'eda trace|--endpoint-url' \
             'eda trace|--role-arn' \
             'eda trace|--output' \
-            'eda trace|-o'
+            'eda trace|-o' \
+            'eda watch|--interval' \
+            'eda watch|--filter' \
+            'eda watch|--profile' \
+            'eda watch|--region' \
+            'eda watch|--endpoint-url' \
+            'eda watch|--role-arn' \
+            'eda watch|--output' \
+            'eda watch|-o'
         echo 1
         return
     end
@@ -361,6 +369,7 @@ function __eda_is_command
         'eda tail' \
         'eda topology' \
         'eda trace' \
+        'eda watch' \
         'eda dlq inspect' \
         'eda dlq list' \
         'eda dlq peek' \
@@ -486,6 +495,7 @@ complete -c eda -n '__eda_arg eda 0 0' -f -a stream -d 'DynamoDB streams: tail t
 complete -c eda -n '__eda_arg eda 0 0' -f -a tail -d 'Watch live events on a bus, a topic or what feeds a queue, through temporary queues that are removed when the tail ends.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a topology -d 'Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
 complete -c eda -n '__eda_arg eda 0 0' -f -a trace -d 'Follow one correlation id through the pipeline and print one timeline and a verdict.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a watch -d 'A live board of what is on fire: DLQs, stream lag, failed executions, alarms.'
 complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n '__eda_at eda' -l region -r -f -d 'AWS region.'
 complete -c eda -n '__eda_at eda' -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
@@ -1039,3 +1049,17 @@ complete -c eda -n "__eda_at 'eda trace'" -l output -s o -r -f -a 'table json js
 complete -c eda -n "__eda_at 'eda trace'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda trace'" -l debug -d 'Show tracebacks and AWS calls.'
 complete -c eda -n "__eda_at 'eda trace'" -l version -d 'Print the version and exit.'
+
+# eda watch
+complete -c eda -n "__eda_at 'eda watch'" -l interval -r -f -d 'Refresh every SECONDS (default 10). A call slower than that is shown stale, not waited for.'
+complete -c eda -n "__eda_at 'eda watch'" -l once -d 'Print one snapshot in the --output format and exit (what eda does anyway when stdout is not a terminal).'
+complete -c eda -n "__eda_at 'eda watch'" -l filter -r -f -d 'Only rows whose name contains TEXT (case-insensitive); `/` changes it live.'
+complete -c eda -n "__eda_at 'eda watch'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda watch'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda watch'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda watch'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda watch'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda watch'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda watch'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda watch'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda watch'" -l version -d 'Print the version and exit.'

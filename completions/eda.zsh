@@ -45,6 +45,7 @@ _eda() {
                 'tail:Watch live events on a bus, a topic or what feeds a queue, through temporary queues that are removed when the tail ends.'
                 'topology:Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
                 'trace:Follow one correlation id through the pipeline and print one timeline and a verdict.'
+                'watch:A live board of what is on fire: DLQs, stream lag, failed executions, alarms.'
             )
             _describe -t commands 'eda command' commands && ret=0
             ;;
@@ -66,6 +67,7 @@ _eda() {
                 (tail) _eda__tail && ret=0 ;;
                 (topology) _eda__topology && ret=0 ;;
                 (trace) _eda__trace && ret=0 ;;
+                (watch) _eda__watch && ret=0 ;;
             esac
             ;;
     esac
@@ -954,6 +956,24 @@ _eda__trace() {
         '(--debug)--debug[Show tracebacks and AWS calls.]' \
         '(--version)--version[Print the version and exit.]' \
         ':The correlation id to follow (e.g. an order'"'"'s correlationId).: '
+}
+
+_eda__watch() {
+    _arguments -s -S : \
+        '(--interval)--interval=[Refresh every SECONDS (default 10). A call slower than that is shown stale, not waited for.]:seconds: ' \
+        '(--once)--once[Print one snapshot in the --output format and exit (what eda does anyway when stdout is not a terminal).]' \
+        '(--filter)--filter=[Only rows whose name contains TEXT (case-insensitive); `/` changes it live.]:text: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
 }
 
 if [ "$funcstack[1]" = _eda ]; then
