@@ -32,7 +32,14 @@ from eda_cli.core.schemas.documents import (
     schema_doc,
     to_openapi,
 )
-from eda_cli.core.schemas.events import Sample, decoded, message_events, queue_events, read_events
+from eda_cli.core.schemas.events import (
+    Sample,
+    decoded,
+    message_events,
+    queue_events,
+    read_events,
+    stream_events,
+)
 from eda_cli.core.schemas.infer import InferredSchema, infer_schema, infer_schemas, pascal
 from eda_cli.core.schemas.registry import (
     PREFIX,
@@ -93,6 +100,7 @@ __all__ = [
     "resolve_refs",
     "schema_doc",
     "size_flags",
+    "stream_events",
     "to_openapi",
     "to_sarif",
 ]

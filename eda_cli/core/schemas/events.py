@@ -12,6 +12,8 @@ from eda_cli.core.schemas.size import byte_size
 from eda_cli.core.sqs import Message, unwrap_envelope
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_sqs import SQSClient
 
     from eda_cli.aws.resolve import QueueRef
@@ -107,3 +109,25 @@ def queue_events(sqs: SQSClient, queue: QueueRef, count: int, *, force: bool = F
 
     result = peek(sqs, queue, count, force=force, cancel=cancel)
     return message_events(result.messages), result
+
+
+def stream_events(dynamodb: DynamoDBClient, streams: DynamoDBStreamsClient, table: str, count: int,
+                  where: str = "") -> list[Sample]:
+    """The items of up to `count` records of a table's stream, from its trim horizon (the new image, else
+    the old one of a REMOVE), as plain JSON (`stream tail`'s conversion), named `record N`."""
+    from eda_cli.core.streams import StreamTail, TailOptions, stream_arn_for
+
+    tail = StreamTail(streams, stream_arn_for(dynamodb, table, where),
+                      TailOptions(start="trim-horizon", follow=False, count=count))
+    out: list[Sample] = []
+    try:
+        for item in tail:
+            image = getattr(item, "new", None) or getattr(item, "old", None)
+            if image is None:
+                continue  # a Notice, or a KEYS_ONLY stream's record
+            out.append((f"record {len(out) + 1}", image, byte_size(json.dumps(image, default=str)), None))
+            if len(out) >= count:
+                break
+    finally:
+        tail.close()
+    return out
