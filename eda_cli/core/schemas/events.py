@@ -125,9 +125,21 @@ def stream_events(dynamodb: DynamoDBClient, streams: DynamoDBStreamsClient, tabl
             image = getattr(item, "new", None) or getattr(item, "old", None)
             if image is None:
                 continue  # a Notice, or a KEYS_ONLY stream's record
-            out.append((f"record {len(out) + 1}", image, byte_size(json.dumps(image, default=str)), None))
+            plain = json.loads(json.dumps(image, default=_number), parse_float=float)
+            out.append((f"record {len(out) + 1}", plain, byte_size(json.dumps(plain)), None))
             if len(out) >= count:
                 break
     finally:
         tail.close()
     return out
+
+
+def _number(value: Any) -> Any:
+    """A stream image's exact number (Decimal) as JSON has it: an integer when it is one, else a float."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.sandbox.demo_pipeline.consumer_logs import write_consumer_logs
-from eda_cli.sandbox.demo_pipeline.dead_letters import write_dead_letters
+from eda_cli.sandbox.demo_pipeline.dead_letters import write_dead_letters, write_schema_drift
 from eda_cli.sandbox.demo_pipeline.model import DemoPipeline, DemoQueue
 from eda_cli.sandbox.demo_pipeline.resources import (
     ensure_bus,
@@ -179,6 +179,9 @@ def seed_demo(
         eu_rule = next(r for r in RULES if r.target_dlq == TARGET_DLQ)
         sent += write_dead_letters(sqs, made, topic_arn=topic_arn, inventory_subscription_arn=inventory_subscription,
                                    eu_rule_arn=rule_arns[eu_rule.name], target_arn=made[eu_rule.queue][1],
+                                   clock=clock)
+        target_arn = made[eu_rule.queue][1]
+        sent += write_schema_drift(sqs, made, region=target_arn.split(":")[3], account=target_arn.split(":")[4],
                                    clock=clock)
         for dlq in (TARGET_DLQ, SUBSCRIPTION_DLQ):
             first = oldest_sent(sqs, made[dlq][0])
