@@ -47,11 +47,12 @@ def describe(value: Any, limit: int = 40) -> str:
     return f"{kind} {text if len(text) <= limit else text[: limit - 3] + '...'}"
 
 
-def _said(value: Any, limit: int = 60) -> str:
-    if isinstance(value, str):
+def _said(value: Any, limit: int = 60, as_json: bool = False) -> str:
+    """What a schema keyword says: a type (list) in words, anything else (as_json) as JSON, shortened."""
+    if isinstance(value, str) and not as_json:
         return value
-    text = " or ".join(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) \
-        else json.dumps(value, ensure_ascii=False, default=str)
+    words = not as_json and isinstance(value, list) and all(isinstance(v, str) for v in value)
+    text = " or ".join(value) if words else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -97,14 +98,14 @@ def _violations_of(error: ValidationError) -> Iterator[Violation]:
     elif keyword == "type":
         yield Violation(json_path(parts), "type", f"type {_said(value)}", describe(instance))
     elif keyword == "enum":
-        yield Violation(json_path(parts), "enum", f"one of {_said(value)}", describe(instance))
+        yield Violation(json_path(parts), "enum", f"one of {_said(value, as_json=True)}", describe(instance))
     elif keyword == "format":
         yield Violation(json_path(parts), "format", f"format {value}", describe(instance))
     elif keyword in ("anyOf", "oneOf", "allOf", "not"):
         yield Violation(json_path(parts), keyword, f"{keyword} of {len(value) if isinstance(value, list) else 1} "
                         "schemas", describe(instance))
     else:
-        yield Violation(json_path(parts), keyword, f"{keyword} {_said(value)}", describe(instance))
+        yield Violation(json_path(parts), keyword, f"{keyword} {_said(value, as_json=True)}", describe(instance))
 
 
 def format_checker() -> Any:

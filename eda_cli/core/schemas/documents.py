@@ -88,6 +88,8 @@ def _from_openapi(node: Any) -> Any:
         out["type"] = [*types, "null"] if "null" not in types else types
         if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
+    elif node.get("nullable") is True:  # nullable beside anyOf/oneOf: null, or what they say
+        out = {"anyOf": [out, {"type": "null"}]}
     return out
 
 
