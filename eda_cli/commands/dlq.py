@@ -243,7 +243,6 @@ def peek_cmd(
             groups = group_by_error(result.messages)
             app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups),
                                problems=result.problems)
-            _warn_sizes(app_.renderer, checked)
         elif group_by is GroupBy.violation:
             from eda_cli.commands.schema import violations_view
 
@@ -252,13 +251,13 @@ def peek_cmd(
                      f"against {checked.schema}, grouped by violation")
             app_.renderer.emit({"queue": result.queue.name, **checked.to_dict()}, violations_view(checked, title),
                                problems=result.problems)
-            _warn_sizes(app_.renderer, checked)
         else:
             by_id = {c.ref: c for c in checked.checks}
             items = [{**m.to_dict(), **_check_fields(by_id[m.message_id], checker is not None)}
                      for m in result.messages]
             app_.renderer.emit(items, lambda r: _print_messages(r, result, by_id, checker is not None),
                                problems=result.problems)
+        _warn_sizes(app_.renderer, checked)
         exit_with(ExitCode.PARTIAL if result.not_restored else ExitCode.OK)
 
 
@@ -271,9 +270,9 @@ def _check_fields(check: EventCheck, schema: bool) -> dict[str, Any]:
 
 
 def _warn_sizes(renderer: Renderer, checked: CheckResult) -> None:
-    for check in checked.flagged:
-        for flag in check.size_flags:
-            renderer.warn(f"message {check.ref}: {flag.text}")
+    from eda_cli.commands.schema import warn_sizes
+
+    warn_sizes(renderer, checked, "message ")
 
 
 def _groups_view(result: PeekResult, groups: list[Group]) -> TableView:

@@ -221,6 +221,7 @@ def check_cmd(
             app_.renderer.note(f"{queue} is empty: nothing to check")
     result = check_events(checker, samples)
     app_.renderer.emit(result.to_dict(), lambda r: print_check(r, result))
+    warn_sizes(app_.renderer, result)
     over = any(flag.over for check in result.checks for flag in check.size_flags)
     exit_with(ExitCode.FINDING if result.invalid or over else ExitCode.OK)
 
@@ -236,7 +237,7 @@ def violations_view(result: CheckResult, title: str) -> TableView:
 
 
 def print_check(renderer: Renderer, result: CheckResult, per_event: int = 20) -> None:
-    """The summary grouped by violation, then the first `per_event` invalid events' violations, then size flags."""
+    """The summary grouped by violation, then the first `per_event` invalid events' violations."""
     total = len(result.checks)
     renderer.table(violations_view(result, f"{result.schema}: {total} event(s), {total - result.invalid} valid, "
                                            f"{result.invalid} invalid"))
@@ -249,9 +250,13 @@ def print_check(renderer: Renderer, result: CheckResult, per_event: int = 20) ->
             renderer.indented(violation.text, indent=2)
     if len(invalid) > per_event:
         renderer.text(f"... and {len(invalid) - per_event} more invalid event(s) (-o json lists them all)")
+
+
+def warn_sizes(renderer: Renderer, result: CheckResult, what: str = "") -> None:
+    """A line on stderr per event over or near a size limit, whatever the output format."""
     for check in result.flagged:
         for flag in check.size_flags:
-            renderer.warn(f"{check.ref}: {flag.text}")
+            renderer.warn(f"{what}{check.ref}: {flag.text}")
 
 
 # -- diff ----------------------------------------------------------------------------------------

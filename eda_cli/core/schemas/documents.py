@@ -49,7 +49,17 @@ def schema_doc(document: Any, name: str, version: str | None = None) -> SchemaDo
         raise SchemaError(f"schema {name} is not a JSON object")
     if "openapi" in document:
         return SchemaDoc(name, OPENAPI, document, openapi_to_jsonschema(document, name), version)
+    if not any(key in document for key in _SCHEMA_KEYWORDS):
+        # Valid as a JSON Schema (unknown keywords are ignored) but accepting anything: an event given
+        # where a schema was meant, most likely.
+        raise SchemaError(f"{name} does not look like a schema: it has none of "
+                          f"{', '.join(sorted(_SCHEMA_KEYWORDS))}",
+                          hint="give a JSON Schema (Draft 4) or an OpenAPI 3 document; an event is not one")
     return SchemaDoc(name, JSON_SCHEMA, document, document, version)
+
+
+_SCHEMA_KEYWORDS = frozenset({"$schema", "$ref", "type", "properties", "required", "definitions", "anyOf", "oneOf",
+                              "allOf", "not", "enum", "items", "additionalProperties", "patternProperties"})
 
 
 def _root_component(components: dict[str, Any], name: str) -> str:
