@@ -63,6 +63,31 @@ def test_an_inferred_schema_accepts_every_sample_it_came_from(samples: list[dict
         assert openapi.violations(sample) == (), (sample, to_openapi(InferredSchema(schema, len(samples))))
 
 
+@settings(max_examples=60, deadline=None)
+@given(learn=st.lists(_events, min_size=1, max_size=4), events=st.lists(_events, min_size=1, max_size=4),
+       enums=st.booleans(), closed=st.booleans())
+def test_the_fast_test_agrees_with_jsonschema(learn: list[dict[str, Any]], events: list[dict[str, Any]],
+                                               enums: bool, closed: bool) -> None:
+    schema = infer_schema(learn, enums=enums)
+    if closed:
+        schema["additionalProperties"] = False
+    fast, plain = _checker(schema), Checker(schema_doc(schema, "s"), fast=False)
+    assert fast.fast
+    for event in [*learn, *events]:
+        assert (fast.violations(event) == ()) == plain._validator.is_valid(event), (event, schema)
+
+
+def test_a_schema_with_other_keywords_has_no_fast_test() -> None:
+    assert not _checker({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}).fast
+    assert not _checker({"type": "object", "properties": {"n": {"anyOf": [{"type": "string"}]}}}).fast
+    assert _checker(json.loads((EVENTS / "schemas" / "aws.s3@ObjectCreated.json").read_text())).fast  # $ref resolved
+    recursive = {"definitions": {"node": {"type": "object", "properties": {"next": {"$ref": "#/definitions/node"}}}},
+                 "$ref": "#/definitions/node"}
+    checker = _checker(recursive)
+    assert not checker.fast
+    assert [v.path for v in checker.violations({"next": {"next": 1}})] == ["$.next.next"]
+
+
 @settings(max_examples=40, deadline=None)
 @given(samples=st.lists(_events, min_size=1, max_size=6))
 def test_an_inferred_schema_rejects_a_sample_without_a_required_field(samples: list[dict[str, Any]]) -> None:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from eda_cli.core.schemas.documents import SchemaDoc, SchemaError
+from eda_cli.core.schemas.documents import SchemaDoc, SchemaError, resolve_refs
+from eda_cli.core.schemas.fast import compile_fast
 from eda_cli.core.schemas.formats import FORMATS
 from eda_cli.core.schemas.infer import json_type
 from eda_cli.core.schemas.size import SizeFlag, size_flags
@@ -125,9 +126,10 @@ def _strings_only(check: Callable[[str], bool]) -> Callable[[object], bool]:
 
 
 class Checker:
-    """A schema compiled once (`validator_for(schema)(schema)`), for any number of events."""
+    """A schema compiled once (`validator_for(schema)(schema)`), for any number of events; with `fast`, an
+    event is first put to core.schemas.fast's yes/no test, and jsonschema says why only when it fails."""
 
-    def __init__(self, schema: SchemaDoc) -> None:
+    def __init__(self, schema: SchemaDoc, *, fast: bool = True) -> None:
         from jsonschema import Draft4Validator
         from jsonschema.exceptions import SchemaError as JsonSchemaError
         from jsonschema.validators import validator_for
@@ -140,9 +142,17 @@ class Checker:
             where = json_path(list(exc.absolute_path))
             raise SchemaError(f"schema {schema.name} is not a valid JSON Schema at {where}: {exc.message}") from None
         self._validator: Validator = cls(schema.root, format_checker=format_checker())
+        #: A yes/no test for the valid majority (core.schemas.fast), when the schema allows one.
+        self._fast = compile_fast(resolve_refs(schema.root)) if fast else None
+
+    @property
+    def fast(self) -> bool:
+        return self._fast is not None
 
     def violations(self, event: Any) -> tuple[Violation, ...]:
         """What is wrong with `event` (a decoded JSON value); () when it is valid."""
+        if self._fast is not None and self._fast(event):
+            return ()
         found: dict[tuple[str, str, str], Violation] = {}
         for error in self._validator.iter_errors(event):
             for violation in _violations_of(error):
