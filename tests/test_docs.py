@@ -31,6 +31,7 @@ GROUP_PAGES = {
     "trace": "trace.md",
     "saga": "saga.md",
     "route": "route.md",
+    "schema": "schema.md",
     "audit": "pipeline.md",
     "topology": "pipeline.md",
     "init": "pipeline.md",
