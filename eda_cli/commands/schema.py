@@ -210,6 +210,8 @@ def check_cmd(
     if (events is None) == (queue is None):
         raise UsageError("give EVENTS (a file, or - for stdin) or --queue QUEUE, not both",
                          hint="e.g. eda schema check events.jsonl --schema order.json")
+    if events == "-" and schema == "-":
+        raise UsageError("EVENTS and --schema cannot both be read from stdin", hint="give the schema as a file")
     checker = Checker(load_schema(app_, schema))
     if events is not None:
         samples = _file_events(events)
