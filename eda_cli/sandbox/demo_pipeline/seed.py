@@ -32,6 +32,7 @@ from eda_cli.sandbox.demo_pipeline.spec import (
     POISON,
     RETIRED_TOPIC,
     RULES,
+    SCHEMA_DRIFT_DLQ,
     SHIPPING_DLQ,
     SHIPPING_MAX_RECEIVE_COUNT,
     SHIPPING_QUEUE,
@@ -183,7 +184,7 @@ def seed_demo(
         target_arn = made[eu_rule.queue][1]
         sent += write_schema_drift(sqs, made, region=target_arn.split(":")[3], account=target_arn.split(":")[4],
                                    clock=clock)
-        for dlq in (TARGET_DLQ, SUBSCRIPTION_DLQ):
+        for dlq in (TARGET_DLQ, SUBSCRIPTION_DLQ, SCHEMA_DRIFT_DLQ):
             first = oldest_sent(sqs, made[dlq][0])
             if first is not None:
                 oldest[dlq] = first
