@@ -15,7 +15,7 @@ _eda_completion_node() {
     _eda_completion_default=
     case "$1" in
         eda)
-            _eda_completion_cmds=(audit completion demo dlq iam-policy init probe redrive route saga sandbox stream tail topology trace watch)
+            _eda_completion_cmds=(audit completion demo dlq iam-policy init probe redrive route saga sandbox schema stream tail topology trace watch)
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
             ;;
         'eda audit')
@@ -38,7 +38,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda dlq peek')
-            _eda_completion_opts=(--max -n --group-by --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--max -n --group-by --schema --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda iam-policy')
             _eda_completion_opts=(--read-only --list --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -107,6 +107,25 @@ _eda_completion_node() {
             ;;
         'eda sandbox start')
             _eda_completion_opts=(--port -p --seed --no-seed --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda schema')
+            _eda_completion_cmds=(check diff infer pull push)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda schema check')
+            _eda_completion_opts=(--schema --queue --max -n --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda schema diff')
+            _eda_completion_opts=(--format --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda schema infer')
+            _eda_completion_opts=(--from-file --from-queue --from-stream --count -n --format --by --enums --out --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda schema pull')
+            _eda_completion_opts=(--out --prefix --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            ;;
+        'eda schema push')
+            _eda_completion_opts=(--registry --name --description --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda stream')
             _eda_completion_cmds=(tail)
@@ -194,7 +213,8 @@ _eda_completion_option() {
         'eda dlq list|--role-arn') _eda_completion_nargs=1 ;;
         'eda dlq list|--output'|'eda dlq list|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda dlq peek|--max'|'eda dlq peek|-n') _eda_completion_nargs=1 ;;
-        'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error) ;;
+        'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error violation) ;;
+        'eda dlq peek|--schema') _eda_completion_nargs=1 ;;
         'eda dlq peek|--profile') _eda_completion_nargs=1 ;;
         'eda dlq peek|--region') _eda_completion_nargs=1 ;;
         'eda dlq peek|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -352,6 +372,52 @@ _eda_completion_option() {
         'eda sandbox start|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda sandbox start|--role-arn') _eda_completion_nargs=1 ;;
         'eda sandbox start|--output'|'eda sandbox start|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda schema|--profile') _eda_completion_nargs=1 ;;
+        'eda schema|--region') _eda_completion_nargs=1 ;;
+        'eda schema|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda schema|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema|--output'|'eda schema|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda schema check|--schema') _eda_completion_nargs=1 ;;
+        'eda schema check|--queue') _eda_completion_nargs=1 ;;
+        'eda schema check|--max'|'eda schema check|-n') _eda_completion_nargs=1 ;;
+        'eda schema check|--profile') _eda_completion_nargs=1 ;;
+        'eda schema check|--region') _eda_completion_nargs=1 ;;
+        'eda schema check|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda schema check|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema check|--output'|'eda schema check|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda schema diff|--format') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json sarif) ;;
+        'eda schema diff|--profile') _eda_completion_nargs=1 ;;
+        'eda schema diff|--region') _eda_completion_nargs=1 ;;
+        'eda schema diff|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda schema diff|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema diff|--output'|'eda schema diff|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda schema infer|--from-file') _eda_completion_nargs=1 ;;
+        'eda schema infer|--from-queue') _eda_completion_nargs=1 ;;
+        'eda schema infer|--from-stream') _eda_completion_nargs=1 ;;
+        'eda schema infer|--count'|'eda schema infer|-n') _eda_completion_nargs=1 ;;
+        'eda schema infer|--format') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(jsonschema openapi) ;;
+        'eda schema infer|--by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(detail-type) ;;
+        'eda schema infer|--out') _eda_completion_nargs=1 ;;
+        'eda schema infer|--profile') _eda_completion_nargs=1 ;;
+        'eda schema infer|--region') _eda_completion_nargs=1 ;;
+        'eda schema infer|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda schema infer|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema infer|--output'|'eda schema infer|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda schema pull|--out') _eda_completion_nargs=1 ;;
+        'eda schema pull|--prefix') _eda_completion_nargs=1 ;;
+        'eda schema pull|--profile') _eda_completion_nargs=1 ;;
+        'eda schema pull|--region') _eda_completion_nargs=1 ;;
+        'eda schema pull|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda schema pull|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema pull|--output'|'eda schema pull|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda schema push|--registry') _eda_completion_nargs=1 ;;
+        'eda schema push|--name') _eda_completion_nargs=1 ;;
+        'eda schema push|--description') _eda_completion_nargs=1 ;;
+        'eda schema push|--profile') _eda_completion_nargs=1 ;;
+        'eda schema push|--region') _eda_completion_nargs=1 ;;
+        'eda schema push|--endpoint-url') _eda_completion_nargs=1 ;;
+        'eda schema push|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema push|--output'|'eda schema push|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda stream|--profile') _eda_completion_nargs=1 ;;
         'eda stream|--region') _eda_completion_nargs=1 ;;
         'eda stream|--endpoint-url') _eda_completion_nargs=1 ;;

@@ -64,6 +64,7 @@ function __eda_nargs
             'eda dlq peek|--max' \
             'eda dlq peek|-n' \
             'eda dlq peek|--group-by' \
+            'eda dlq peek|--schema' \
             'eda dlq peek|--profile' \
             'eda dlq peek|--region' \
             'eda dlq peek|--endpoint-url' \
@@ -248,6 +249,60 @@ function __eda_nargs
             'eda sandbox start|--role-arn' \
             'eda sandbox start|--output' \
             'eda sandbox start|-o' \
+            'eda schema|--profile' \
+            'eda schema|--region' \
+            'eda schema|--endpoint-url' \
+            'eda schema|--role-arn' \
+            'eda schema|--output' \
+            'eda schema|-o' \
+            'eda schema check|--schema' \
+            'eda schema check|--queue' \
+            'eda schema check|--max' \
+            'eda schema check|-n' \
+            'eda schema check|--profile' \
+            'eda schema check|--region' \
+            'eda schema check|--endpoint-url' \
+            'eda schema check|--role-arn' \
+            'eda schema check|--output' \
+            'eda schema check|-o' \
+            'eda schema diff|--format' \
+            'eda schema diff|--profile' \
+            'eda schema diff|--region' \
+            'eda schema diff|--endpoint-url' \
+            'eda schema diff|--role-arn' \
+            'eda schema diff|--output' \
+            'eda schema diff|-o' \
+            'eda schema infer|--from-file' \
+            'eda schema infer|--from-queue' \
+            'eda schema infer|--from-stream' \
+            'eda schema infer|--count' \
+            'eda schema infer|-n' \
+            'eda schema infer|--format' \
+            'eda schema infer|--by' \
+            'eda schema infer|--out' \
+            'eda schema infer|--profile' \
+            'eda schema infer|--region' \
+            'eda schema infer|--endpoint-url' \
+            'eda schema infer|--role-arn' \
+            'eda schema infer|--output' \
+            'eda schema infer|-o' \
+            'eda schema pull|--out' \
+            'eda schema pull|--prefix' \
+            'eda schema pull|--profile' \
+            'eda schema pull|--region' \
+            'eda schema pull|--endpoint-url' \
+            'eda schema pull|--role-arn' \
+            'eda schema pull|--output' \
+            'eda schema pull|-o' \
+            'eda schema push|--registry' \
+            'eda schema push|--name' \
+            'eda schema push|--description' \
+            'eda schema push|--profile' \
+            'eda schema push|--region' \
+            'eda schema push|--endpoint-url' \
+            'eda schema push|--role-arn' \
+            'eda schema push|--output' \
+            'eda schema push|-o' \
             'eda stream|--profile' \
             'eda stream|--region' \
             'eda stream|--endpoint-url' \
@@ -365,6 +420,7 @@ function __eda_is_command
         'eda route' \
         'eda saga' \
         'eda sandbox' \
+        'eda schema' \
         'eda stream' \
         'eda tail' \
         'eda topology' \
@@ -387,6 +443,11 @@ function __eda_is_command
         'eda saga validate' \
         'eda sandbox seed' \
         'eda sandbox start' \
+        'eda schema check' \
+        'eda schema diff' \
+        'eda schema infer' \
+        'eda schema pull' \
+        'eda schema push' \
         'eda stream tail' \
         'eda tail bus' \
         'eda tail cleanup' \
@@ -491,6 +552,7 @@ complete -c eda -n '__eda_arg eda 0 0' -f -a redrive -d 'Move messages from a de
 complete -c eda -n '__eda_arg eda 0 0' -f -a route -d 'Route an event offline: which rules match it, and why the others miss it.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a saga -d 'Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a sandbox -d 'The embedded AWS sandbox: no account needed.'
+complete -c eda -n '__eda_arg eda 0 0' -f -a schema -d 'Event schemas: infer them, check events and DLQs against them, catch breaking changes.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a stream -d 'DynamoDB streams: tail them, filter them, see what changed.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a tail -d 'Watch live events on a bus, a topic or what feeds a queue, through temporary queues that are removed when the tail ends.'
 complete -c eda -n '__eda_arg eda 0 0' -f -a topology -d 'Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
@@ -589,7 +651,8 @@ complete -c eda -n "__eda_at 'eda dlq list'" -l version -d 'Print the version an
 
 # eda dlq peek
 complete -c eda -n "__eda_at 'eda dlq peek'" -l max -s n -r -f -d 'At most this many messages.'
-complete -c eda -n "__eda_at 'eda dlq peek'" -l group-by -r -f -a error -d 'Group messages by error signature (the triage view).'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l group-by -r -f -a 'error violation' -d 'Group messages by error signature (the triage view), or by schema violation (with --schema).'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l schema -r -f -d "Check each message's event against this schema (JSON Schema Draft 4 or OpenAPI 3) and show its violations."
 complete -c eda -n "__eda_at 'eda dlq peek'" -l force -d 'Peek even a queue with a RedrivePolicy (raises receive counts of live messages).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l profile -r -f -d 'AWS profile to use.'
@@ -909,6 +972,96 @@ complete -c eda -n "__eda_at 'eda sandbox start'" -l output -s o -r -f -a 'table
 complete -c eda -n "__eda_at 'eda sandbox start'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l debug -d 'Show tracebacks and AWS calls.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l version -d 'Print the version and exit.'
+
+# eda schema
+complete -c eda -n "__eda_arg 'eda schema' 0 0" -f -a check -d 'Validate each event against a schema: per event, each violation (JSON path, what the schema says, what the event...'
+complete -c eda -n "__eda_arg 'eda schema' 0 0" -f -a diff -d 'List what changed from OLD to NEW and whether it breaks consumers.'
+complete -c eda -n "__eda_arg 'eda schema' 0 0" -f -a infer -d 'Infer a schema from sample events: required = present in every sample, formats (date-time, uuid, email) recognised,...'
+complete -c eda -n "__eda_arg 'eda schema' 0 0" -f -a pull -d 'Read schemas from an EventBridge schema registry (ListSchemas, every page; DescribeSchema).'
+complete -c eda -n "__eda_arg 'eda schema' 0 0" -f -a push -d 'Create the schema in the registry, or add a version when its content changed (CreateSchema / UpdateSchema); the same...'
+complete -c eda -n "__eda_at 'eda schema'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda schema'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda schema'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda schema'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda schema'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda schema'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda schema'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda schema'" -l version -d 'Print the version and exit.'
+
+# eda schema check
+complete -c eda -n "__eda_at 'eda schema check'" -l schema -r -f -d "The schema: a file (JSON Schema Draft 4 or OpenAPI 3), or a registry's."
+complete -c eda -n "__eda_at 'eda schema check'" -l queue -r -f -d 'Check the messages of a queue instead (peeked, none consumed).'
+complete -c eda -n "__eda_at 'eda schema check'" -l max -s n -r -f -d 'With --queue: at most this many messages.'
+complete -c eda -n "__eda_at 'eda schema check'" -l force -d 'With --queue: peek even a queue with a RedrivePolicy.'
+complete -c eda -n "__eda_at 'eda schema check'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda schema check'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda schema check'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda schema check'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda schema check'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema check'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda schema check'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda schema check'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda schema check'" -l version -d 'Print the version and exit.'
+
+# eda schema diff
+complete -c eda -n "__eda_at 'eda schema diff'" -l format -r -f -a 'table json sarif' -d 'table, json, or sarif (for code scanning in CI). Default: the global --output.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda schema diff'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l version -d 'Print the version and exit.'
+
+# eda schema infer
+complete -c eda -n "__eda_at 'eda schema infer'" -l from-file -r -f -d 'Events from a file: JSON Lines, a JSON array or one event; - for stdin.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l from-queue -r -f -d 'Events peeked from a queue (name, URL or ARN), none consumed.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l from-stream -r -f -d "The new images of a table's DynamoDB stream records."
+complete -c eda -n "__eda_at 'eda schema infer'" -l count -s n -r -f -d 'At most this many events from --from-queue or --from-stream.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l format -r -f -a 'jsonschema openapi' -d 'jsonschema (JSON Schema Draft 4) or openapi (OpenAPI 3), the two types the EventBridge schema registry stores.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l by -r -f -a detail-type -d 'One schema per source and detail-type.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l enums -d 'Make a string field an enum when it takes a few (at most 10) repeated values.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l out -r -f -d 'Write each schema to DIR/NAME.json instead of printing it.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l force -d 'With --from-queue: peek even a queue with a RedrivePolicy (raises receive counts of live messages).'
+complete -c eda -n "__eda_at 'eda schema infer'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda schema infer'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l version -d 'Print the version and exit.'
+
+# eda schema pull
+complete -c eda -n "__eda_at 'eda schema pull'" -l out -r -f -d 'Write the schema (without NAME: every schema of the registry, latest versions) to DIR/NAME.json.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l prefix -r -f -d 'Only schemas whose name starts with this.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda schema pull'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l version -d 'Print the version and exit.'
+
+# eda schema push
+complete -c eda -n "__eda_at 'eda schema push'" -l registry -r -f -d 'The registry to write to.'
+complete -c eda -n "__eda_at 'eda schema push'" -l name -r -f -d "The schema's name. Default: source@DetailType of an OpenAPI schema's event, else the file's name without .json."
+complete -c eda -n "__eda_at 'eda schema push'" -l description -r -f -d "The schema's description."
+complete -c eda -n "__eda_at 'eda schema push'" -l help -s h -d 'Show this message and exit.'
+complete -c eda -n "__eda_at 'eda schema push'" -l profile -r -f -d 'AWS profile to use.'
+complete -c eda -n "__eda_at 'eda schema push'" -l region -r -f -d 'AWS region.'
+complete -c eda -n "__eda_at 'eda schema push'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
+complete -c eda -n "__eda_at 'eda schema push'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema push'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
+complete -c eda -n "__eda_at 'eda schema push'" -l no-color -d 'No colour in output.'
+complete -c eda -n "__eda_at 'eda schema push'" -l debug -d 'Show tracebacks and AWS calls.'
+complete -c eda -n "__eda_at 'eda schema push'" -l version -d 'Print the version and exit.'
 
 # eda stream
 complete -c eda -n "__eda_arg 'eda stream' 0 0" -f -a tail -d "Tail a table's DynamoDB stream: inserts, modifications and removals, with a diff of each."

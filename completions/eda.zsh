@@ -41,6 +41,7 @@ _eda() {
                 'route:Route an event offline: which rules match it, and why the others miss it.'
                 'saga:Sagas: steps with compensations, run locally or on Step Functions with the same outcome.'
                 'sandbox:The embedded AWS sandbox: no account needed.'
+                'schema:Event schemas: infer them, check events and DLQs against them, catch breaking changes.'
                 'stream:DynamoDB streams: tail them, filter them, see what changed.'
                 'tail:Watch live events on a bus, a topic or what feeds a queue, through temporary queues that are removed when the tail ends.'
                 'topology:Draw the pipeline: topic -> subscriptions -> queues -> DLQs; bus -> rules -> targets; table -> stream -> consumers;...'
@@ -63,6 +64,7 @@ _eda() {
                 (route) _eda__route && ret=0 ;;
                 (saga) _eda__saga && ret=0 ;;
                 (sandbox) _eda__sandbox && ret=0 ;;
+                (schema) _eda__schema && ret=0 ;;
                 (stream) _eda__stream && ret=0 ;;
                 (tail) _eda__tail && ret=0 ;;
                 (topology) _eda__topology && ret=0 ;;
@@ -208,7 +210,8 @@ _eda__dlq__peek() {
     _arguments -s -S : \
         '(--max -n)--max=[At most this many messages.]:max-messages: ' \
         '(--max -n)-n+[At most this many messages.]:max-messages: ' \
-        '(--group-by)--group-by=[Group messages by error signature (the triage view).]:group-by:(error)' \
+        '(--group-by)--group-by=[Group messages by error signature (the triage view), or by schema violation (with --schema).]:group-by:(error violation)' \
+        '(--schema)--schema=[Check each message'"'"'s event against this schema (JSON Schema Draft 4 or OpenAPI 3) and show its violations.]:file|registry\:registry/name[@version: ' \
         '(--force)--force[Peek even a queue with a RedrivePolicy (raises receive counts of live messages).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
@@ -728,6 +731,151 @@ _eda__sandbox__start() {
         '(--no-color)--no-color[No colour in output.]' \
         '(--debug)--debug[Show tracebacks and AWS calls.]' \
         '(--version)--version[Print the version and exit.]'
+}
+
+_eda__schema() {
+    local curcontext="$curcontext" state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -s -S -C -A '-*' : \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        '1: :->command' \
+        '*:: :->args' && ret=0
+    case $state in
+        (command)
+            local -a commands
+            commands=(
+                'check:Validate each event against a schema: per event, each violation (JSON path, what the schema says, what the event...'
+                'diff:List what changed from OLD to NEW and whether it breaks consumers.'
+                'infer:Infer a schema from sample events: required = present in every sample, formats (date-time, uuid, email) recognised,...'
+                'pull:Read schemas from an EventBridge schema registry (ListSchemas, every page; DescribeSchema).'
+                'push:Create the schema in the registry, or add a version when its content changed (CreateSchema / UpdateSchema); the same...'
+            )
+            _describe -t commands 'eda schema command' commands && ret=0
+            ;;
+        (args)
+            curcontext="${curcontext%:*:*}:eda-schema-$words[1]:"
+            case $words[1] in
+                (check) _eda__schema__check && ret=0 ;;
+                (diff) _eda__schema__diff && ret=0 ;;
+                (infer) _eda__schema__infer && ret=0 ;;
+                (pull) _eda__schema__pull && ret=0 ;;
+                (push) _eda__schema__push && ret=0 ;;
+            esac
+            ;;
+    esac
+    return ret
+}
+
+_eda__schema__check() {
+    _arguments -s -S : \
+        '(--schema)--schema=[The schema: a file (JSON Schema Draft 4 or OpenAPI 3), or a registry'"'"'s.]:file|registry\:registry/name[@version: ' \
+        '(--queue)--queue=[Check the messages of a queue instead (peeked, none consumed).]:queue: ' \
+        '(--max -n)--max=[With --queue: at most this many messages.]:max-messages: ' \
+        '(--max -n)-n+[With --queue: at most this many messages.]:max-messages: ' \
+        '(--force)--force[With --queue: peek even a queue with a RedrivePolicy.]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        '::A file of events (JSON Lines, a JSON array or one event; an eda archive too), or - for stdin.: '
+}
+
+_eda__schema__diff() {
+    _arguments -s -S : \
+        '(--format)--format=[table, json, or sarif (for code scanning in CI). Default: the global --output.]:format-:(table json sarif)' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        ':The schema consumers know\: a file or registry\:...: ' \
+        ':The schema proposed\: a file or registry\:...: '
+}
+
+_eda__schema__infer() {
+    _arguments -s -S : \
+        '(--from-file)--from-file=[Events from a file: JSON Lines, a JSON array or one event; - for stdin.]:events: ' \
+        '(--from-queue)--from-queue=[Events peeked from a queue (name, URL or ARN), none consumed.]:queue: ' \
+        '(--from-stream)--from-stream=[The new images of a table'"'"'s DynamoDB stream records.]:table: ' \
+        '(--count -n)--count=[At most this many events from --from-queue or --from-stream.]:count: ' \
+        '(--count -n)-n+[At most this many events from --from-queue or --from-stream.]:count: ' \
+        '(--format)--format=[jsonschema (JSON Schema Draft 4) or openapi (OpenAPI 3), the two types the EventBridge schema registry stores.]:format-:(jsonschema openapi)' \
+        '(--by)--by=[One schema per source and detail-type.]:by:(detail-type)' \
+        '(--enums)--enums[Make a string field an enum when it takes a few (at most 10) repeated values.]' \
+        '(--out)--out=[Write each schema to DIR/NAME.json instead of printing it.]:dir: ' \
+        '(--force)--force[With --from-queue: peek even a queue with a RedrivePolicy (raises receive counts of live messages).]' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]'
+}
+
+_eda__schema__pull() {
+    _arguments -s -S : \
+        '(--out)--out=[Write the schema (without NAME: every schema of the registry, latest versions) to DIR/NAME.json.]:dir: ' \
+        '(--prefix)--prefix=[Only schemas whose name starts with this.]:prefix: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        ':The registry, e.g. discovered-schemas.: ' \
+        '::One schema (its latest version, or VERSION). Default\: list the registry'"'"'s schemas.: '
+}
+
+_eda__schema__push() {
+    _arguments -s -S : \
+        '(--registry)--registry=[The registry to write to.]:registry: ' \
+        '(--name)--name=[The schema'"'"'s name. Default: source@DetailType of an OpenAPI schema'"'"'s event, else the file'"'"'s name without .json.]:name: ' \
+        '(--description)--description=[The schema'"'"'s description.]:description: ' \
+        '(--help -h)--help[Show this message and exit.]' \
+        '(--help -h)-h[Show this message and exit.]' \
+        '(--profile)--profile=[AWS profile to use.]:profile: ' \
+        '(--region)--region=[AWS region.]:region: ' \
+        '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
+        '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
+        '(--no-color)--no-color[No colour in output.]' \
+        '(--debug)--debug[Show tracebacks and AWS calls.]' \
+        '(--version)--version[Print the version and exit.]' \
+        ':The schema\: JSON Schema Draft 4 or OpenAPI 3 (- for stdin).: '
 }
 
 _eda__stream() {

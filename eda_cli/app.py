@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "saga": ("saga", "app", "Sagas: steps with compensations, run locally or on Step Functions with the same "
              "outcome."),
     "route": ("route", "app", "Route an event offline: which rules match it, and why the others miss it."),
+    "schema": ("schema", "app", "Event schemas: infer them, check events and DLQs against them, catch "
+               "breaking changes."),
     "audit": ("audit", "audit", "Check the pipeline against the rules teams forget: a DLQ on every queue, "
               "maxReceiveCount 3-5, an alarm on every DLQ, DLQ retention, queue policies that block SNS, "
               "EventBridge target DLQs and retry policies, stream and TTL settings, Lambda mapping failure "

@@ -33,6 +33,10 @@ def test_demo_runs_every_step_and_leaves_nothing_running() -> None:
     assert depth_lines.get("notify-lambda-dlq") == "3"
     # ... and grouped poison messages.
     assert "error: [200] Task timed out after 3.00 seconds" in out
+    # The changed producer shape, grouped by schema violation: the missing field named, with its count.
+    violations = out.split("$ eda dlq peek eu-fulfilment-dlq", 1)[1].split("\n\n", 1)[0]
+    customer = next(line for line in violations.splitlines() if line.startswith("$.detail.customerId"))
+    assert customer.split()[1:3] == ["required", "3"], violations
     # The probe: the EU order reaches eu-fulfilment; fraud-review filters it out, and says why.
     probe = out.split("$ eda probe", 1)[1].split("\n\n", 1)[0]
     eu_line = next(line for line in probe.splitlines() if line.startswith("eu-fulfilment"))

@@ -32,6 +32,7 @@ GROUP_PAGES = {
     "trace": "trace.md",
     "saga": "saga.md",
     "route": "route.md",
+    "schema": "schema.md",
     "audit": "pipeline.md",
     "topology": "pipeline.md",
     "init": "pipeline.md",

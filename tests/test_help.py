@@ -85,7 +85,7 @@ def test_the_reported_commands(path: tuple[str, ...], usage: str, term: str, cli
 
 def test_option_values_are_named_as_click_names_them(cli: Callable[..., Result]) -> None:
     terms = _terms(cli("dlq", "peek", "--help").stdout)
-    assert "-n, --max INTEGER RANGE" in terms and "--group-by [error]" in terms
+    assert "-n, --max INTEGER RANGE" in terms and "--group-by [error|violation]" in terms
     assert "--mode [auto|copy|native]" in _terms(cli("redrive", "run", "--help").stdout)
     assert "--profile TEXT" in _terms(cli("--help").stdout)
 

@@ -197,9 +197,15 @@ READ_ONLY_RUNS: list[tuple[str, list[str], set[int]]] = [
     ("saga compile", ["saga", "compile", str(SAGA)], {0}),
     ("saga status", ["saga", "status", "{execution}"], {0}),
     ("saga history", ["saga", "history", "{execution}"], {0}),
+    ("schema infer", ["schema", "infer", "--from-queue", "eu-fulfilment-dlq"], {0}),
+    ("schema infer", ["schema", "infer", "--from-stream", "orders", "--count", "5"], {0}),
+    ("schema check", ["schema", "check", "--queue", "eu-fulfilment-dlq", "--schema",
+                      str(ROOT / "eda_cli" / "sandbox" / "schemas" / "order-created.json")], {1}),
 ]
 #: Read-only commands the test cannot run on moto: ListMessageMoveTasks is not implemented there.
 NOT_RUN_ON_MOTO = {"redrive status"}
+#: Read-only commands of the EventBridge schemas API, which moto lacks (tests/test_schema_registry.py stubs it).
+NOT_RUN_ON_MOTO |= {"schema diff", "schema pull"}
 
 
 def _denied(result: Result) -> bool:

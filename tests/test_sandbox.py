@@ -198,7 +198,7 @@ def test_dlq_depths_match_the_pipeline(demo: DemoPipeline, clients: ClientFactor
         "payments-dlq": 4,
         "notifications-dlq": 1,
         "fraud-review-dlq": 0,
-        "eu-fulfilment-dlq": 0,
+        "eu-fulfilment-dlq": 3,
         "notify-lambda-dlq": 3,
         "eu-orders-target-dlq": 3,
         "inventory-subscription-dlq": 2,

@@ -17,6 +17,8 @@ STEPS: list[tuple[str, list[str]]] = [
     ("What are they? (peeked, not consumed)", ["dlq", "peek", "payments-dlq", "--group-by", "error"]),
     ("The Lambda DLQ, grouped by the error Lambda recorded",
      ["dlq", "peek", "notify-lambda-dlq", "--group-by", "error"]),
+    ("A producer release changed the order event: the EU fulfilment DLQ against the consumers' schema",
+     ["dlq", "peek", "eu-fulfilment-dlq", "--schema", "{schemas}/order-created.json", "--group-by", "violation"]),
     ("Where did order o-1007 go? One correlation id across DLQs, logs, the stream and the idempotency table",
      ["trace", "corr-0007"]),
     ("Which orders really changed status? (the orders table's stream)",
@@ -40,6 +42,8 @@ STEPS: list[tuple[str, list[str]]] = [
 
 #: `{events}` in a step's arguments: the sample events shipped in eda_cli/sandbox/events/.
 EVENTS_PLACEHOLDER = "{events}"
+#: `{schemas}` in a step's arguments: the event schemas shipped in eda_cli/sandbox/schemas/.
+SCHEMAS_PLACEHOLDER = "{schemas}"
 #: `{tmp}` in a step's arguments: a directory that lives as long as the demo (redrive's archive).
 TMP_PLACEHOLDER = "{tmp}"
 
@@ -53,10 +57,10 @@ def _sandbox_environment(endpoint_url: str, region: str) -> AbstractContextManag
                         "AWS_REGION": region, "EDA_ENDPOINT_URL": endpoint_url}, remove=remove)
 
 
-def _events_dir() -> str:
+def _events_dir(kind: str = "events") -> str:
     from eda_cli import sandbox
 
-    return os.path.join(os.path.dirname(sandbox.__file__), "events")
+    return os.path.join(os.path.dirname(sandbox.__file__), kind)
 
 
 def _invoke(args: list[str]) -> int:
@@ -110,9 +114,11 @@ def demo(
             f"{poisoned} poison messages in DLQs"
         )
         globals_ = [] if app_.color else ["--no-color"]
+        schemas = _events_dir("schemas")
         with _sandbox_environment(server.endpoint_url, region):
             for number, (title, step) in enumerate(STEPS, start=1):
-                args = [a.replace(EVENTS_PLACEHOLDER, _events_dir()).replace(TMP_PLACEHOLDER, tmp) for a in step]
+                args = [a.replace(EVENTS_PLACEHOLDER, _events_dir()).replace(SCHEMAS_PLACEHOLDER, schemas)
+                        .replace(TMP_PLACEHOLDER, tmp) for a in step]
                 out.text("")
                 out.markup(f"[bold]{number}. {title}[/bold]")
                 out.markup(f"[dim]$ eda {escape(shlex.join(args))}[/dim]")  # as a shell would take it

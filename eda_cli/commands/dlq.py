@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import time
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, region_and_account
-from eda_cli.errors import ExitCode
+from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
     from eda_cli.core.dlq import DlqReport, Group, InspectResult, Origins, PeekResult
+    from eda_cli.core.schemas import CheckResult, EventCheck
 
 app = typer.Typer(
     help="Dead-letter queues: find them, measure them, peek at them.\n\nExample: eda dlq inspect --fail-above 0",
@@ -176,6 +177,7 @@ def _watch(app_: AppContext, queues: list[str], interval: float, fail_above: int
 
 class GroupBy(str, Enum):
     error = "error"
+    violation = "violation"
 
 
 @app.command("peek")
@@ -184,7 +186,13 @@ def peek_cmd(
     queue: str = typer.Argument(..., metavar="QUEUE", help="The queue to peek at (name, URL or ARN)."),
     max_messages: int = typer.Option(10, "--max", "-n", min=1, max=10000, help="At most this many messages."),
     group_by: GroupBy | None = typer.Option(
-        None, "--group-by", help="Group messages by error signature (the triage view)."
+        None, "--group-by", help="Group messages by error signature (the triage view), or by schema "
+        "violation (with --schema)."
+    ),
+    schema: str | None = typer.Option(
+        None, "--schema", metavar="FILE|registry:REGISTRY/NAME[@VERSION]",
+        help="Check each message's event against this schema (JSON Schema Draft 4 or OpenAPI 3) and show "
+        "its violations."
     ),
     force: bool = typer.Option(
         False, "--force", help="Peek even a queue with a RedrivePolicy (raises receive counts of live messages)."
@@ -193,14 +201,27 @@ def peek_cmd(
     """Show messages WITHOUT consuming them: nothing is deleted, visibility is put back at once.
 
     Each message: id, sent time, receives before this peek, body (pretty JSON), system attributes,
-    message attributes of every type, FIFO group, and Lambda/SNS error attributes.
+    message attributes of every type, FIFO group, and Lambda/SNS error attributes; a message over or
+    within 10% of EventBridge's 256 KB limit (or SQS's 1 MiB) is flagged. With --schema, each message's
+    event (inside its SNS envelope, if any) is checked and its violations shown; --group-by violation
+    counts the messages per violation (JSON path, what the schema says).
 
     Example: eda dlq peek payments-dlq --max 50 --group-by error
+    Example: eda dlq peek orders-dlq --schema order-created.json --group-by violation
     """
     from eda_cli.aws.resolve import resolve_queue
     from eda_cli.core.dlq import group_by_error, peek
 
     app_ = ctx_of(ctx)
+    if group_by is GroupBy.violation and schema is None:
+        raise UsageError("--group-by violation needs --schema",
+                         hint="e.g. eda dlq peek orders-dlq --schema order-created.json --group-by violation")
+    checker = None
+    if schema is not None:  # a bad schema is exit 2 before any message is received
+        from eda_cli.commands.schema import load_schema
+        from eda_cli.core.schemas import Checker
+
+        checker = Checker(load_schema(app_, schema))
     session = app_.session
     sqs = session.client("sqs")
     ref = resolve_queue(sqs, queue, session.region, session.where())
@@ -215,13 +236,43 @@ def peek_cmd(
             app_.renderer.warn(f"interrupted after reading {len(result.messages)} message(s); "
                                f"{restored} were made visible again at once")
             exit_with(ExitCode.INTERRUPTED)
+        from eda_cli.core.dlq import check_messages
+
+        checked = check_messages(result.messages, checker)
         if group_by is GroupBy.error:
             groups = group_by_error(result.messages)
             app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups),
                                problems=result.problems)
+        elif group_by is GroupBy.violation:
+            from eda_cli.commands.schema import violations_view
+
+            total, invalid = len(checked.checks), checked.invalid
+            title = (f"{result.queue.name}: {total} message(s) peeked, {total - invalid} valid, {invalid} invalid "
+                     f"against {checked.schema}, grouped by violation")
+            app_.renderer.emit({"queue": result.queue.name, **checked.to_dict()}, violations_view(checked, title),
+                               problems=result.problems)
         else:
-            app_.renderer.emit(result.to_list(), lambda r: _print_messages(r, result), problems=result.problems)
+            by_id = {c.ref: c for c in checked.checks}
+            items = [{**m.to_dict(), **_check_fields(by_id[m.message_id], checker is not None)}
+                     for m in result.messages]
+            app_.renderer.emit(items, lambda r: _print_messages(r, result, by_id, checker is not None),
+                               problems=result.problems)
+        _warn_sizes(app_.renderer, checked)
         exit_with(ExitCode.PARTIAL if result.not_restored else ExitCode.OK)
+
+
+def _check_fields(check: EventCheck, schema: bool) -> dict[str, Any]:
+    """What `dlq peek -o json` adds to a message: its size and size flags; with --schema, its violations."""
+    fields: dict[str, Any] = {"size": check.size, "size_flags": [f.to_dict() for f in check.size_flags]}
+    if schema:
+        fields["violations"] = [v.to_dict() for v in check.violations]
+    return fields
+
+
+def _warn_sizes(renderer: Renderer, checked: CheckResult) -> None:
+    from eda_cli.commands.schema import warn_sizes
+
+    warn_sizes(renderer, checked, "message ")
 
 
 def _groups_view(result: PeekResult, groups: list[Group]) -> TableView:
@@ -238,7 +289,8 @@ def _groups_view(result: PeekResult, groups: list[Group]) -> TableView:
     )
 
 
-def _print_messages(renderer: Renderer, result: PeekResult) -> None:
+def _print_messages(renderer: Renderer, result: PeekResult, checks: dict[str, EventCheck],
+                    schema: bool) -> None:
     from eda_cli.core.sqs import unwrap_envelope
 
     renderer.text(
@@ -254,6 +306,14 @@ def _print_messages(renderer: Renderer, result: PeekResult) -> None:
         if m.error:
             request = f"  (request {m.error['request_id']})" if m.error.get("request_id") else ""
             renderer.text(f"  error {m.error.get('code')}: {m.error.get('message')}{request}", style="red")
+        check = checks[m.message_id]
+        for flag in check.size_flags:
+            renderer.text(f"  size {flag.text}", style="red" if flag.over else "yellow")
+        if schema:
+            if check.valid:
+                renderer.text("  schema: valid", style="green")
+            for violation in check.violations:
+                renderer.text(f"  violation {violation.text}", style="red")
         for name, attr in m.message_attributes.items():
             if m.error and name in ("ErrorCode", "ErrorMessage", "RequestID", "ERROR_CODE", "ERROR_MESSAGE"):
                 continue

@@ -87,7 +87,8 @@ POLICIES: tuple[CommandPolicy, ...] = (
         "dlq peek",
         (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"),
         True,
-        "never deletes: ChangeMessageVisibility only makes the messages it read visible again at once",
+        "never deletes: ChangeMessageVisibility only makes the messages it read visible again at once; "
+        "--schema registry:... also needs schemas:DescribeSchema",
     ),
     CommandPolicy(
         "watch",
@@ -98,6 +99,26 @@ POLICIES: tuple[CommandPolicy, ...] = (
         "reads only; the board's `p` peeks a DLQ as `dlq peek` does (ReceiveMessage, then ChangeMessageVisibility "
         "makes what it read visible again at once; nothing is deleted)",
     ),
+    CommandPolicy(
+        "schema infer",
+        (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+         "dynamodb:DescribeTable", "dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"),
+        True,
+        "--from-queue peeks (ChangeMessageVisibility puts what it read back at once); --from-stream reads the "
+        "table's stream; --from-file calls no AWS API",
+    ),
+    CommandPolicy(
+        "schema check",
+        (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+         "schemas:DescribeSchema"),
+        True,
+        "--queue peeks without consuming; --schema registry:... reads the schema registry",
+    ),
+    CommandPolicy("schema diff", ("schemas:DescribeSchema",), True,
+                  "reads the registry only for a registry:... schema; two files need no AWS API"),
+    CommandPolicy("schema pull", ("schemas:ListSchemas", "schemas:DescribeSchema"), True),
+    CommandPolicy("schema push", ("schemas:DescribeSchema", "schemas:CreateSchema", "schemas:UpdateSchema"), False,
+                  "creates the schema in the registry, or adds a version when its content changed"),
     CommandPolicy(
         "redrive run",
         (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues", "sqs:ReceiveMessage",

@@ -3,7 +3,8 @@ messages without consuming them.
 
 Modules: `model` (Source, Dlq, the FOUND_BY_* kinds), `origins` (what SNS, EventBridge, Lambda and Pipes
 name as a DLQ), `scan` (`scan_dlqs`, `dlqs_for`), `report` (`inspect`: depth, age, alarms, retention), `peek`
-(`browse`, `peek`, grouping by error).
+(`browse`, `peek`, grouping by error), `violations` (peeked
+messages against an event schema, and their sizes).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from eda_cli.core.dlq.peek import (
 )
 from eda_cli.core.dlq.report import DlqReport, InspectResult, depth_alarms, inspect, inspect_queues, oldest_ages
 from eda_cli.core.dlq.scan import dlqs_for, scan_dlqs
+from eda_cli.core.dlq.violations import check_messages
 
 __all__ = [
     "DLQ_SUFFIXES",
@@ -78,6 +80,7 @@ __all__ = [
     "Source",
     "body_preview",
     "browse",
+    "check_messages",
     "classify",
     "depth_alarms",
     "dlqs_for",

@@ -29,6 +29,9 @@ Every message body carries a `correlationId` (corr-0001 ...); see POISON for whe
 messages end up. The two DLQs only configuration names (eu-orders-target-dlq, inventory-subscription-dlq)
 hold what EventBridge and SNS could not deliver during an outage an hour before the traffic, written
 as AWS writes them (`dead_letters`): moto never dead-letters an event or a notification itself.
+eu-fulfilment-dlq holds three orders of a producer release that changed the event's shape (`customerId`
+moved into `customer`: see SCHEMA_DRIFT), for `dlq peek --schema` against the schema the consumers
+expect (eda_cli/sandbox/schemas/order-created.json, ORDER_SCHEMA).
 
 Modules: `spec` (names, rules, orders, POISON), `model` (DemoPipeline, DemoQueue), `resources`,
 `traffic`, `dead_letters`, `consumer_logs` and `seed` (`seed_demo`).
@@ -46,9 +49,11 @@ from eda_cli.sandbox.demo_pipeline.spec import (
     LAMBDA_DLQ,
     LEGACY_IDEMPOTENCY_TABLE,
     MISCONFIGURED,
+    ORDER_SCHEMA,
     ORDERS_TABLE,
     POISON,
     RULES,
+    SCHEMA_DRIFT_DLQ,
     SHIPPING_DLQ,
     SHIPPING_QUEUE,
     SUBSCRIPTION_DLQ,
@@ -66,8 +71,10 @@ __all__ = [
     "LEGACY_IDEMPOTENCY_TABLE",
     "MISCONFIGURED",
     "ORDERS_TABLE",
+    "ORDER_SCHEMA",
     "POISON",
     "RULES",
+    "SCHEMA_DRIFT_DLQ",
     "SHIPPING_DLQ",
     "SHIPPING_QUEUE",
     "SUBSCRIPTION_DLQ",

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from eda_cli.sandbox.demo_pipeline.spec import (
     EVENT_SOURCE,
+    SCHEMA_DRIFT,
+    SCHEMA_DRIFT_DLQ,
     SUBSCRIPTION_DLQ,
     SUBSCRIPTION_FAILURES,
     TARGET_DLQ,
@@ -110,6 +112,36 @@ def envelope_text(envelope: dict[str, Any]) -> str:
         else:
             lines.append(f"  {one(key)} : {one(value)}")
     return "{\n" + ",\n".join(lines) + "\n}"
+
+
+def drifted_event(index: int, order_id: str, amount: Any, sku: str, created: float, region: str,
+                  account: str) -> dict[str, Any]:
+    """An order.created event of the producer release that changed its shape: `customerId` and `email`
+    moved into `customer` ({id, email})."""
+    detail = order_document(index, (order_id, amount, "EU", sku, f"customer{index}@example.com"), created)
+    detail["customer"] = {"id": detail.pop("customerId"), "email": detail.pop("email")}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"event/{order_id}")),
+        "detail-type": "order.created",
+        "source": EVENT_SOURCE,
+        "account": account,
+        "time": iso(created),
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def write_schema_drift(sqs: SQSClient, made: dict[str, tuple[str, str]], *, region: str, account: str,
+                       clock: Callable[[], float]) -> int:
+    """The changed-shape orders the EU fulfilment consumer could not process, in its DLQ (written there
+    directly: the traffic's consumer never receives them). How many."""
+    start = clock() - OUTAGE_SECONDS_AGO / 2
+    for index, order_id, amount, sku in SCHEMA_DRIFT:
+        event = drifted_event(index, order_id, amount, sku, start + 20 * index, region, account)
+        sqs.send_message(QueueUrl=made[SCHEMA_DRIFT_DLQ][0], MessageBody=json.dumps(event, separators=(",", ":")))
+    return len(SCHEMA_DRIFT)
 
 
 def write_dead_letters(sqs: SQSClient, made: dict[str, tuple[str, str]], *, topic_arn: str,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.sandbox.demo_pipeline.consumer_logs import write_consumer_logs
-from eda_cli.sandbox.demo_pipeline.dead_letters import write_dead_letters
+from eda_cli.sandbox.demo_pipeline.dead_letters import write_dead_letters, write_schema_drift
 from eda_cli.sandbox.demo_pipeline.model import DemoPipeline, DemoQueue
 from eda_cli.sandbox.demo_pipeline.resources import (
     ensure_bus,
@@ -32,6 +32,7 @@ from eda_cli.sandbox.demo_pipeline.spec import (
     POISON,
     RETIRED_TOPIC,
     RULES,
+    SCHEMA_DRIFT_DLQ,
     SHIPPING_DLQ,
     SHIPPING_MAX_RECEIVE_COUNT,
     SHIPPING_QUEUE,
@@ -180,7 +181,10 @@ def seed_demo(
         sent += write_dead_letters(sqs, made, topic_arn=topic_arn, inventory_subscription_arn=inventory_subscription,
                                    eu_rule_arn=rule_arns[eu_rule.name], target_arn=made[eu_rule.queue][1],
                                    clock=clock)
-        for dlq in (TARGET_DLQ, SUBSCRIPTION_DLQ):
+        target_arn = made[eu_rule.queue][1]
+        sent += write_schema_drift(sqs, made, region=target_arn.split(":")[3], account=target_arn.split(":")[4],
+                                   clock=clock)
+        for dlq in (TARGET_DLQ, SUBSCRIPTION_DLQ, SCHEMA_DRIFT_DLQ):
             first = oldest_sent(sqs, made[dlq][0])
             if first is not None:
                 oldest[dlq] = first

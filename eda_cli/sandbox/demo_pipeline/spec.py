@@ -17,6 +17,10 @@ FANOUT_QUEUES = ("inventory", "payments", "notifications")
 EVENT_SOURCE = "shop.orders"
 
 MAX_RECEIVE_COUNT = 3
+#: The DLQ of the EU fulfilment consumer, where a producer's changed event shape ends up (SCHEMA_DRIFT).
+SCHEMA_DRIFT_DLQ = "eu-fulfilment-dlq"
+#: The schema of order.created events the consumers expect, in eda_cli/sandbox/schemas/.
+ORDER_SCHEMA = "order-created.json"
 #: DLQs that only configuration names, no RedrivePolicy: what EventBridge could not deliver to the
 #: eu-orders rule's target (its DeadLetterConfig, on RULES' eu-orders), and what SNS could not deliver to
 #: the inventory queue's subscription (its RedrivePolicy).
@@ -107,6 +111,8 @@ POISON: dict[str, tuple[str, ...]] = {
     TARGET_DLQ: ("corr-0017", "corr-0018", "corr-0019"),
     # Orders SNS could not deliver to the inventory queue (see SUBSCRIPTION_FAILURES).
     SUBSCRIPTION_DLQ: ("corr-0020", "corr-0021"),
+    # Orders of a producer release that changed the event's shape (see SCHEMA_DRIFT).
+    SCHEMA_DRIFT_DLQ: ("corr-0022", "corr-0023", "corr-0024"),
 }
 
 # orderId, amount (a string is poison for payments), region, sku, email
@@ -149,4 +155,13 @@ TARGET_FAILURES: tuple[tuple[int, str, Any, str, str, str, str | None, int], ...
 SUBSCRIPTION_FAILURES: tuple[tuple[int, str, Any, str, str], ...] = (
     (20, "o-0984", 75, "US", "SKU-100"),
     (21, "o-0985", 410, "EU", "SKU-404"),
+)
+#: EU orders of a producer release (2.0) that moved `customerId` and `email` into a `customer` object (and,
+#: in one, sent the amount as a string): the EU fulfilment consumer failed on each until it was
+#: dead-lettered. `dlq peek eu-fulfilment-dlq --schema ... --group-by violation` names the missing field.
+#: (index, orderId, amount, sku)
+SCHEMA_DRIFT: tuple[tuple[int, str, Any, str], ...] = (
+    (22, "o-1013", 320, "SKU-100"),
+    (23, "o-1014", "79.90", "SKU-220"),
+    (24, "o-1015", 1150, "SKU-310"),
 )
