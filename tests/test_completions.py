@@ -358,7 +358,7 @@ def test_fish_script_parses_and_completes() -> None:
     assert {"inspect", "peek"} <= _fish_complete(script, "eda --output json dlq ")
     assert _fish_complete(script, "eda dlq peek --gr") == {"--group-by"}
     assert {"table", "json", "csv"} <= _fish_complete(script, "eda --output ")
-    assert _fish_complete(script, "eda dlq peek x --group-by ") == {"error"}
+    assert _fish_complete(script, "eda dlq peek x --group-by ") == {"error", "violation"}
     assert {"--output", "--region"} <= _fish_complete(script, "eda dlq peek -")
     assert {"json", "jsonl"} <= _fish_complete(script, "eda dlq inspect --output ")
 
