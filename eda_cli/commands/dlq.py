@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, region_and_account
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode
 from eda_cli.render import Renderer, TableView
 
@@ -189,18 +190,25 @@ def peek_cmd(
     force: bool = typer.Option(
         False, "--force", help="Peek even a queue with a RedrivePolicy (raises receive counts of live messages)."
     ),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Show messages WITHOUT consuming them: nothing is deleted, visibility is put back at once.
 
     Each message: id, sent time, receives before this peek, body (pretty JSON), system attributes,
-    message attributes of every type, FIFO group, and Lambda/SNS error attributes.
+    message attributes of every type, FIFO group, and Lambda/SNS error attributes. --redact and
+    --redact-preset (or eda.yaml's redact:) mask bodies and attributes in every output format;
+    --group-by error still groups by the unmasked error.
 
-    Example: eda dlq peek payments-dlq --max 50 --group-by error
+    Example: eda dlq peek payments-dlq --max 50 --group-by error --redact-preset pci
     """
     from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core import redact as masking
     from eda_cli.core.dlq import group_by_error, peek
 
     app_ = ctx_of(ctx)
+    masker = redactor(app_, redact, redact_preset, no_redact)
     session = app_.session
     sqs = session.client("sqs")
     ref = resolve_queue(sqs, queue, session.region, session.where())
@@ -216,11 +224,12 @@ def peek_cmd(
                                f"{restored} were made visible again at once")
             exit_with(ExitCode.INTERRUPTED)
         if group_by is GroupBy.error:
-            groups = group_by_error(result.messages)
+            groups = masking.results.groups(group_by_error(result.messages), masker)
             app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups),
                                problems=result.problems)
         else:
-            app_.renderer.emit(result.to_list(), lambda r: _print_messages(r, result), problems=result.problems)
+            shown = masking.results.peek(result, masker)
+            app_.renderer.emit(shown.to_list(), lambda r: _print_messages(r, shown), problems=result.problems)
         exit_with(ExitCode.PARTIAL if result.not_restored else ExitCode.OK)
 
 
