@@ -269,7 +269,7 @@ def _print_messages(renderer: Renderer, result: PeekResult) -> None:
             renderer.text(f"  attr {name} ({attr['type']}) = {attr['value']}")
         body = unwrap_envelope(m.body)
         if isinstance(body, (dict, list)):
-            text = json.dumps(body, indent=2, sort_keys=True)
+            text = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)
             note = "  body (SNS message):" if body is not m.body else "  body:"
             renderer.text(note)
             for line in text.splitlines():
