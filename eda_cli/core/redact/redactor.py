@@ -59,6 +59,16 @@ class Redactor:
     def active(self) -> bool:
         return bool(self.paths or self.presets)
 
+    def covers(self, dotted: str) -> bool:
+        """Whether a dotted field path (`detail.card.number`, as the routing engine names fields) is one a
+        path masks, or lies inside one."""
+        parts = dotted.split(".")
+        for path in self.paths:
+            if len(path.steps) <= len(parts) and all(_step_matches(step, part)
+                                                     for step, part in zip(path.steps, parts, strict=False)):
+                return True
+        return False
+
     def describe(self) -> str:
         parts = [f"preset {p}" for p in self.presets] + [f"path {p}" for p in self.paths]
         return ", ".join(parts) if parts else "nothing"
@@ -72,6 +82,15 @@ class Redactor:
 
     def text(self, value: str) -> str:
         return self.scope().text(value)
+
+
+def _step_matches(step: tuple[str, str], part: str) -> bool:
+    kind, value = step
+    if kind == "key":
+        return value == part
+    if kind == "any-key":
+        return True
+    return part.isdigit() and (kind == "any-index" or value == part)
 
 
 def _json_text(value: str) -> Any:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from eda_cli.core.redact.redactor import Redactor, Scope
+from eda_cli.core.redact.redactor import REDACTED, Redactor, Scope
 
 if TYPE_CHECKING:
     from eda_cli.core.dlq import Group, PeekResult
@@ -134,11 +135,23 @@ def probe(result: ProbeResult, redactor: Redactor) -> ProbeResult:
         return result
     scope = redactor.scope()
     scope.document(_sent(result.plan.kind, result.plan.send))  # learns what the paths name in what was sent
-    targets = [dataclasses.replace(t, missed=tuple(scope.free(line) for line in t.missed),
+    targets = [dataclasses.replace(t, missed=tuple(_reason(scope, line) for line in t.missed),
                                    blocked=scope.free(t.blocked), checked=scope.free(t.checked))
                for t in result.plan.targets]
     plan = dataclasses.replace(result.plan, targets=targets, notes=[scope.free(n) for n in result.plan.notes])
     return dataclasses.replace(result, plan=plan, notes=tuple(scope.free(n) for n in result.notes))
+
+
+#: A routing engine's reason: `detail.amount: numeric [">", 1000] expected, got 250`.
+_REASON = re.compile(r"^(\s*)([^\s:]+): (.*?)\bgot .*$")
+
+
+def _reason(scope: Scope, line: str) -> str:
+    """A reason line, with the value it quotes masked when a path covers its field (however short it is)."""
+    match = _REASON.match(line)
+    if match and scope.redactor.covers(match.group(2)):
+        line = f"{match.group(1)}{match.group(2)}: {match.group(3)}got {REDACTED}"
+    return scope.free(line)
 
 
 def _sent(kind: str, send: Mapping[str, Any]) -> Any:
