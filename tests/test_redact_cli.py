@@ -4,10 +4,8 @@ masks them in table and json alike, from its options or from ./eda.yaml, and --n
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -148,7 +146,3 @@ def test_tail_masks_what_it_prints(eda_ro: Callable[..., Result], seeded: Seeded
     if fmt == "json":
         [event] = result.items()
         assert event["detail"] == {"card": {"number": "<card ••••1111>"}, "email": "<redacted>"}
-
-
-def test_no_module_leaves_a_working_directory_behind() -> None:
-    assert os.getcwd()  # monkeypatch.chdir is undone after each test
