@@ -133,3 +133,69 @@ def test_an_inactive_redactor_changes_nothing() -> None:
     redactor = Redactor()
     value = {"a": "4242424242424242"}
     assert not redactor.active and redactor.document(value) is value
+
+
+# -- the masked copies of results ------------------------------------------------------------------
+
+
+def _message(message_id: str, body: object, error: str | None = None) -> object:
+    from eda_cli.core.sqs import Message
+
+    raw = json.dumps(body) if not isinstance(body, str) else body
+    attributes = {"ErrorMessage": {"type": "String", "value": error}} if error else {}
+    return Message(message_id=message_id, body=body, raw_body=raw, sent_at=None, receive_count=0,
+                   attributes={"SentTimestamp": "1"}, message_attributes=attributes, group_id=None)
+
+
+def test_groups_are_made_from_unmasked_errors_and_shown_masked() -> None:
+    from eda_cli.core.dlq import group_by_error
+    from eda_cli.core.redact import results
+
+    messages = [_message("a", {"n": 1}, "card 4111111111111111 declined"),
+                _message("b", {"n": 2}, "card 5555555555554444 declined"),
+                _message("c", {"n": 3}, "card 5555555555554444 declined")]
+    groups = results.groups(group_by_error(messages), Redactor.build([], PCI))  # type: ignore[arg-type]
+    assert [(g.signature, g.count) for g in groups] == [("error: card <card ••••4444> declined", 2),
+                                                        ("error: card <card ••••1111> declined", 1)]
+    assert all("declined" in str(m.error) and "555555" not in str(m.error) for g in groups for m in g.messages)
+
+
+def test_a_stream_diff_shows_that_a_masked_field_changed_without_either_value() -> None:
+    from eda_cli.core.records import Change
+    from eda_cli.core.redact import results
+
+    change = Change(event="MODIFY", table="t", keys={"id": "a"}, old={"id": "a", "card": "x-1", "n": 1},
+                    new={"id": "a", "card": "x-2", "n": 2}, changed=["card", "n"], sequence="1", shard="s",
+                    time=None, ttl_expiry=False)
+    masked = results.change(change, Redactor.build(["card"], []))
+    diffs = {d.path: d for d in masked.field_diffs()}
+    assert diffs["card"].masked and diffs["card"].old == diffs["card"].new == "<redacted>"
+    assert not diffs["n"].masked and (diffs["n"].old, diffs["n"].new) == (1, 2)
+    assert masked.to_dict()["changed"] == ["card", "n"] and "x-1" not in json.dumps(masked.to_dict())
+    # An unchanged masked field is no diff at all; a masked map that changed inside is one line.
+    same = results.change(Change("MODIFY", "t", {}, {"card": {"a": 1}}, {"card": {"a": 1}}, [], "1", "s", None,
+                                 False), Redactor.build(["card"], []))
+    assert same.field_diffs() == []
+    inside = results.change(Change("MODIFY", "t", {}, {"card": {"a": 1}}, {"card": {"a": 2}}, ["card"], "1", "s",
+                                   None, False), Redactor.build(["card"], []))
+    assert [(d.path, d.masked) for d in inside.field_diffs()] == [("card", True)]
+
+
+def test_a_trace_hit_masks_its_documents_then_its_summary() -> None:
+    from eda_cli.core.redact import results
+    from eda_cli.core.trace import Hit
+
+    hit = Hit(1.0, "logs", "/aws/lambda/pay", "ERROR charging bo@x.io: 4111 1111 1111 1111",
+              {"message": '{"customer": {"email": "bo@x.io"}, "level": "ERROR"}', "body": {"customer": {
+                  "email": "bo@x.io"}}})
+    masked = results.hit(hit, Redactor.build(["customer.email"], PCI))
+    assert masked.summary == "ERROR charging <redacted>: <card ••••1111>"
+    assert json.loads(masked.detail["message"])["customer"]["email"] == "<redacted>"
+    assert masked.detail["body"] == {"customer": {"email": "<redacted>"}}
+
+
+def test_redactor_covers_fields_inside_a_path() -> None:
+    redactor = Redactor.build(["detail.card", "$.items[*].price"], [])
+    assert redactor.covers("detail.card") and redactor.covers("detail.card.number")
+    assert redactor.covers("items.0.price") and not redactor.covers("detail.cardholder")
+    assert not redactor.covers("items.price")
