@@ -78,16 +78,21 @@ class AwsSession:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._account: str | None = None
+        self._guarded = False
 
     # -- where we are -------------------------------------------------------------------------
 
     @property
     def boto_session(self) -> boto3.Session:
-        if self._boto_session is None:
-            guarded = _guard_debug_log()  # before any call: assuming a role (--role-arn) is one
-            self._boto_session = self._make_session()
+        if not self._guarded:  # before any call (assuming a role with --role-arn is one), even a given session's
+            self._guarded = True
+            guarded = _guard_debug_log()
+            if self._boto_session is None:
+                self._boto_session = self._make_session()
             if guarded:
                 _remember_credentials(self._boto_session)
+        if self._boto_session is None:
+            self._boto_session = self._make_session()
         return self._boto_session
 
     @property
