@@ -38,7 +38,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda dlq peek')
-            _eda_completion_opts=(--max -n --group-by --schema --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--max -n --group-by --schema --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda iam-policy')
             _eda_completion_opts=(--read-only --list --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -47,7 +47,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--config -c --force --correlation-id-path --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda probe')
-            _eda_completion_opts=(--bus --event --topic --message --attributes --expect --timeout --settle --id-path --config -c --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--bus --event --topic --message --attributes --expect --timeout --settle --id-path --config -c --yes -y --dry-run --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive')
             _eda_completion_cmds=(cancel replay run status)
@@ -61,7 +61,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--to --filter --rate --yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive run')
-            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --to-bus --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --to-bus --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda redrive status')
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -132,29 +132,29 @@ _eda_completion_node() {
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda stream tail')
-            _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail')
             _eda_completion_cmds=(bus cleanup queue topic)
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail bus')
-            _eda_completion_opts=(--pattern --rule --count --timeout --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--pattern --rule --count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail cleanup')
             _eda_completion_opts=(--older-than --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail queue')
-            _eda_completion_opts=(--count --timeout --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda tail topic')
-            _eda_completion_opts=(--filter-policy --count --timeout --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--filter-policy --count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda topology')
             _eda_completion_opts=(--format -f --around --depth --config -c --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda trace')
-            _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
             ;;
         'eda watch')
             _eda_completion_opts=(--interval --once --filter --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
@@ -215,6 +215,8 @@ _eda_completion_option() {
         'eda dlq peek|--max'|'eda dlq peek|-n') _eda_completion_nargs=1 ;;
         'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error violation) ;;
         'eda dlq peek|--schema') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--redact') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--redact-preset') _eda_completion_nargs=1 ;;
         'eda dlq peek|--profile') _eda_completion_nargs=1 ;;
         'eda dlq peek|--region') _eda_completion_nargs=1 ;;
         'eda dlq peek|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -242,6 +244,8 @@ _eda_completion_option() {
         'eda probe|--settle') _eda_completion_nargs=1 ;;
         'eda probe|--id-path') _eda_completion_nargs=1 ;;
         'eda probe|--config'|'eda probe|-c') _eda_completion_nargs=1 ;;
+        'eda probe|--redact') _eda_completion_nargs=1 ;;
+        'eda probe|--redact-preset') _eda_completion_nargs=1 ;;
         'eda probe|--profile') _eda_completion_nargs=1 ;;
         'eda probe|--region') _eda_completion_nargs=1 ;;
         'eda probe|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -273,6 +277,8 @@ _eda_completion_option() {
         'eda redrive run|--archive') _eda_completion_nargs=1; _eda_completion_kind=file ;;
         'eda redrive run|--mode') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(auto copy native) ;;
         'eda redrive run|--wait-seconds') _eda_completion_nargs=1 ;;
+        'eda redrive run|--redact') _eda_completion_nargs=1 ;;
+        'eda redrive run|--redact-preset') _eda_completion_nargs=1 ;;
         'eda redrive run|--profile') _eda_completion_nargs=1 ;;
         'eda redrive run|--region') _eda_completion_nargs=1 ;;
         'eda redrive run|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -430,6 +436,8 @@ _eda_completion_option() {
         'eda stream tail|--count') _eda_completion_nargs=1 ;;
         'eda stream tail|--timeout') _eda_completion_nargs=1 ;;
         'eda stream tail|--poll') _eda_completion_nargs=1 ;;
+        'eda stream tail|--redact') _eda_completion_nargs=1 ;;
+        'eda stream tail|--redact-preset') _eda_completion_nargs=1 ;;
         'eda stream tail|--profile') _eda_completion_nargs=1 ;;
         'eda stream tail|--region') _eda_completion_nargs=1 ;;
         'eda stream tail|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -444,6 +452,8 @@ _eda_completion_option() {
         'eda tail bus|--rule') _eda_completion_nargs=1 ;;
         'eda tail bus|--count') _eda_completion_nargs=1 ;;
         'eda tail bus|--timeout') _eda_completion_nargs=1 ;;
+        'eda tail bus|--redact') _eda_completion_nargs=1 ;;
+        'eda tail bus|--redact-preset') _eda_completion_nargs=1 ;;
         'eda tail bus|--profile') _eda_completion_nargs=1 ;;
         'eda tail bus|--region') _eda_completion_nargs=1 ;;
         'eda tail bus|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -457,6 +467,8 @@ _eda_completion_option() {
         'eda tail cleanup|--output'|'eda tail cleanup|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda tail queue|--count') _eda_completion_nargs=1 ;;
         'eda tail queue|--timeout') _eda_completion_nargs=1 ;;
+        'eda tail queue|--redact') _eda_completion_nargs=1 ;;
+        'eda tail queue|--redact-preset') _eda_completion_nargs=1 ;;
         'eda tail queue|--profile') _eda_completion_nargs=1 ;;
         'eda tail queue|--region') _eda_completion_nargs=1 ;;
         'eda tail queue|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -465,6 +477,8 @@ _eda_completion_option() {
         'eda tail topic|--filter-policy') _eda_completion_nargs=1 ;;
         'eda tail topic|--count') _eda_completion_nargs=1 ;;
         'eda tail topic|--timeout') _eda_completion_nargs=1 ;;
+        'eda tail topic|--redact') _eda_completion_nargs=1 ;;
+        'eda tail topic|--redact-preset') _eda_completion_nargs=1 ;;
         'eda tail topic|--profile') _eda_completion_nargs=1 ;;
         'eda tail topic|--region') _eda_completion_nargs=1 ;;
         'eda tail topic|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -488,6 +502,8 @@ _eda_completion_option() {
         'eda trace|--stream') _eda_completion_nargs=1 ;;
         'eda trace|--since') _eda_completion_nargs=1 ;;
         'eda trace|--id-path') _eda_completion_nargs=1 ;;
+        'eda trace|--redact') _eda_completion_nargs=1 ;;
+        'eda trace|--redact-preset') _eda_completion_nargs=1 ;;
         'eda trace|--profile') _eda_completion_nargs=1 ;;
         'eda trace|--region') _eda_completion_nargs=1 ;;
         'eda trace|--endpoint-url') _eda_completion_nargs=1 ;;

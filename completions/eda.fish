@@ -65,6 +65,8 @@ function __eda_nargs
             'eda dlq peek|-n' \
             'eda dlq peek|--group-by' \
             'eda dlq peek|--schema' \
+            'eda dlq peek|--redact' \
+            'eda dlq peek|--redact-preset' \
             'eda dlq peek|--profile' \
             'eda dlq peek|--region' \
             'eda dlq peek|--endpoint-url' \
@@ -97,6 +99,8 @@ function __eda_nargs
             'eda probe|--id-path' \
             'eda probe|--config' \
             'eda probe|-c' \
+            'eda probe|--redact' \
+            'eda probe|--redact-preset' \
             'eda probe|--profile' \
             'eda probe|--region' \
             'eda probe|--endpoint-url' \
@@ -132,6 +136,8 @@ function __eda_nargs
             'eda redrive run|--archive' \
             'eda redrive run|--mode' \
             'eda redrive run|--wait-seconds' \
+            'eda redrive run|--redact' \
+            'eda redrive run|--redact-preset' \
             'eda redrive run|--profile' \
             'eda redrive run|--region' \
             'eda redrive run|--endpoint-url' \
@@ -316,6 +322,8 @@ function __eda_nargs
             'eda stream tail|--count' \
             'eda stream tail|--timeout' \
             'eda stream tail|--poll' \
+            'eda stream tail|--redact' \
+            'eda stream tail|--redact-preset' \
             'eda stream tail|--profile' \
             'eda stream tail|--region' \
             'eda stream tail|--endpoint-url' \
@@ -332,6 +340,8 @@ function __eda_nargs
             'eda tail bus|--rule' \
             'eda tail bus|--count' \
             'eda tail bus|--timeout' \
+            'eda tail bus|--redact' \
+            'eda tail bus|--redact-preset' \
             'eda tail bus|--profile' \
             'eda tail bus|--region' \
             'eda tail bus|--endpoint-url' \
@@ -347,6 +357,8 @@ function __eda_nargs
             'eda tail cleanup|-o' \
             'eda tail queue|--count' \
             'eda tail queue|--timeout' \
+            'eda tail queue|--redact' \
+            'eda tail queue|--redact-preset' \
             'eda tail queue|--profile' \
             'eda tail queue|--region' \
             'eda tail queue|--endpoint-url' \
@@ -356,6 +368,8 @@ function __eda_nargs
             'eda tail topic|--filter-policy' \
             'eda tail topic|--count' \
             'eda tail topic|--timeout' \
+            'eda tail topic|--redact' \
+            'eda tail topic|--redact-preset' \
             'eda tail topic|--profile' \
             'eda tail topic|--region' \
             'eda tail topic|--endpoint-url' \
@@ -386,6 +400,8 @@ function __eda_nargs
             'eda trace|--stream' \
             'eda trace|--since' \
             'eda trace|--id-path' \
+            'eda trace|--redact' \
+            'eda trace|--redact-preset' \
             'eda trace|--profile' \
             'eda trace|--region' \
             'eda trace|--endpoint-url' \
@@ -654,6 +670,9 @@ complete -c eda -n "__eda_at 'eda dlq peek'" -l max -s n -r -f -d 'At most this 
 complete -c eda -n "__eda_at 'eda dlq peek'" -l group-by -r -f -a 'error violation' -d 'Group messages by error signature (the triage view), or by schema violation (with --schema).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l schema -r -f -d "Check each message's event against this schema (JSON Schema Draft 4 or OpenAPI 3) and show its violations."
 complete -c eda -n "__eda_at 'eda dlq peek'" -l force -d 'Peek even a queue with a RedrivePolicy (raises receive counts of live messages).'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda dlq peek'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l region -r -f -d 'AWS region.'
@@ -704,6 +723,9 @@ complete -c eda -n "__eda_at 'eda probe'" -l id-path -r -f -d "Where to stamp th
 complete -c eda -n "__eda_at 'eda probe'" -l config -s c -r -f -d 'Pipeline file whose correlation_id_paths says where to stamp the id (default: ./eda.yaml when it exists).'
 complete -c eda -n "__eda_at 'eda probe'" -l yes -s y -d 'Send without asking (required without a terminal).'
 complete -c eda -n "__eda_at 'eda probe'" -l dry-run -d 'Predict and check; create nothing, send nothing.'
+complete -c eda -n "__eda_at 'eda probe'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda probe'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda probe'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda probe'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda probe'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda probe'" -l region -r -f -d 'AWS region.'
@@ -768,6 +790,10 @@ complete -c eda -n "__eda_at 'eda redrive run'" -l mode -r -f -a 'auto copy nati
 complete -c eda -n "__eda_at 'eda redrive run'" -l yes -s y -d 'Do not ask for confirmation (required without a terminal).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l wait-seconds -r -f -d 'Long-poll wait of each receive (copy mode).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l to-bus -d "EventBridge target DLQs: put each event back on its rule's bus (PutEvents) instead of delivering it to its target; every rule that matches it receives it again."
+complete -c eda -n "__eda_at 'eda redrive run'" -l force -d 'With --archive: append to an existing archive file even if others may read it (its mode is wider than 0600).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda redrive run'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l region -r -f -d 'AWS region.'
@@ -1085,6 +1111,9 @@ complete -c eda -n "__eda_at 'eda stream tail'" -l no-follow -d 'Keep waiting fo
 complete -c eda -n "__eda_at 'eda stream tail'" -l count -r -f -d 'Exit after N matching records.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l timeout -r -f -d 'Exit after this many seconds.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l poll -r -f -d 'Seconds between polls of a shard that had nothing new.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda stream tail'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda stream tail'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l region -r -f -d 'AWS region.'
@@ -1115,6 +1144,9 @@ complete -c eda -n "__eda_at 'eda tail bus'" -l pattern -r -f -d 'Only events ma
 complete -c eda -n "__eda_at 'eda tail bus'" -l rule -r -f -d 'Only the events this rule of the bus matches (its pattern is copied).'
 complete -c eda -n "__eda_at 'eda tail bus'" -l count -r -f -d 'Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.'
 complete -c eda -n "__eda_at 'eda tail bus'" -l timeout -r -f -d 'Stop after this many seconds (exit 0 without --count).'
+complete -c eda -n "__eda_at 'eda tail bus'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda tail bus'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda tail bus'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda tail bus'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda tail bus'" -l region -r -f -d 'AWS region.'
@@ -1142,6 +1174,9 @@ complete -c eda -n "__eda_at 'eda tail cleanup'" -l version -d 'Print the versio
 # eda tail queue
 complete -c eda -n "__eda_at 'eda tail queue'" -l count -r -f -d 'Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.'
 complete -c eda -n "__eda_at 'eda tail queue'" -l timeout -r -f -d 'Stop after this many seconds (exit 0 without --count).'
+complete -c eda -n "__eda_at 'eda tail queue'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda tail queue'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda tail queue'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda tail queue'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda tail queue'" -l region -r -f -d 'AWS region.'
@@ -1156,6 +1191,9 @@ complete -c eda -n "__eda_at 'eda tail queue'" -l version -d 'Print the version 
 complete -c eda -n "__eda_at 'eda tail topic'" -l filter-policy -r -f -d 'Only messages this SNS filter policy admits (JSON; @FILE or file://FILE; - for stdin).'
 complete -c eda -n "__eda_at 'eda tail topic'" -l count -r -f -d 'Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.'
 complete -c eda -n "__eda_at 'eda tail topic'" -l timeout -r -f -d 'Stop after this many seconds (exit 0 without --count).'
+complete -c eda -n "__eda_at 'eda tail topic'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda tail topic'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda tail topic'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda tail topic'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda tail topic'" -l region -r -f -d 'AWS region.'
@@ -1193,6 +1231,9 @@ complete -c eda -n "__eda_at 'eda trace'" -l since -r -f -d 'Look back this far 
 complete -c eda -n "__eda_at 'eda trace'" -l id-path -r -f -d 'Another body path that carries the id (e.g. detail.order.ref). Repeatable.'
 complete -c eda -n "__eda_at 'eda trace'" -l insights -d 'Search logs with one Logs Insights query (large volumes).'
 complete -c eda -n "__eda_at 'eda trace'" -l force -d "Also read queues with a RedrivePolicy (raises their messages' receive counts)."
+complete -c eda -n "__eda_at 'eda trace'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda trace'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda trace'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda trace'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda trace'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda trace'" -l region -r -f -d 'AWS region.'

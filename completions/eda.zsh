@@ -213,6 +213,9 @@ _eda__dlq__peek() {
         '(--group-by)--group-by=[Group messages by error signature (the triage view), or by schema violation (with --schema).]:group-by:(error violation)' \
         '(--schema)--schema=[Check each message'"'"'s event against this schema (JSON Schema Draft 4 or OpenAPI 3) and show its violations.]:file|registry\:registry/name[@version: ' \
         '(--force)--force[Peek even a queue with a RedrivePolicy (raises receive counts of live messages).]' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -280,6 +283,9 @@ _eda__probe() {
         '(--yes -y)--yes[Send without asking (required without a terminal).]' \
         '(--yes -y)-y[Send without asking (required without a terminal).]' \
         '(--dry-run)--dry-run[Predict and check; create nothing, send nothing.]' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -389,6 +395,10 @@ _eda__redrive__run() {
         '(--yes -y)-y[Do not ask for confirmation (required without a terminal).]' \
         '(--wait-seconds)--wait-seconds=[Long-poll wait of each receive (copy mode).]:seconds: ' \
         '(--to-bus)--to-bus[EventBridge target DLQs: put each event back on its rule'"'"'s bus (PutEvents) instead of delivering it to its target; every rule that matches it receives it again.]' \
+        '(--force)--force[With --archive: append to an existing archive file even if others may read it (its mode is wider than 0600).]' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -924,6 +934,9 @@ _eda__stream__tail() {
         '(--count)--count=[Exit after N matching records.]:count: ' \
         '(--timeout)--timeout=[Exit after this many seconds.]:seconds: ' \
         '(--poll)--poll=[Seconds between polls of a shard that had nothing new.]:seconds: ' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -985,6 +998,9 @@ _eda__tail__bus() {
         '(--rule)--rule=[Only the events this rule of the bus matches (its pattern is copied).]:rule: ' \
         '(--count)--count=[Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.]:n: ' \
         '(--timeout)--timeout=[Stop after this many seconds (exit 0 without --count).]:seconds: ' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -1022,6 +1038,9 @@ _eda__tail__queue() {
     _arguments -s -S : \
         '(--count)--count=[Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.]:n: ' \
         '(--timeout)--timeout=[Stop after this many seconds (exit 0 without --count).]:seconds: ' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -1041,6 +1060,9 @@ _eda__tail__topic() {
         '(--filter-policy)--filter-policy=[Only messages this SNS filter policy admits (JSON; @FILE or file://FILE; - for stdin).]:json: ' \
         '(--count)--count=[Stop after N events (exit 0); with --timeout, exit 1 when fewer arrived.]:n: ' \
         '(--timeout)--timeout=[Stop after this many seconds (exit 0 without --count).]:seconds: ' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -1092,6 +1114,9 @@ _eda__trace() {
         '*--id-path=[Another body path that carries the id (e.g. detail.order.ref). Repeatable.]:path: ' \
         '(--insights)--insights[Search logs with one Logs Insights query (large volumes).]' \
         '(--force)--force[Also read queues with a RedrivePolicy (raises their messages'"'"' receive counts).]' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \

@@ -37,6 +37,11 @@ def test_demo_runs_every_step_and_leaves_nothing_running() -> None:
     violations = out.split("$ eda dlq peek eu-fulfilment-dlq", 1)[1].split("\n\n", 1)[0]
     customer = next(line for line in violations.splitlines() if line.startswith("$.detail.customerId"))
     assert customer.split()[1:3] == ["required", "3"], violations
+    # Up close, the legacy producer's card numbers are masked by the sandbox's eda.yaml (redact: preset pci).
+    close = out.split("$ eda dlq peek payments-dlq\n", 1)[1].split("\n\n3", 1)[0].split("\n4. ", 1)[0]
+    assert '"number": "<card ••••1111>"' in close and '"number": "<card ••••4444>"' in close, close
+    assert "4111 1111 1111 1111" not in out and "5555-5555-5555-4444" not in out
+    assert "masking message contents as eda.yaml says: preset pci" in result.stderr
     # The probe: the EU order reaches eu-fulfilment; fraud-review filters it out, and says why.
     probe = out.split("$ eda probe", 1)[1].split("\n\n", 1)[0]
     eu_line = next(line for line in probe.splitlines() if line.startswith("eu-fulfilment"))

@@ -78,11 +78,19 @@ class AwsSession:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._account: str | None = None
+        self._guarded = False
 
     # -- where we are -------------------------------------------------------------------------
 
     @property
     def boto_session(self) -> boto3.Session:
+        if not self._guarded:  # before any call (assuming a role with --role-arn is one), even a given session's
+            self._guarded = True
+            guarded = _guard_debug_log()
+            if self._boto_session is None:
+                self._boto_session = self._make_session()
+            if guarded:
+                _remember_credentials(self._boto_session)
         if self._boto_session is None:
             self._boto_session = self._make_session()
         return self._boto_session
@@ -297,6 +305,8 @@ class AwsSession:
             return make(service, region_name=region, endpoint_url=endpoint, config=config, **kwargs)
 
         source = base.get_credentials()
+        if source is not None and _guard_debug_log():
+            _remember_credentials(base)
         if source is None:
             raise AwsError(
                 f"--role-arn needs credentials to assume {self.settings.role_arn} with, and none were found",
@@ -315,6 +325,34 @@ class AwsSession:
         core = botocore.session.Session()
         core._credentials = credentials  # type: ignore[attr-defined]  # how botocore's own role profiles do it
         return boto3.Session(botocore_session=core, region_name=region)
+
+
+def _guard_debug_log() -> bool:
+    """Before the first AWS call: --debug's log (botocore at DEBUG) never shows a credential (aws/debuglog.py).
+    Whether it is on (then the session's credentials are remembered too, once it has them)."""
+    import logging
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG) and not logging.getLogger("botocore").isEnabledFor(
+            logging.DEBUG):
+        return False
+    from eda_cli.aws.debuglog import guard_logging
+
+    guard_logging()
+    return True
+
+
+def _remember_credentials(session: boto3.Session) -> None:
+    """The values of the session's credentials, for the debug log's filter to take out wherever they appear."""
+    from eda_cli.aws.debuglog import guard_logging
+
+    try:
+        credentials = session.get_credentials()
+        if credentials is None:
+            return
+        frozen = credentials.get_frozen_credentials()  # with --role-arn: AssumeRole, under the filter already
+    except Exception:  # credentials that cannot be read yet are for the first call to report
+        return
+    guard_logging([frozen.access_key, frozen.secret_key, frozen.token])
 
 
 #: Credentials for the embedded sandbox (moto accepts any).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shlex
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import typer
 
@@ -15,6 +16,8 @@ from eda_cli.errors import EdaError, ExitCode
 STEPS: list[tuple[str, list[str]]] = [
     ("Where are poison messages piling up?", ["dlq", "inspect"]),
     ("What are they? (peeked, not consumed)", ["dlq", "peek", "payments-dlq", "--group-by", "error"]),
+    ("Up close: the legacy producer sends card numbers; the sandbox's eda.yaml (redact: preset pci) masks them",
+     ["dlq", "peek", "payments-dlq"]),
     ("The Lambda DLQ, grouped by the error Lambda recorded",
      ["dlq", "peek", "notify-lambda-dlq", "--group-by", "error"]),
     ("A producer release changed the order event: the EU fulfilment DLQ against the consumers' schema",
@@ -44,7 +47,8 @@ STEPS: list[tuple[str, list[str]]] = [
 EVENTS_PLACEHOLDER = "{events}"
 #: `{schemas}` in a step's arguments: the event schemas shipped in eda_cli/sandbox/schemas/.
 SCHEMAS_PLACEHOLDER = "{schemas}"
-#: `{tmp}` in a step's arguments: a directory that lives as long as the demo (redrive's archive).
+#: `{tmp}` in a step's arguments: a directory that lives as long as the demo (redrive's archive). The steps run
+#: there, with the sandbox's pipeline file (eda_cli/sandbox/eda.yaml) as ./eda.yaml, as a team's repository has it.
 TMP_PLACEHOLDER = "{tmp}"
 
 
@@ -55,6 +59,23 @@ def _sandbox_environment(endpoint_url: str, region: str) -> AbstractContextManag
     remove = ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "EDA_ROLE_ARN"]
     return environment({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_REGION": region, "EDA_ENDPOINT_URL": endpoint_url}, remove=remove)
+
+
+def _sandbox_file(name: str) -> str:
+    from eda_cli import sandbox
+
+    return os.path.join(os.path.dirname(sandbox.__file__), name)
+
+
+@contextmanager
+def _working_directory(path: str) -> Iterator[None]:
+    """Run the steps in `path` (where ./eda.yaml is the sandbox's), and come back after."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def _events_dir(kind: str = "events") -> str:
@@ -115,7 +136,8 @@ def demo(
         )
         globals_ = [] if app_.color else ["--no-color"]
         schemas = _events_dir("schemas")
-        with _sandbox_environment(server.endpoint_url, region):
+        shutil.copyfile(_sandbox_file("eda.yaml"), os.path.join(tmp, "eda.yaml"))
+        with _sandbox_environment(server.endpoint_url, region), _working_directory(tmp):
             for number, (title, step) in enumerate(STEPS, start=1):
                 args = [a.replace(EVENTS_PLACEHOLDER, _events_dir()).replace(SCHEMAS_PLACEHOLDER, schemas)
                         .replace(TMP_PLACEHOLDER, tmp) for a in step]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds, region_and_account
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
@@ -197,6 +198,9 @@ def peek_cmd(
     force: bool = typer.Option(
         False, "--force", help="Peek even a queue with a RedrivePolicy (raises receive counts of live messages)."
     ),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Show messages WITHOUT consuming them: nothing is deleted, visibility is put back at once.
 
@@ -204,12 +208,15 @@ def peek_cmd(
     message attributes of every type, FIFO group, and Lambda/SNS error attributes; a message over or
     within 10% of EventBridge's 256 KB limit (or SQS's 1 MiB) is flagged. With --schema, each message's
     event (inside its SNS envelope, if any) is checked and its violations shown; --group-by violation
-    counts the messages per violation (JSON path, what the schema says).
+    counts the messages per violation (JSON path, what the schema says). --redact and --redact-preset
+    (or eda.yaml's redact:) mask bodies, attributes and what a violation quotes in every output format;
+    --group-by error still groups by the unmasked error.
 
-    Example: eda dlq peek payments-dlq --max 50 --group-by error
+    Example: eda dlq peek payments-dlq --max 50 --group-by error --redact-preset pci
     Example: eda dlq peek orders-dlq --schema order-created.json --group-by violation
     """
     from eda_cli.aws.resolve import resolve_queue
+    from eda_cli.core import redact as masking
     from eda_cli.core.dlq import group_by_error, peek
 
     app_ = ctx_of(ctx)
@@ -222,6 +229,7 @@ def peek_cmd(
         from eda_cli.core.schemas import Checker
 
         checker = Checker(load_schema(app_, schema))
+    masker = redactor(app_, redact, redact_preset, no_redact)
     session = app_.session
     sqs = session.client("sqs")
     ref = resolve_queue(sqs, queue, session.region, session.where())
@@ -238,9 +246,9 @@ def peek_cmd(
             exit_with(ExitCode.INTERRUPTED)
         from eda_cli.core.dlq import check_messages
 
-        checked = check_messages(result.messages, checker)
+        checked = masking.results.checks(check_messages(result.messages, checker), result, masker)
         if group_by is GroupBy.error:
-            groups = group_by_error(result.messages)
+            groups = masking.results.groups(group_by_error(result.messages), masker)
             app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups),
                                problems=result.problems)
         elif group_by is GroupBy.violation:
@@ -252,10 +260,11 @@ def peek_cmd(
             app_.renderer.emit({"queue": result.queue.name, **checked.to_dict()}, violations_view(checked, title),
                                problems=result.problems)
         else:
+            shown = masking.results.peek(result, masker)
             by_id = {c.ref: c for c in checked.checks}
             items = [{**m.to_dict(), **_check_fields(by_id[m.message_id], checker is not None)}
-                     for m in result.messages]
-            app_.renderer.emit(items, lambda r: _print_messages(r, result, by_id, checker is not None),
+                     for m in shown.messages]
+            app_.renderer.emit(items, lambda r: _print_messages(r, shown, by_id, checker is not None),
                                problems=result.problems)
         _warn_sizes(app_.renderer, checked)
         exit_with(ExitCode.PARTIAL if result.not_restored else ExitCode.OK)
@@ -320,7 +329,7 @@ def _print_messages(renderer: Renderer, result: PeekResult, checks: dict[str, Ev
             renderer.text(f"  attr {name} ({attr['type']}) = {attr['value']}")
         body = unwrap_envelope(m.body)
         if isinstance(body, (dict, list)):
-            text = json.dumps(body, indent=2, sort_keys=True)
+            text = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)
             note = "  body (SNS message):" if body is not m.body else "  body:"
             renderer.text(note)
             for line in text.splitlines():

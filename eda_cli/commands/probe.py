@@ -8,11 +8,13 @@ import typer
 
 from eda_cli.commands._common import confirm, ctx_of, exit_with, read_argument, require_confirmation
 from eda_cli.commands._pipeline import config_option
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
     from eda_cli.core.probe import ProbePlan, ProbeResult
+    from eda_cli.core.redact import Redactor
     from eda_cli.render import Renderer
 
 _WHAT = "probe sends a real event into the pipeline, where its consumers will act on it"
@@ -55,6 +57,9 @@ def probe(
                                        "(default: ./eda.yaml when it exists)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Send without asking (required without a terminal)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Predict and check; create nothing, send nothing."),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Send one event and report, per target, whether it arrived, how fast, and if not, why not.
 
@@ -66,6 +71,8 @@ def probe(
     checked too (the queue exists, its policy lets the rule or topic send). Exit 0 when every
     predicted or expected target got it, 1 when one did not, 3 on an AWS error. It sends a real
     event: it asks first (--yes skips that). The taps are removed on every exit, as tail's are.
+    --redact and --redact-preset (or the pipeline file's redact:) mask the event's values where the
+    reasons quote them; the event itself is sent as given.
 
     Example: eda probe --bus orders-bus --event @order.json --expect fraud-review --yes
     """
@@ -83,6 +90,7 @@ def probe(
     payload = _json_object(event if event is not None else message, "--event" if event is not None else "--message")
     attrs = _json_object(attributes, "--attributes") if attributes is not None else None
     path = _id_path(app_, id_path, config, bus is not None)
+    masker = redactor(app_, redact, redact_preset, no_redact, config)
     if not dry_run:
         require_confirmation(yes, _WHAT, _HINT)
     session = app_.session
@@ -99,10 +107,11 @@ def probe(
         sns = session.client("sns")
         plan = plan_topic(sns, resolve_topic(sns, topic or "", where), payload, id_path=path,
                           correlation_id=correlation_id, attributes=attrs, expect=expected, where=where)
-    _run(app_, plan, timeout=timeout, settle=settle, yes=yes, dry_run=dry_run)
+    _run(app_, plan, timeout=timeout, settle=settle, yes=yes, dry_run=dry_run, masker=masker)
 
 
-def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, yes: bool, dry_run: bool) -> None:
+def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, yes: bool, dry_run: bool,
+         masker: Redactor | None = None) -> None:
     import time
 
     from eda_cli.commands.tail import say_removed, warn_stale_taps
@@ -121,11 +130,11 @@ def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, ye
     if dry_run:
         result = probe.result(timeout)
         renderer.note(f"dry run: nothing created, nothing sent; {len(probe.feeds)} tap(s) would be created")
-        _emit(renderer, result, dry_run=True)
+        _emit(renderer, result, dry_run=True, masker=masker)
         return
     if not probe.feeds:
         result = probe.result(timeout)
-        _emit(renderer, result, dry_run=True)
+        _emit(renderer, result, dry_run=True, masker=masker)
         renderer.note("nothing to prove: no rule or subscription is predicted to route the event anywhere, and no "
                       "--expect target was given; nothing was sent")
         exit_with(ExitCode.FINDING)
@@ -151,7 +160,7 @@ def _run(app_: AppContext, plan: ProbePlan, *, timeout: float, settle: float, ye
     if interrupted:
         renderer.note("interrupted" + ("" if result.sent_at is None else ": the probe was sent; "
                                        "what arrived before the interruption is shown"))
-    _emit(renderer, result, partial=interrupted)
+    _emit(renderer, result, partial=interrupted, masker=masker)
     if interrupted:
         exit_with(ExitCode.INTERRUPTED)
     exit_with(ExitCode.OK if result.ok else ExitCode.FINDING)
@@ -211,7 +220,12 @@ RECORD_COLUMNS = ("correlation_id", "target", "via", "predicted", "expected", "a
                   "reason", "checked")
 
 
-def _emit(renderer: Renderer, result: ProbeResult, *, dry_run: bool = False, partial: bool | None = None) -> None:
+def _emit(renderer: Renderer, result: ProbeResult, *, dry_run: bool = False, partial: bool | None = None,
+          masker: Redactor | None = None) -> None:
+    if masker is not None:
+        from eda_cli.core import redact as masking
+
+        result = masking.results.probe(result, masker)
     doc = result.to_dict()
     records = [{"correlation_id": doc["correlation_id"], **target} for target in doc["targets"]]
     renderer.emit(doc, lambda r: _print(r, result, dry_run=dry_run), records=records, columns=RECORD_COLUMNS,

@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from eda_cli.commands._common import confirm, ctx_of, exit_with, read_pattern, require_confirmation
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode
 from eda_cli.render import Renderer, TableView
 
@@ -187,6 +188,12 @@ def run_cmd(
         help="EventBridge target DLQs: put each event back on its rule's bus (PutEvents) instead of delivering it "
         "to its target; every rule that matches it receives it again.",
     ),
+    force: bool = typer.Option(
+        False, "--force", help="With --archive: append to an existing archive file even if others may read it "
+        "(its mode is wider than 0600)."),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Move messages from a DLQ back to their source queue(s), or --to another queue.
 
@@ -203,6 +210,11 @@ def run_cmd(
     the topic. A Lambda function's DLQ or on-failure destination: the function is invoked again
     asynchronously with the original event.
 
+    The archive (--archive) holds every body and attribute as received: it is created readable by
+    its owner only (mode 0600), an existing one that others may read is refused unless --force, and
+    nothing in it is masked. --redact and --redact-preset (or eda.yaml's redact:) mask only the
+    bodies a --dry-run shows as its sample.
+
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """
     from eda_cli.aws.resolve import resolve_queue
@@ -211,6 +223,12 @@ def run_cmd(
     app_ = ctx_of(ctx)
     renderer = app_.renderer
     matcher = _matcher(filter_)
+    if dry_run:  # only a dry run shows bodies (its sample); the archive and the move are never masked
+        masker = redactor(app_, redact, redact_preset, no_redact)
+    else:
+        from eda_cli.core.redact import Redactor
+
+        masker = Redactor.build(redact or (), redact_preset or ())  # checked all the same: exit 2 when bad
     options = RedriveOptions(
         max_messages=max_messages,
         rate=rate,
@@ -222,6 +240,8 @@ def run_cmd(
         matcher=matcher,
         filter_text=filter_,
         to_bus=to_bus,
+        redactor=masker,
+        force_archive=force,
     )
     options.validate()
     if not dry_run:

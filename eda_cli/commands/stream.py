@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with, read_pattern
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -57,6 +58,9 @@ def tail_cmd(
                                          help="Exit after this many seconds."),
     poll: float = typer.Option(1.0, "--poll", min=0.1, max=60.0, metavar="SECONDS",
                                help="Seconds between polls of a shard that had nothing new."),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Tail a table's DynamoDB stream: inserts, modifications and removals, with a diff of each.
 
@@ -64,14 +68,17 @@ def tail_cmd(
     stream rolls over. Numbers are exact, sets are sorted lists, binary is base64. A REMOVE done
     by TTL is marked as a TTL expiry. --output jsonl writes one record per line for jq; --output
     json writes an array, with --no-follow or --count. Exit 1 when --count records did not arrive
-    before --timeout or the end of the stream.
+    before --timeout or the end of the stream. --redact and --redact-preset (or eda.yaml's redact:)
+    mask keys and images; a masked field that changed is shown as changed, without either value.
 
     Example: eda stream tail orders --from 15m --changed status --output jsonl | jq .keys
     """
+    from eda_cli.core import redact as masking
     from eda_cli.core.streams import Notice, StreamTail, TailOptions, parse_events, stream_arn_for
 
     app_ = ctx_of(ctx)
     renderer = app_.renderer
+    masker = redactor(app_, redact, redact_preset, no_redact)
     output = app_.output
     if output not in ("table", "json", "jsonl"):
         raise UsageError(f"stream tail writes table, jsonl or json, not {output}",
@@ -103,7 +110,9 @@ def tail_cmd(
         for item in tail:
             if isinstance(item, Notice):
                 _notice(renderer, item)
-            elif output == "jsonl":
+                continue
+            item = masking.results.change(item, masker)
+            if output == "jsonl":
                 renderer.raw(_dumps(item.to_dict()) + "\n")
             elif output == "json":
                 collected.append(item.to_dict())
@@ -207,7 +216,9 @@ def change_lines(change: Change, key_names: tuple[str, ...]) -> list[Line]:
         lines.append([("    (no attribute changed: the item was rewritten with the same values)", "dim")])
     for d in diffs:
         style = _OP_STYLES[d.op]
-        if d.op == "+":
+        if d.masked:
+            text = f"    ~ {d.path}: changed (masked: {_value(d.new)})"
+        elif d.op == "+":
             text = f"    + {d.path}: {_value(d.new)}"
         elif d.op == "-":
             text = f"    - {d.path}: {_value(d.old)}"

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from eda_cli.commands._common import confirm, ctx_of, exit_with, read_pattern, require_confirmation
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from eda_cli.context import AppContext
+    from eda_cli.core.redact import Redactor
     from eda_cli.core.tap import Delivery, Tap, TapResource
     from eda_cli.render import Renderer
 
@@ -45,12 +47,16 @@ def bus_cmd(
                                     help="Only the events this rule of the bus matches (its pattern is copied)."),
     count: int | None = typer.Option(None, "--count", min=1, metavar="N", help=_COUNT_HELP),
     timeout: float | None = typer.Option(None, "--timeout", min=0.0, metavar="SECONDS", help=_TIMEOUT_HELP),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Print the events on a bus as they arrive: all of them, or those matching --pattern or --rule.
 
     A temporary rule on the bus sends copies to a temporary queue that only that rule may write to;
     eda receives and deletes them there (the queue is its own). -o jsonl prints each event exactly
-    as EventBridge delivered it, one a line; -o json prints a list at the end.
+    as EventBridge delivered it, one a line (but for what --redact, --redact-preset or eda.yaml's
+    redact: mask); -o json prints a list at the end.
 
     Example: eda tail bus orders-bus --rule eu-orders --timeout 60 -o jsonl
     """
@@ -60,6 +66,7 @@ def bus_cmd(
         raise UsageError("--pattern and --rule both choose the events: give one of them")
     app_ = ctx_of(ctx)
     _check_output(app_)
+    masker = redactor(app_, redact, redact_preset, no_redact)
     session = app_.session
     events = session.client("events")
     bus_name = bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
@@ -69,7 +76,8 @@ def bus_cmd(
         text = _rule_pattern(events, rule, bus_name)
     else:
         text = MATCH_ALL
-    _tail(app_, [lambda tap, created: tap.open_bus(bus_name, text, created)], count, timeout, events=events)
+    _tail(app_, [lambda tap, created: tap.open_bus(bus_name, text, created)], count, timeout, masker=masker,
+          events=events)
 
 
 @app.command("topic")
@@ -82,12 +90,16 @@ def topic_cmd(
     ),
     count: int | None = typer.Option(None, "--count", min=1, metavar="N", help=_COUNT_HELP),
     timeout: float | None = typer.Option(None, "--timeout", min=0.0, metavar="SECONDS", help=_TIMEOUT_HELP),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Print the messages published to a topic as they arrive, with their subject and attributes.
 
     A temporary queue is subscribed to the topic (raw delivery off, so attributes show; with
     --filter-policy when given). -o jsonl prints each SNS notification exactly as delivered, one a
-    line; -o json prints a list at the end.
+    line (but for what --redact, --redact-preset or eda.yaml's redact: mask, the Message included);
+    -o json prints a list at the end.
 
     Example: eda tail topic orders --filter-policy '{"type": ["order.created"]}' --count 1
     """
@@ -96,10 +108,12 @@ def topic_cmd(
     app_ = ctx_of(ctx)
     _check_output(app_)
     policy = _json_option(filter_policy, "--filter-policy", "sns") if filter_policy is not None else None
+    masker = redactor(app_, redact, redact_preset, no_redact)
     session = app_.session
     sns = session.client("sns")
     arn = resolve_topic(sns, topic, session.where())
-    _tail(app_, [lambda tap, created: tap.open_topic(arn, policy, created)], count, timeout, sns=sns)
+    _tail(app_, [lambda tap, created: tap.open_topic(arn, policy, created)], count, timeout, masker=masker,
+          sns=sns)
 
 
 @app.command("queue")
@@ -108,6 +122,9 @@ def queue_cmd(
     queue: str = typer.Argument(..., metavar="NAME|URL|ARN", help="The queue whose traffic to watch."),
     count: int | None = typer.Option(None, "--count", min=1, metavar="N", help=_COUNT_HELP),
     timeout: float | None = typer.Option(None, "--timeout", min=0.0, metavar="SECONDS", help=_TIMEOUT_HELP),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Print what arrives at a queue without consuming it: what feeds the queue is tapped instead.
 
@@ -126,6 +143,7 @@ def queue_cmd(
 
     app_ = ctx_of(ctx)
     _check_output(app_)
+    masker = redactor(app_, redact, redact_preset, no_redact)
     session = app_.session
     sqs, events, sns = session.client("sqs"), session.client("events"), session.client("sns")
     ref = resolve_queue(sqs, queue, session.region, session.where())
@@ -152,7 +170,7 @@ def queue_cmd(
                   "seen)")
     openers: list[Opener] = [feed.open for feed in found.feeds]
     _tail(app_, openers, count, timeout, [f.describe() for f in found.feeds] if len(found.feeds) > 1 else None,
-          events=events, sns=sns)
+          masker=masker, events=events, sns=sns)
 
 
 @app.command("cleanup")
@@ -203,9 +221,12 @@ _CLEANUP_HINT = "pass --yes to confirm, or --dry-run to list them"
 
 
 def _tail(app_: AppContext, openers: list[Opener],
-          count: int | None, timeout: float | None, labels: list[str] | None = None, **clients: Any) -> None:
-    """Warn about stale taps, open one tap per opener, print what arrives on any of them, and remove every
-    tap on every way out. `labels` name each tap's feed in the human view (when there are several)."""
+          count: int | None, timeout: float | None, labels: list[str] | None = None, *,
+          masker: Redactor | None = None, **clients: Any) -> None:
+    """Warn about stale taps, open one tap per opener, print what arrives on any of them (masked by
+    `masker`), and remove every tap on every way out. `labels` name each tap's feed in the human view
+    (when there are several)."""
+    from eda_cli.core import redact as masking
     from eda_cli.core.tap import Tap, close_all
     from eda_cli.core.tap.fanin import receive_all
     from eda_cli.interrupts import deferred_interrupts, interruptible
@@ -229,6 +250,8 @@ def _tail(app_: AppContext, openers: list[Opener],
                     if not cancel.is_set():  # a Ctrl-C during setup: straight to the teardown
                         for index, delivery in receive_all(taps, count=count, timeout=timeout, cancel=cancel):
                             received += 1
+                            if masker is not None:
+                                delivery = masking.results.delivery(delivery, masker)
                             _show(renderer, delivery, collected, labels[index] if labels else None)
             except KeyboardInterrupt:
                 pass

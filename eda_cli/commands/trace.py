@@ -10,6 +10,7 @@ import typer
 
 from eda_cli.commands._common import ctx_of, exit_with, read_since
 from eda_cli.commands._pipeline import config_errors, config_option
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
@@ -50,22 +51,28 @@ def trace(
         False, "--insights", help="Search logs with one Logs Insights query (large volumes)."),
     force: bool = typer.Option(
         False, "--force", help="Also read queues with a RedrivePolicy (raises their messages' receive counts)."),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Follow one correlation id through the pipeline and print one timeline and a verdict.
 
     Looks in the resources named by flags; else in the pipeline file's; else in every DLQ,
     idempotency table, DynamoDB stream, state machine and log group of the region. Queues are
     read like `dlq peek` (nothing consumed, visibility put back at once). Exit 0 found, 1 not
-    found, 4 when some places could not be searched (listed, with why).
+    found, 4 when some places could not be searched (listed, with why). --redact and
+    --redact-preset (or the pipeline file's redact:) mask bodies, items, inputs and log lines.
 
-    Example: eda trace corr-0006 --since 2h
+    Example: eda trace corr-0006 --since 2h --redact-preset pci,pii
     """
+    from eda_cli.core import redact as masking
     from eda_cli.core.trace import TraceOptions, id_paths, plan_for, plan_from_flags, run_trace
 
     app_ = ctx_of(ctx)
     cid = correlation_id.strip()
     if not cid:
         raise UsageError("the correlation id is empty")
+    masker = redactor(app_, redact, redact_preset, no_redact, config)
     now = time.time()
     start = read_since(since, now)
     extra_paths = list(id_path or [])
@@ -81,7 +88,8 @@ def trace(
         app_.renderer.warn(warning)
     options = TraceOptions(correlation_id=cid, id_paths=id_paths(extra_paths, scope.spec.correlation_id_paths),
                            since=start, until=now, insights=insights, force=force)
-    result = run_trace(session.client, scope.plan, options, region=region, where=session.where())
+    result = masking.results.trace(run_trace(session.client, scope.plan, options, region=region,
+                                             where=session.where()), masker)
     renderer = app_.renderer
     # jsonl and csv: one record per hit, shaped as in -o json's "hits"; the verdict goes to stderr.
     renderer.emit(result.to_dict(), lambda r: _human(r, result), records=[h.to_dict() for h in result.hits],

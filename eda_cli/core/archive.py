@@ -14,6 +14,11 @@ SendMessageBatch, so any message that left the DLQ can be sent again from the ar
 
 A run killed while writing can leave a last line cut short: that batch was never sent (the line
 comes first), so readers skip such lines and writers start a fresh line after them.
+
+An archive holds every body and attribute exactly as received (card numbers, emails: nothing is masked;
+it exists to re-send the exact messages): it is created readable and writable by its owner only (0600)
+whatever the umask, and an existing file that others may read or write is refused (`ArchiveExposed`)
+unless the caller forces it.
 """
 
 from __future__ import annotations
@@ -21,13 +26,64 @@ from __future__ import annotations
 import base64
 import json
 import os
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from eda_cli.errors import UsageError
+
 FORMAT = "eda-redrive-archive/1"
+#: The mode of a new archive: its owner's only.
+ARCHIVE_MODE = 0o600
+
+
+class ArchiveExposed(UsageError):
+    """The archive file exists with a mode that lets others read or write it (exit 2)."""
+
+    def __init__(self, path: str, mode: int) -> None:
+        super().__init__(
+            f"the archive {path} exists with mode {mode:04o}: others could read the messages eda would append "
+            "(bodies and attributes, unmasked)",
+            hint=f"chmod 600 {path} first, name a new file, or pass --force to append anyway")
+        self.path = path
+        self.mode = mode
+
+
+def check_archive_target(path: str, force: bool = False) -> None:
+    """Before anything moves: an existing archive others may read or write is refused unless `force`."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # absent (created 0600), or unreadable: opening it says why
+    if stat.S_ISREG(mode) and mode & 0o077 and not force:
+        raise ArchiveExposed(path, stat.S_IMODE(mode))
+
+
+def open_archive(path: str, force: bool = False) -> tuple[int, bool]:
+    """(a file descriptor to append to, whether the file is new). A new file is 0600 whatever the umask; an
+    existing one that others may read or write is refused unless `force` (checked on the open file)."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, ARCHIVE_MODE)
+    except FileExistsError:
+        fd = os.open(path, flags)
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISREG(mode) and mode & 0o077 and not force:
+                raise ArchiveExposed(path, stat.S_IMODE(mode))
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, False
+    try:
+        os.fchmod(fd, ARCHIVE_MODE)  # the umask may have taken bits away; never let it add any
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, True
 
 
 @dataclass(frozen=True)
@@ -189,11 +245,13 @@ def read_archive(path: str) -> Iterator[ArchivedMessage | BadLine]:
 class ArchiveWriter:
     """Appends lines and makes them durable (flush + fsync) before `append` returns. Thread-safe."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, force: bool = False) -> None:
         self.path = path
         self._lock = threading.Lock()
-        existed = os.path.exists(path)
-        self._file = open(path, "ab")  # noqa: SIM115 - closed by close()
+        fd, created = open_archive(path, force)
+        existed = not created
+        self._file = os.fdopen(fd, "ab")
+        self._file.seek(0, os.SEEK_END)
         if existed and self._file.tell() > 0 and not _ends_with_newline(path):
             # A killed run left half a line: start ours on a fresh one so no record is glued to it.
             self._file.write(b"\n")

@@ -25,6 +25,7 @@ DISCOVERY_ACTIONS: tuple[str, ...] = (
     "sqs:ListQueues",
     "sqs:GetQueueAttributes",
     "sns:ListTopics",
+    "sns:GetTopicAttributes",
     "sns:ListSubscriptions",
     "sns:GetSubscriptionAttributes",
     "events:ListEventBuses",

@@ -157,6 +157,8 @@ class FieldDiff:
     path: str
     old: Any = None
     new: Any = None
+    #: The values shown are masked (eda_cli.core.redact) and the same on both sides, though the field changed.
+    masked: bool = False
 
 
 _ABSENT: Final = object()
@@ -242,6 +244,9 @@ class Change:
     #: Seconds since the epoch (ApproximateCreationDateTime), for filtering; not in the JSON row.
     epoch: float | None = None
     view_type: str | None = None
+    #: The diff, when it was worked out before the images were masked (eda_cli.core.redact): a masked field
+    #: that changed still shows as changed.
+    diffs: tuple[FieldDiff, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -258,7 +263,7 @@ class Change:
         }
 
     def field_diffs(self) -> list[FieldDiff]:
-        return diff_images(self.old, self.new)
+        return list(self.diffs) if self.diffs is not None else diff_images(self.old, self.new)
 
 
 def to_change(record: Mapping[str, Any], table: str, shard: str) -> Change:

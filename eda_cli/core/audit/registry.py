@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
-from eda_cli.core.audit import dynamodb, events, lambda_mappings, pipeline_file, sns, sqs, stepfunctions
+from eda_cli.core.audit import access, dynamodb, events, lambda_mappings, pipeline_file, sns, sqs, stepfunctions
 from eda_cli.core.audit.base import AuditRule
 from eda_cli.core.audit.model import AuditReport, RuleInfo
 from eda_cli.core.pipeline.model import Pipeline
@@ -16,6 +16,7 @@ ALL_RULES: tuple[AuditRule, ...] = (
     *pipeline_file.RULES,
     *sqs.RULES,
     *sns.RULES,
+    *access.RULES,
     *events.RULES,
     *dynamodb.RULES,
     *lambda_mappings.RULES,

@@ -217,5 +217,8 @@ def group_by_error(messages: tuple[Message, ...] | list[Message]) -> list[Group]
 
 
 def body_preview(body: Any, limit: int = 80) -> str:
-    text = json.dumps(body, sort_keys=True, separators=(",", ":")) if not isinstance(body, str) else body
+    if isinstance(body, str):
+        text = body
+    else:
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."

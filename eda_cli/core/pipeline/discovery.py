@@ -175,6 +175,8 @@ def discover(
     tasks: list[_Task] = []
     for url in listed.get("sqs:queues", []):
         tasks.append(_Task("queue", url, partial(calls.queue_attributes, url)))
+    for topic in listed.get("sns:topics", []):
+        tasks.append(_Task("topic", topic["TopicArn"], partial(calls.topic_attributes, topic["TopicArn"])))
     for sub in listed.get("sns:subscriptions", []):
         arn = sub.get("SubscriptionArn", "")
         if arn.startswith("arn:"):  # "PendingConfirmation" has no attributes to read
@@ -209,7 +211,8 @@ def discover(
              for url in listed.get("sqs:queues", []) if ("queue", url) in answers),
             key=lambda q: q.name,
         )),
-        topics=tuple(sorted((Topic(name_from_arn(t["TopicArn"]), t["TopicArn"])
+        topics=tuple(sorted((Topic(name_from_arn(t["TopicArn"]), t["TopicArn"],
+                                   _topic_policy(answers.get(("topic", t["TopicArn"]))))
                              for t in listed.get("sns:topics", [])), key=lambda t: t.name)),
         subscriptions=tuple(
             _subscription(s, answers.get(("subscription", s.get("SubscriptionArn", ""))))
@@ -247,6 +250,11 @@ def discover(
     )
 
 
+def _topic_policy(attributes: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    policy = _loads((attributes or {}).get("Policy"))
+    return policy if isinstance(policy, dict) else None
+
+
 @dataclass(frozen=True)
 class _Task:
     kind: str
@@ -282,6 +290,9 @@ class _Calls:
         return dict(self._one(lambda: self.client("sqs").get_queue_attributes(
             QueueUrl=url, AttributeNames=["All"])).get("Attributes", {}))
 
+    def topic_attributes(self, arn: str) -> dict[str, str]:
+        return dict(self._one(lambda: self.client("sns").get_topic_attributes(TopicArn=arn)).get("Attributes", {}))
+
     def subscription_attributes(self, arn: str) -> dict[str, str]:
         return dict(self._one(lambda: self.client("sns").get_subscription_attributes(
             SubscriptionArn=arn)).get("Attributes", {}))
@@ -310,7 +321,7 @@ class _Calls:
 
 
 _SERVICE_OF = {
-    "queue": "sqs", "subscription": "sns", "rules": "events", "targets": "events", "table": "dynamodb",
+    "queue": "sqs", "topic": "sns", "subscription": "sns", "rules": "events", "targets": "events", "table": "dynamodb",
     "ttl": "dynamodb", "tags": "dynamodb", "machine": "stepfunctions",
 }
 

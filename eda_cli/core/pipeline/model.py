@@ -163,9 +163,11 @@ class Queue:
 class Topic:
     name: str
     arn: str
+    #: The access policy (None: not read, or none).
+    policy: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
+        return _plain(self, policy=self.policy)
 
 
 @dataclass(frozen=True)

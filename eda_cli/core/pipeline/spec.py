@@ -28,6 +28,9 @@ Schema (version 1; every key is optional except `version`)::
       - name: order-saga
         saga: true                     # failing states must have a Catch
         duration: short                # short | long: Express for short flows, Standard for long
+    redact:                            # masked in everything eda prints of message contents
+      preset: pci                      # pci | pii | [pci, pii]
+      paths: [customer.email, "$.items[*].price"]
 
 Any invalid file is one `UsageError`: `eda.yaml:12: tables[1].ttl_attribute: expected a string`.
 """
@@ -111,6 +114,9 @@ class PipelineSpec:
     functions: tuple[str, ...] = ()
     mappings: tuple[MappingSpec, ...] = ()
     state_machines: tuple[StateMachineSpec, ...] = ()
+    #: `redact:`: paths (as written) and presets masked in what eda prints of message contents.
+    redact_paths: tuple[str, ...] = ()
+    redact_presets: tuple[str, ...] = ()
     #: Line of each named resource, for findings: (kind, name) -> line.
     lines: dict[tuple[str, str], int] = field(default_factory=dict, compare=False)
 
@@ -143,6 +149,7 @@ class PipelineSpec:
                                       for m in self.mappings],
             "state_machines": [{"name": s.name, "saga": s.saga, "duration": s.duration}
                                for s in self.state_machines],
+            "redact": {"paths": list(self.redact_paths), "preset": list(self.redact_presets)},
         }
 
 
@@ -335,7 +342,7 @@ class _Reader:
 
     def spec(self, root: Any) -> PipelineSpec:
         keys = ("version", "region", "correlation_id_paths", "topics", "queues", "event_buses", "tables",
-                "functions", "event_source_mappings", "state_machines")
+                "functions", "event_source_mappings", "state_machines", "redact")
         doc = self.mapping(root, "the file", keys)
         if "version" not in doc:
             raise self.fail(root, "missing `version: 1` at the top of the file")
@@ -359,6 +366,7 @@ class _Reader:
                                           "(e.g. detail.correlationId)")
                 items.append(bare)
             paths = tuple(items)
+        redact_paths, redact_presets = self._redact(get("redact")) if "redact" in doc else ((), ())
 
         return PipelineSpec(
             path=self.path,
@@ -377,8 +385,37 @@ class _Reader:
             state_machines=self.named(get("state_machines"), "state_machines", "state_machine",
                                       ("saga", "duration"), self._machine)
             if "state_machines" in doc else (),
+            redact_paths=redact_paths,
+            redact_presets=redact_presets,
             lines=dict(self.lines),
         )
+
+    def _redact(self, node: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        import yaml
+
+        from eda_cli.core.redact import PathError, parse_path, parse_presets
+
+        fields = self.mapping(node, "redact", ("paths", "preset"))
+        paths: list[str] = []
+        if "paths" in fields:
+            for i, item in enumerate(self.sequence(fields["paths"][1], "redact.paths")):
+                text = self.string(item, f"redact.paths[{i}]")
+                try:
+                    parse_path(text)
+                except PathError as exc:
+                    raise self.fail(item, f"redact.paths[{i}]: {exc.message}") from None
+                paths.append(text)
+        presets: tuple[str, ...] = ()
+        if "preset" in fields:
+            preset_node = fields["preset"][1]
+            items = self.sequence(preset_node, "redact.preset") if isinstance(preset_node, yaml.SequenceNode) \
+                else [preset_node]
+            names = [self.string(item, "redact.preset") for item in items]
+            try:
+                presets = parse_presets(names)
+            except PathError as exc:
+                raise self.fail(preset_node, f"redact.preset: {exc.message}") from None
+        return tuple(paths), presets
 
     def _bus(self, name: str, fields: dict[str, Any], at: str, line: int) -> BusSpec:
         rules = self.names(fields["rules"], f"{at}.rules", f"rule:{name}") if "rules" in fields else None

@@ -74,7 +74,7 @@ class CopyRun:
         self.archive: ArchiveWriter | None = None
         if self.options.archive and not self.dry_run:
             try:
-                self.archive = ArchiveWriter(self.options.archive)
+                self.archive = ArchiveWriter(self.options.archive, force=self.options.force_archive)
             except OSError as exc:
                 raise UsageError(f"cannot write the archive {self.options.archive}: {exc.strerror or exc}") from exc
         self.router = Router(plan, sqs, clients, self.call)

@@ -12,13 +12,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eda_cli.core.archive import OutgoingMessage
 from eda_cli.core.redrive.destinations import Destination, PayloadError, Refused
 from eda_cli.core.redrive.model import RedrivePlan, RedriveProgress, filter_event
 from eda_cli.core.redrive.routes import Router
 from eda_cli.core.sqs import ms_to_iso, parse_body
+
+if TYPE_CHECKING:
+    from eda_cli.core.redact import Redactor
 
 #: Ids of recently moved messages, so a redelivered one is deleted rather than sent twice.
 RECENT_MOVED = 10_000
@@ -48,10 +51,12 @@ class Received:
     full: bool
 
 
-def sample_row(message: OutgoingMessage, target: Destination) -> dict[str, Any]:
+def sample_row(message: OutgoingMessage, target: Destination, redactor: Redactor | None = None) -> dict[str, Any]:
     """A dry run's sample row. The body shown is the message an SNS envelope carries (what a person
-    wants to recognise), as `dlq peek` shows it; the move itself sends the body untouched."""
+    wants to recognise), as `dlq peek` shows it, masked by `redactor` before it is cut short; the move
+    itself sends the body untouched."""
     from eda_cli.core.dlq import body_preview
+    from eda_cli.core.redact.results import sample_body
     from eda_cli.core.sqs import unwrap_envelope
 
     return {
@@ -59,7 +64,7 @@ def sample_row(message: OutgoingMessage, target: Destination) -> dict[str, Any]:
         "target": target.name,
         "group_id": message.group_id,
         "sent_at": ms_to_iso(message.attributes.get("SentTimestamp")),
-        "body": body_preview(unwrap_envelope(parse_body(message.body)), 80),
+        "body": body_preview(sample_body(unwrap_envelope(parse_body(message.body)), redactor), 80),
     }
 
 
@@ -182,7 +187,7 @@ class Ledger:
             self._count(target)
             self._row(target)["would_move"] += 1
             if len(self.sample) < SAMPLE_SIZE:
-                self.sample.append(sample_row(message, target))
+                self.sample.append(sample_row(message, target, self.options.redactor))
             return None
         self.reserved += 1
         self.in_progress.add(message_id)

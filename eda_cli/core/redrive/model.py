@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eda_cli.aws.errors import describe
 from eda_cli.core.archive import OutgoingMessage
 from eda_cli.core.dlq.model import Source
 from eda_cli.core.sqs import QueueInfo, parse_body
 from eda_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from eda_cli.core.redact import Redactor
 
 #: Workers in copy mode. Chosen by benchmarks/bench_redrive.py: locally, where client and moto share
 #: 2 CPUs, 4 and 8 workers are within noise of each other (830-940 msgs/s); with 5 ms of network latency
@@ -250,6 +253,10 @@ class RedriveOptions:
     filter_text: str | None = None
     #: EventBridge target DLQs: put each event back on its rule's bus instead of delivering it to its target.
     to_bus: bool = False
+    #: Masks the bodies of a dry run's sample (eda_cli.core.redact); never what is archived or sent.
+    redactor: Redactor | None = field(default=None, compare=False)
+    #: Append to an existing archive even when others may read it (its mode is wider than 0600).
+    force_archive: bool = False
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -264,6 +271,10 @@ class RedriveOptions:
             raise UsageError("--wait-seconds must be between 0 and 20")
         if self.empty_receives < 1:
             raise UsageError("empty_receives must be at least 1")
+        if self.archive and not self.dry_run:
+            from eda_cli.core.archive import check_archive_target
+
+            check_archive_target(self.archive, self.force_archive)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,9 @@ ORDERS: tuple[tuple[str, Any, str, str, str | None], ...] = (
 )
 CANCELLED = (("o-1003", "corr-0013", "customer request"), ("o-1011", "corr-0014", "payment declined"))
 LEGACY = (("o-0998", "corr-0015", 129900), ("o-0999", "corr-0016", 4550))
+#: The legacy producer still puts the customer's card number in its v1 messages (test numbers that pass the
+#: Luhn check): what the sandbox's eda.yaml (redact: preset pci) masks in everything eda prints.
+LEGACY_CARDS = {"o-0998": "4111 1111 1111 1111", "o-0999": "5555-5555-5555-4444"}
 LAMBDA_FAILURES = (
     ("o-1002", "corr-0002", "Task timed out after 3.00 seconds"),
     ("o-1007", "corr-0007", "KeyError: 'email'"),

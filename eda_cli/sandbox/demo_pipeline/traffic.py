@@ -20,6 +20,7 @@ from eda_cli.sandbox.demo_pipeline.spec import (
     LAMBDA_DLQ,
     LAMBDA_FAILURES,
     LEGACY,
+    LEGACY_CARDS,
     MAX_RECEIVE_COUNT,
     ORDERS,
     ORDERS_TABLE,
@@ -112,7 +113,8 @@ def run_traffic(
         sqs.send_message(
             QueueUrl=made["payments"][0],
             MessageBody=json.dumps(
-                {"order_id": order_id, "total_cents": cents, "cust": "c-77", "v": 1, "correlationId": corr}
+                {"order_id": order_id, "total_cents": cents, "cust": "c-77", "v": 1, "correlationId": corr,
+                 "card": {"number": LEGACY_CARDS[order_id], "expiry": "12/29"}}
             ),
             MessageAttributes=_legacy_attributes(cents),
         )
