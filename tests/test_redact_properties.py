@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.commands.dlq import _groups_view, _print_messages
 from eda_cli.core import redact
-from eda_cli.core.dlq import PeekResult, group_by_error
+from eda_cli.core.dlq import PeekResult, check_messages, group_by_error
 from eda_cli.core.sqs import Message, parse_body
 from eda_cli.render import FORMATS, Renderer
 
@@ -166,7 +166,8 @@ def test_presets_leave_no_card_email_or_phone_in_any_format(
     planted_emails = [e for _, _, found, _ in drawn for e in found]
     phone_digits = [d for _, _, _, found in drawn for d in found]
 
-    listed = render(fmt, lambda r: r.emit(shown.to_list(), lambda h: _print_messages(h, shown)))
+    checks = {c.ref: c for c in check_messages(result.messages, None).checks}  # sizes only, as without --schema
+    listed = render(fmt, lambda r: r.emit(shown.to_list(), lambda h: _print_messages(h, shown, checks, False)))
     grouped = render(fmt, lambda r: r.emit([g.to_dict() for g in groups], _groups_view(shown, groups)))
     for text in (listed, grouped):
         assert_nothing_left(text, card_digits, planted_emails, phone_digits)
