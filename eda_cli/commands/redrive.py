@@ -134,6 +134,8 @@ def _where(plan: RedrivePlan) -> str:
         return "the EventBridge targets they name"
     if plan.origin == "configured":
         kinds = {s.kind for s in plan.configured}
+        if plan.options.to_file:
+            return f"{plan.options.to_file} (the stream records their on-failure records name)"
         if kinds == {"sns subscription"}:
             return "their subscriptions' endpoints"
         return "their functions" if "sns subscription" not in kinds else "their subscriptions' endpoints and functions"
@@ -187,6 +189,11 @@ def run_cmd(
         help="EventBridge target DLQs: put each event back on its rule's bus (PutEvents) instead of delivering it "
         "to its target; every rule that matches it receives it again.",
     ),
+    to_file: Path | None = typer.Option(
+        None, "--to-file", metavar="FILE.jsonl", dir_okay=False,
+        help="Stream on-failure records (an event source mapping's DLQ): append the stream records each names to "
+        "this JSON Lines file, one a line, instead of invoking the function again.",
+    ),
 ) -> None:
     """Move messages from a DLQ back to their source queue(s), or --to another queue.
 
@@ -201,7 +208,10 @@ def run_cmd(
     subscription's DLQ: each message goes to that subscription's endpoint (an SQS queue gets it as
     the subscription would have delivered it; a function is invoked with the SNS event), not back to
     the topic. A Lambda function's DLQ or on-failure destination: the function is invoked again
-    asynchronously with the original event.
+    asynchronously with the original event. An event source mapping's DLQ (records naming a DynamoDB
+    or Kinesis stream's shard and sequence range): the records are read back from the stream and the
+    function is invoked with them in its stream event, or with --to-file they are written to a file;
+    a message whose range the stream has trimmed stays in the DLQ, with the ranges that are gone.
 
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """
@@ -222,6 +232,7 @@ def run_cmd(
         matcher=matcher,
         filter_text=filter_,
         to_bus=to_bus,
+        to_file=str(to_file) if to_file is not None else None,
     )
     options.validate()
     if not dry_run:

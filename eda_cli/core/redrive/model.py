@@ -250,6 +250,8 @@ class RedriveOptions:
     filter_text: str | None = None
     #: EventBridge target DLQs: put each event back on its rule's bus instead of delivering it to its target.
     to_bus: bool = False
+    #: Stream on-failure records: append the records they name to this JSON Lines file instead of invoking.
+    to_file: str | None = None
 
     def validate(self) -> None:
         if self.mode not in MODES:
