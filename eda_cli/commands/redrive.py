@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from eda_cli.commands._common import confirm, ctx_of, exit_with, read_pattern, require_confirmation
-from eda_cli.errors import ExitCode
+from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
@@ -154,7 +154,8 @@ def _describe_plan(plan: RedrivePlan) -> str:
 @app.command("run")
 def run_cmd(
     ctx: typer.Context,
-    dlq: str = typer.Argument(..., metavar="DLQ", help="The dead-letter queue (name, URL or ARN)."),
+    dlq: str | None = typer.Argument(None, metavar="DLQ",
+                                     help="The dead-letter queue (name, URL or ARN); or --state-machine NAME."),
     to: str | None = typer.Option(
         None, "--to", metavar="QUEUE",
         help="Send to this queue. Default: the DLQ's source queue(s), each message to its own.",
@@ -194,6 +195,19 @@ def run_cmd(
         help="Stream on-failure records (an event source mapping's DLQ): append the stream records each names to "
         "this JSON Lines file, one a line, instead of invoking the function again.",
     ),
+    state_machine: str | None = typer.Option(
+        None, "--state-machine", metavar="NAME|ARN",
+        help="Instead of a DLQ: redrive this state machine's failed executions (as eda saga redrive --state-machine; "
+        "--max, --dry-run and --yes apply).",
+    ),
+    since: str | None = typer.Option(
+        None, "--since", metavar="AGE|TIME",
+        help="With --state-machine: executions that ended since then (30m, 2h, 1d, or ISO 8601). Default: 24h.",
+    ),
+    status: str | None = typer.Option(
+        None, "--status", metavar="STATUS[,STATUS]",
+        help="With --state-machine: which endings to redrive: FAILED, TIMED_OUT, ABORTED. Default: FAILED,TIMED_OUT.",
+    ),
 ) -> None:
     """Move messages from a DLQ back to their source queue(s), or --to another queue.
 
@@ -213,12 +227,33 @@ def run_cmd(
     function is invoked with them in its stream event, or with --to-file they are written to a file;
     a message whose range the stream has trimmed stays in the DLQ, with the ranges that are gone.
 
+    With --state-machine NAME instead of a DLQ, failed Step Functions executions are redriven from
+    the state that failed (RedriveExecution), exactly as eda saga redrive --state-machine does.
+
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """
     from eda_cli.aws.resolve import resolve_queue
     from eda_cli.core.redrive import RedriveOptions, plan_redrive, run_redrive
 
     app_ = ctx_of(ctx)
+    if state_machine is not None:
+        given = [name for name, value in (("DLQ", dlq), ("--to", to), ("--filter", filter_), ("--rate", rate),
+                                          ("--archive", archive), ("--to-bus", to_bus), ("--to-file", to_file),
+                                          ("--mode", mode != Mode.auto)) if value]
+        if given:
+            raise UsageError(f"--state-machine redrives executions, not a DLQ: {', '.join(given)} do not apply",
+                             hint="eda redrive --state-machine checkout --since 1h --dry-run")
+        from eda_cli.commands.saga import redrive_failed_executions
+
+        redrive_failed_executions(app_, [], state_machine, since=since or "24h", status=status or "FAILED,TIMED_OUT",
+                                  max_executions=max_messages, yes=yes, dry_run=dry_run, command="eda redrive")
+        return
+    if dlq is None:
+        raise UsageError("name the DLQ to redrive, or --state-machine NAME to redrive its failed executions",
+                         hint="eda redrive payments-dlq --dry-run")
+    if since is not None or status is not None:
+        raise UsageError(f"{'--since' if since is not None else '--status'} applies with --state-machine only",
+                         hint="eda redrive --state-machine checkout --since 1h")
     renderer = app_.renderer
     matcher = _matcher(filter_)
     options = RedriveOptions(
