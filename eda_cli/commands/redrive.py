@@ -323,10 +323,14 @@ def _by_origin(result: RedriveResult) -> bool:
 
 def _destinations_table(renderer: Renderer, result: RedriveResult) -> None:
     count = "Would move" if result.dry_run else "Moved"
+    # stream on-failure records: how many stream records the messages name (dry run) or were delivered
+    key = "records_named" if result.dry_run else "records"
+    streams = any(key in d for d in result.destinations)
     renderer.table(TableView(
-        columns=["Destination", "Kind", "API", "Route", count, "Failed"],
+        columns=["Destination", "Kind", "API", "Route", count, "Failed", *(["Records"] if streams else [])],
         rows=[[d["name"], d["kind"], d["api"] or "(refused)", d["route"],
-               d["would_move"] if result.dry_run else d["moved"], d["failed"]] for d in result.destinations],
+               d["would_move"] if result.dry_run else d["moved"], d["failed"],
+               *([d.get(key, "-")] if streams else [])] for d in result.destinations],
         keep=("Destination", count),
         drop_first=("Route", "Kind"),
         empty="(none)",

@@ -250,8 +250,8 @@ def plan_redrive(
                      if FOUND_BY_SNS not in kinds else "its subscription's endpoint or its function")
             topic = (", not back to the topic (which would deliver it again to every subscriber)"
                      if FOUND_BY_SNS in kinds else "")
-            notes.append(f"{info.name} is the DLQ of {describe_sources(configured)}: each message goes to {where}, "
-                         f"directly{topic}")
+            notes.append(f"{info.name} is the DLQ of {describe_sources(configured)}" + (
+                "" if options.to_file else f": each message goes to {where}, directly{topic}"))
         if origin == "configured" and (options.to_file or FOUND_BY_MAPPING in {s.kind for s in configured}):
             where = (f"written to {options.to_file} (JSON Lines, one record a line)" if options.to_file else
                      "invoked again asynchronously in the function's stream event (Invoke, InvocationType=Event)")

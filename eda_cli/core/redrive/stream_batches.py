@@ -242,8 +242,9 @@ class StreamBatchDestination(OneByOne):
                     "invokes them again)")
         if read.gone:
             where = "written" if self.writer is not None else "invoked"
-            return (f"the stream no longer holds {'; '.join(str(g) for g in read.gone)}; the {done} record(s) "
-                    f"still there were {where}")
+            rest = (f"the {done} record(s) still there were {where}" if done else
+                    "no record of the range is left to deliver")
+            return f"the stream no longer holds {'; '.join(str(g) for g in read.gone)}; {rest}"
         return None
 
     def _invoke(self, call: Caller, function_arn: str, payload: str) -> str | None:

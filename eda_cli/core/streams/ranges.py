@@ -227,8 +227,8 @@ def read_range(
 
 def _gone_reason(exc: BaseException) -> str:
     if error_code(exc) == "ResourceNotFoundException":
-        return "the shard no longer exists (ResourceNotFoundException)"
-    return "trimmed: past the stream's retention (TrimmedDataAccessException)"
+        return "the shard no longer exists: ResourceNotFoundException"
+    return "trimmed, past the stream's retention: TrimmedDataAccessException"
 
 
 def _why(exc: BaseException) -> str:
