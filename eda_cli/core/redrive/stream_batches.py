@@ -32,7 +32,15 @@ from eda_cli.aws.errors import describe
 from eda_cli.core.archive import ArchiveWriter, OutgoingMessage
 from eda_cli.core.redrive.destinations import OneByOne, PayloadError
 from eda_cli.core.redrive.sqs_io import Caller
-from eda_cli.core.streams.ranges import DYNAMODB, KINESIS, GoneRange, RangeRead, read_range, stream_kind
+from eda_cli.core.streams.ranges import (
+    DYNAMODB,
+    KINESIS,
+    GoneRange,
+    RangeRead,
+    RangeReadError,
+    read_range,
+    stream_kind,
+)
 
 #: The key of the batch's description in the record, by stream kind.
 BATCH_INFO = {DYNAMODB: "DDBStreamBatchInfo", KINESIS: "KinesisBatchInfo"}
@@ -207,7 +215,10 @@ class StreamBatchDestination(OneByOne):
         batch = stream_batch(message.body)
         if batch is None or self.reader is None:
             return "the body is not an event source mapping's on-failure record"
-        read = self.reader(batch.kind, batch.stream_arn, batch.shard_id, batch.start, batch.end)
+        try:
+            read = self.reader(batch.kind, batch.stream_arn, batch.shard_id, batch.start, batch.end)
+        except RangeReadError as exc:  # throttled past every attempt, denied, ...: this message stays
+            return str(exc)
         records = [event_record(batch, r) for r in read.records]
         if batch.batch_size is not None and len(records) != batch.batch_size and not read.gone:
             with self._lock:
