@@ -106,17 +106,20 @@ def test_to_file_writes_the_records_the_on_failure_record_names(cli: Eda, aws: A
     function, stream, shard, records = orders_with_mapping(aws, arn)
     failed = records[1:]  # Lambda committed o-0; the batch o-1, o-2 was discarded
     dead_letter(sqs, url, function, stream, shard, failed)
+    stray = str(sqs.send_message(QueueUrl=url, MessageBody='{"orderId": "o-9"}')["MessageId"])
     out = tmp_path / "replay.jsonl"
     dry = cli(*run("--to-file", str(out), "--dry-run"))
-    assert dry.code == 0, dry.stderr
+    assert dry.code == 4, dry.stderr  # as the real run will: the stray message goes nowhere
     row = dest(dry.json(), str(out))
+    assert dry.json()["would_move"] == 1 and dry.json()["failed_message_ids"] == [stray]
     assert (row["kind"], row["api"], row["route"], row["would_move"], row["records_named"]) == (
         "file", "GetRecords -> JSONL", "event source mapping", 1, 2)
-    assert not out.exists() and depth(sqs, url) == 1
+    assert not out.exists() and depth(sqs, url) == 2
     result = cli(*run("--to-file", str(out), "--yes"))
-    assert result.code == 0, result.stderr
+    assert result.code == 4, result.stderr  # the message that is no on-failure record stays
     summary = result.json()
-    assert summary["moved"] == 1 and summary["failed"] == 0
+    assert summary["moved"] == 1 and summary["failed_message_ids"] == [stray]
+    assert "--to-file writes the records of stream on-failure records" in summary["failures"][stray]
     assert {k: dest(summary, str(out))[k] for k in ("moved", "records", "gone_ranges")} == {
         "moved": 1, "records": 2, "gone_ranges": []}
     lines = [json.loads(line) for line in out.read_text().splitlines()]
@@ -125,7 +128,7 @@ def test_to_file_writes_the_records_the_on_failure_record_names(cli: Eda, aws: A
     assert all(line["eventSource"] == "aws:dynamodb" and line["eventName"] == "INSERT"
                and line["eventSourceARN"] == stream and isinstance(line["dynamodb"]["ApproximateCreationDateTime"],
                                                                    (int, float)) for line in lines)
-    assert depth(sqs, url) == 0
+    assert ids_left(sqs, url) == {stray}
     assert "reads them back from the stream" in result.stderr
 
 
