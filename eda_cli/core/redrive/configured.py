@@ -191,9 +191,9 @@ class ConfiguredRoutes:
         if batch is not None:
             return self._stream(batch)
         if self.to_file and not (self.subscriptions or self.functions or self.on_failure):
-            return Refused("file", self.to_file, self.to_file, "--to-file writes the records of stream on-failure "
-                           "records (DDBStreamBatchInfo, KinesisBatchInfo) only, and this message is not one",
-                           route="--to-file")
+            return Refused("unknown", "(not an on-failure record)", self.dlq_arn,
+                           "--to-file writes the records of stream on-failure records (DDBStreamBatchInfo, "
+                           "KinesisBatchInfo) only, and this message is not one", route="--to-file")
         record = invocation_record(message.body) if self.on_failure else None
         if record is not None:
             return self._on_failure(str(record["requestContext"]["functionArn"]))
