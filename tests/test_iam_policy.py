@@ -123,7 +123,13 @@ def seed(server: IamServer) -> None:
                                                  roleArn="arn:aws:iam::123456789012:role/sfn")
     client("logs").create_log_group(logGroupName="/eda/test")
     # One of every kind in another region, for the (many) runs of the least-privilege test.
-    build_account(lambda service: server.client(service, region=SMALL_REGION))
+    small = build_account(lambda service: server.client(service, region=SMALL_REGION))
+    # ... with a stream pipe, whose DLQ discovery reads with pipes:DescribePipe
+    server.client("pipes", region=SMALL_REGION).create_pipe(
+        Name="items-to-work", Source=small["stream"], Target=small["work"],
+        RoleArn="arn:aws:iam::123456789012:role/pipe",
+        SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "LATEST",
+                                                       "DeadLetterConfig": {"Arn": small["dlq"]}}})
     # A saga execution for `saga status` and `saga history`: deployed by eda itself, as the admin.
     from eda_cli.app import run
 

@@ -209,7 +209,10 @@ def discover(
     _run(followups, concurrency, answers, problems)
 
     # -- wave 4: DLQs named where the model does not look itself (core/dlq/origins.py) -----------------
-    dlq_origins = _dlq_origins(client_factory, wanted, concurrency, counter, problems)
+    # (the functions again only when discovery could list them: else its problem is said once, above)
+    origin_services = {s for s in wanted if s != "lambda" or ("lambda:functions" in listed and not any(
+        p.service == "lambda" and p.resource == "list functions" for p in problems))}
+    dlq_origins = _dlq_origins(client_factory, origin_services, concurrency, counter, problems)
 
     return Pipeline(
         region=region,
@@ -275,16 +278,17 @@ def _dlq_origins(client_factory: ClientFactory, wanted: set[str], concurrency: i
     def counted(service: str) -> Any:
         client = client_factory(service)
         with lock:
-            if service not in hooked:
-                client.meta.events.register("before-parameter-build", lambda **_: counter.add(), unique_id=hook)
-                hooked[service] = client
+            events = getattr(getattr(client, "meta", None), "events", None)  # an injected fake may have none
+            if service not in hooked and events is not None:
+                events.register("before-parameter-build", lambda **_: counter.add(), unique_id=hook)
+                hooked[service] = events
         return client
 
     try:
         origins = find_origins(counted, concurrency=concurrency, services=services)
     finally:
-        for client in hooked.values():
-            client.meta.events.unregister("before-parameter-build", unique_id=hook)
+        for events in hooked.values():
+            events.unregister("before-parameter-build", unique_id=hook)
     problems.extend(origins.problems)
     found: list[DlqOrigin] = []
     edges = [(dlq, s) for dlq, sources in origins.by_queue.items() for s in sources]
