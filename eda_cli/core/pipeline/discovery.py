@@ -28,8 +28,6 @@ from eda_cli.aws.clients import ClientFactory
 from eda_cli.aws.errors import describe, error_code, is_client_error, raise_if_environment_failure
 from eda_cli.aws.resolve import RESOURCE_GONE, queue_name_from_url
 from eda_cli.core.concurrency import DEFAULT_CONCURRENCY, map_bounded
-from eda_cli.core.dlq.model import FOUND_BY_LAMBDA_ON_FAILURE, FOUND_BY_PIPE
-from eda_cli.core.dlq.origins import LAMBDA_FUNCTIONS, find_origins
 from eda_cli.core.pipeline.model import (
     Alarm,
     DlqOrigin,
@@ -260,14 +258,14 @@ def discover(
     )
 
 
-#: What wave 4 keeps of core/dlq/origins.py: the origins the model does not read itself.
-_ORIGIN_KINDS = (FOUND_BY_LAMBDA_ON_FAILURE, FOUND_BY_PIPE)
-
-
 def _dlq_origins(client_factory: ClientFactory, wanted: set[str], concurrency: int, counter: _Counter,
                  problems: list[Problem]) -> tuple[DlqOrigin, ...]:
     """Functions' async on-failure destinations and pipes' DLQs, by find_origins (its calls counted, its problems
     kept; an API the endpoint lacks, as LocalStack's free edition lacks Pipes, is no problem)."""
+    # imported here: core/dlq/origins.py imports the pipeline model, whose package imports this module
+    from eda_cli.core.dlq.model import FOUND_BY_LAMBDA_ON_FAILURE, FOUND_BY_PIPE
+    from eda_cli.core.dlq.origins import LAMBDA_FUNCTIONS, find_origins
+
     services = ([LAMBDA_FUNCTIONS] if "lambda" in wanted else []) + (["pipes"] if "pipes" in wanted else [])
     if not services:
         return ()
@@ -294,7 +292,7 @@ def _dlq_origins(client_factory: ClientFactory, wanted: set[str], concurrency: i
     edges = [(dlq, s) for dlq, sources in origins.by_queue.items() for s in sources]
     edges += [(e.destination_arn, e.source) for e in origins.elsewhere]
     for dlq, source in edges:
-        if source.kind in _ORIGIN_KINDS:
+        if source.kind in (FOUND_BY_LAMBDA_ON_FAILURE, FOUND_BY_PIPE):  # the origins the model lacks
             found.append(DlqOrigin(source.kind, source.owner, source.arn, dlq,
                                    str(source.detail("source_arn")) if source.detail("source_arn") else None))
     return tuple(sorted(found, key=lambda o: (o.kind, o.owner, o.dlq_arn)))
