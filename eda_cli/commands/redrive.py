@@ -42,7 +42,8 @@ app = typer.Typer(
     help=(
         "Move messages from a dead-letter queue back to their source (or --to a queue): at least once, "
         "never losing one, with an exact account of what moved.\n\n"
-        "eda redrive DLQ [OPTIONS] is short for eda redrive run DLQ [OPTIONS].\n\n"
+        "eda redrive DLQ [OPTIONS] is short for eda redrive run DLQ [OPTIONS]; eda redrive --state-machine NAME "
+        "redrives a state machine's failed executions.\n\n"
         "Example: eda redrive payments-dlq --dry-run"
     ),
     no_args_is_help=True,
