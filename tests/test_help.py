@@ -73,7 +73,7 @@ def test_help_shows_plain_upper_case_metavars(path: tuple[str, ...], cli: Callab
         (("dlq", "peek"), "Usage: eda dlq peek [OPTIONS] QUEUE", "QUEUE"),
         (("dlq", "inspect"), "Usage: eda dlq inspect [OPTIONS] [QUEUE]...", "QUEUE..."),
         (("iam-policy",), "Usage: eda iam-policy [OPTIONS] [COMMAND]...", "COMMAND..."),
-        (("redrive", "run"), "Usage: eda redrive run [OPTIONS] DLQ", "DLQ"),
+        (("redrive", "run"), "Usage: eda redrive run [OPTIONS] [DLQ]", "DLQ"),  # or --state-machine NAME
         (("completion",), "Usage: eda completion [OPTIONS] SHELL", "SHELL [bash|zsh|fish]"),
     ],
 )

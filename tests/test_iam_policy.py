@@ -123,7 +123,13 @@ def seed(server: IamServer) -> None:
                                                  roleArn="arn:aws:iam::123456789012:role/sfn")
     client("logs").create_log_group(logGroupName="/eda/test")
     # One of every kind in another region, for the (many) runs of the least-privilege test.
-    build_account(lambda service: server.client(service, region=SMALL_REGION))
+    small = build_account(lambda service: server.client(service, region=SMALL_REGION))
+    # ... with a stream pipe, whose DLQ discovery reads with pipes:DescribePipe
+    server.client("pipes", region=SMALL_REGION).create_pipe(
+        Name="items-to-work", Source=small["stream"], Target=small["work"],
+        RoleArn="arn:aws:iam::123456789012:role/pipe",
+        SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "LATEST",
+                                                       "DeadLetterConfig": {"Arn": small["dlq"]}}})
     # A saga execution for `saga status` and `saga history`: deployed by eda itself, as the admin.
     from eda_cli.app import run
 
@@ -348,6 +354,42 @@ def test_redrive_of_an_sns_subscription_dlq_runs_under_exactly_its_policy(
     assert result.code == 0 and not _denied(result), result.stdout[-2000:] + result.stderr[-2000:]
     assert [(d["route"], d["moved"]) for d in json.loads(result.stdout)["destinations"]] == [("sns subscription", 1)]
     assert [m["Body"] for m in drain(sqs, inbox_url)] == [body]
+
+
+def test_redrive_of_a_stream_on_failure_dlq_runs_under_exactly_its_policy(
+    iam_server: IamServer, as_user: Callable[..., Result], tmp_path: Path
+) -> None:
+    """`redrive run`'s policy holds what an event source mapping's DLQ needs: ListEventSourceMappings to find the
+    mapping, and DynamoDB Streams' GetShardIterator and GetRecords to read the range back (here --to-file)."""
+    from tests.fixtures.discovery import make_function
+    from tests.fixtures.eventbridge_dlq import queue
+    from tests.fixtures.stream_failures import on_failure_record, shard_records
+
+    sqs, ddb = iam_server.client("sqs"), iam_server.client("dynamodb")
+    tag = uuid.uuid4().hex[:8]
+    dlq_url, dlq_arn = queue(sqs, f"iam-esm-{tag}-dlq")
+    stream = ddb.create_table(
+        TableName=f"iam-esm-{tag}", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName=f"iam-esm-{tag}", Item={"id": {"S": "a"}})
+    function = make_function(iam_server.client, f"iam-esm-{tag}")
+    iam_server.client("lambda").create_event_source_mapping(
+        FunctionName=f"iam-esm-{tag}", EventSourceArn=stream, StartingPosition="LATEST", Enabled=False,
+        DestinationConfig={"OnFailure": {"Destination": dlq_arn}})
+    shard, [record] = shard_records(iam_server.client("dynamodbstreams"), stream)
+    number = record["dynamodb"]["SequenceNumber"]
+    sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(on_failure_record(function, stream, shard, number,
+                                                                                number, 1)))
+    out = tmp_path / "records.jsonl"
+    [policy] = policies_for("redrive run")
+    result = as_user(policy_document([policy]), "-o", "json", "redrive", f"iam-esm-{tag}-dlq", "--to-file", str(out),
+                     "--yes", "--wait-seconds", "0")
+    assert result.code == 0 and not _denied(result), result.stdout[-2000:] + result.stderr[-2000:]
+    assert [(d["route"], d["records"]) for d in json.loads(result.stdout)["destinations"]] == [
+        ("event source mapping", 1)]
+    assert [json.loads(line)["dynamodb"]["Keys"] for line in out.read_text().splitlines()] == [{"id": {"S": "a"}}]
 
 
 # -- the policies themselves ------------------------------------------------------------------------

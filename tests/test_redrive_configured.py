@@ -370,7 +370,8 @@ def test_a_queue_nothing_names_is_still_refused(cli: Eda, aws: Any) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="{}")
     result = cli("redrive", "lonely-dlq", "--yes", "--wait-seconds", "0")
     assert_one_line_error(result, 2)
-    assert "no SNS subscription or Lambda function names it" in result.stderr and "--to" in result.stderr
+    assert "no SNS subscription, Lambda function or event source mapping names it" in result.stderr
+    assert "--to" in result.stderr
 
 
 def test_a_dlq_several_functions_name_is_refused_for_want_of_the_function(cli: Eda, aws: Any) -> None:

@@ -53,6 +53,11 @@ def test_failed_executions_are_found_and_an_endpoint_without_redrive_says_so(eda
     assert "this endpoint does not implement RedriveExecution" in run.stderr and "Traceback" not in run.stderr
     by_arn = eda("-o", "json", "saga", "redrive", executions[0], "--dry-run")
     assert by_arn.code == 0 and by_arn.json()["found"] == 1, by_arn.stderr
+    # `eda redrive --state-machine` is the same command: the same plan, the same exit 3.
+    alias = eda("-o", "json", "redrive", "--state-machine", "checkout", "--since", "1h", "--dry-run")
+    assert alias.code == 0 and alias.json() == doc, alias.stderr
+    alias_run = eda("redrive", "--state-machine", "checkout", "--since", "1h", "--max", "1", "--yes")
+    assert alias_run.code == 3 and "this endpoint does not implement RedriveExecution" in alias_run.stderr
 
 
 def test_an_express_workflow_is_refused(eda: Callable[..., Result], boto: Callable[[str], Any],
@@ -73,6 +78,20 @@ def test_an_express_workflow_is_refused(eda: Callable[..., Result], boto: Callab
 ])
 def test_bad_input_is_exit_2(cli: Callable[..., Result], args: tuple[str, ...], words: str) -> None:
     result = cli("saga", "redrive", *args)
+    assert result.code == 2, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("run",), "name the DLQ to redrive, or --state-machine NAME"),
+    (("payments-dlq", "--state-machine", "m"), "DLQ do not apply"),
+    (("--state-machine", "m", "--to-file", "x.jsonl"), "--to-file do not apply"),
+    (("payments-dlq", "--since", "1h"), "--since applies with --state-machine only"),
+    (("--state-machine", "m", "--status", "SUCCEEDED", "--dry-run"), "--status 'SUCCEEDED'"),
+])
+def test_redrive_state_machine_bad_input_is_exit_2(cli: Callable[..., Result], args: tuple[str, ...],
+                                                   words: str) -> None:
+    result = cli("redrive", *args)
     assert result.code == 2, result.stderr
     assert words in result.stderr and "Traceback" not in result.stderr
 
@@ -122,7 +141,8 @@ def test_bulk_redrive_stops_at_since_and_reports_a_refusal_as_partial(capsys: py
         stub.add_client_error("redrive_execution", "ExecutionNotRedrivable", "the execution is older than 14 days")
 
     eda = in_process(None, capsys, session_factory(stepfunctions=lambda real: stubbed(real, plan)))
-    result = eda("-o", "json", "saga", "redrive", "--state-machine", "checkout", "--since", "1d", "--status",
+    # through `eda redrive --state-machine`, the alias of `eda saga redrive --state-machine`
+    result = eda("-o", "json", "redrive", "--state-machine", "checkout", "--since", "1d", "--status",
                  "FAILED", "--yes")
     assert result.code == 4, result.stderr
     doc = result.json()

@@ -178,3 +178,35 @@ def test_lambda_streams_and_state_machines(boto: Any) -> None:
     check_mermaid(to_mermaid(graph))
     assert "digraph" in to_dot(graph)
     assert {n.name for n in around(graph, "worker").nodes} == {"worker", "items", "work", "work-dlq", "flow"}
+
+
+def test_function_on_failure_destinations_and_pipe_dlqs_come_from_the_dlq_origins(boto: Any, backend: Any) -> None:
+    """What core/dlq/origins.py finds and discovery reads nowhere else: a function's async on-failure destination
+    (ListFunctionEventInvokeConfigs) and a stream pipe's DLQ (DescribePipe) are DLQs and edges of the graph."""
+    from tests.fixtures.discovery import queue
+
+    arns = build_account(boto)
+    _, failed = queue(boto, "worker-failures")
+    boto("lambda").put_function_event_invoke_config(
+        FunctionName="worker", DestinationConfig={"OnFailure": {"Destination": failed}})
+    pipes = backend.has("pipes")
+    if pipes:
+        _, pipe_dlq = queue(boto, "items-pipe-failures")
+        boto("pipes").create_pipe(
+            Name="items-to-work", Source=arns["stream"], Target=arns["work"],
+            RoleArn=f"arn:aws:iam::{arns['work'].split(':')[4]}:role/pipe",
+            SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "LATEST",
+                                                           "DeadLetterConfig": {"Arn": pipe_dlq}}})
+    pipeline = discover(boto, "us-east-1")
+    assert not pipeline.problems, pipeline.problems
+    assert {q.name for q in pipeline.queues if pipeline.is_dlq(q)} >= {
+        "worker-failures", *(["items-pipe-failures"] if pipes else [])}
+    edges = _edges(build_graph(pipeline).to_dict())
+    assert ("worker", "worker-failures", "function-on-failure", "async on failure") in edges
+    if pipes:
+        assert ("items", "items-pipe-failures", "pipe-dlq", "pipe items-to-work, on failure") in edges
+    from eda_cli.core.pipeline import PipelineSpec, scope_pipeline
+
+    scoped = scope_pipeline(pipeline, PipelineSpec(functions=("worker",)))
+    assert "worker-failures" in {q.name for q in scoped.queues}
+    assert [o.owner for o in scoped.dlq_origins if o.kind == "lambda on-failure"] == ["worker"]

@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 
 from eda_cli.commands._common import confirm, ctx_of, exit_with, read_pattern, require_confirmation
 from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
-from eda_cli.errors import ExitCode
+from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ app = typer.Typer(
     help=(
         "Move messages from a dead-letter queue back to their source (or --to a queue): at least once, "
         "never losing one, with an exact account of what moved.\n\n"
-        "eda redrive DLQ [OPTIONS] is short for eda redrive run DLQ [OPTIONS].\n\n"
+        "eda redrive DLQ [OPTIONS] is short for eda redrive run DLQ [OPTIONS]; eda redrive --state-machine NAME "
+        "redrives a state machine's failed executions.\n\n"
         "Example: eda redrive payments-dlq --dry-run"
     ),
     no_args_is_help=True,
@@ -135,6 +136,8 @@ def _where(plan: RedrivePlan) -> str:
         return "the EventBridge targets they name"
     if plan.origin == "configured":
         kinds = {s.kind for s in plan.configured}
+        if plan.options.to_file:
+            return f"{plan.options.to_file} (the stream records their on-failure records name)"
         if kinds == {"sns subscription"}:
             return "their subscriptions' endpoints"
         return "their functions" if "sns subscription" not in kinds else "their subscriptions' endpoints and functions"
@@ -153,7 +156,8 @@ def _describe_plan(plan: RedrivePlan) -> str:
 @app.command("run")
 def run_cmd(
     ctx: typer.Context,
-    dlq: str = typer.Argument(..., metavar="DLQ", help="The dead-letter queue (name, URL or ARN)."),
+    dlq: str | None = typer.Argument(None, metavar="DLQ",
+                                     help="The dead-letter queue (name, URL or ARN); or --state-machine NAME."),
     to: str | None = typer.Option(
         None, "--to", metavar="QUEUE",
         help="Send to this queue. Default: the DLQ's source queue(s), each message to its own.",
@@ -194,6 +198,24 @@ def run_cmd(
     redact: list[str] = redact_option(),
     redact_preset: list[str] = redact_preset_option(),
     no_redact: bool = no_redact_option(),
+    to_file: Path | None = typer.Option(
+        None, "--to-file", metavar="FILE.jsonl", dir_okay=False,
+        help="Stream on-failure records (an event source mapping's DLQ): append the stream records each names to "
+        "this JSON Lines file, one a line, instead of invoking the function again.",
+    ),
+    state_machine: str | None = typer.Option(
+        None, "--state-machine", metavar="NAME|ARN",
+        help="Instead of a DLQ: redrive this state machine's failed executions (as eda saga redrive --state-machine; "
+        "--max, --dry-run and --yes apply).",
+    ),
+    since: str | None = typer.Option(
+        None, "--since", metavar="AGE|TIME",
+        help="With --state-machine: executions that ended since then (30m, 2h, 1d, or ISO 8601). Default: 24h.",
+    ),
+    status: str | None = typer.Option(
+        None, "--status", metavar="STATUS[,STATUS]",
+        help="With --state-machine: which endings to redrive: FAILED, TIMED_OUT, ABORTED. Default: FAILED,TIMED_OUT.",
+    ),
 ) -> None:
     """Move messages from a DLQ back to their source queue(s), or --to another queue.
 
@@ -208,7 +230,13 @@ def run_cmd(
     subscription's DLQ: each message goes to that subscription's endpoint (an SQS queue gets it as
     the subscription would have delivered it; a function is invoked with the SNS event), not back to
     the topic. A Lambda function's DLQ or on-failure destination: the function is invoked again
-    asynchronously with the original event.
+    asynchronously with the original event. An event source mapping's DLQ (records naming a DynamoDB
+    or Kinesis stream's shard and sequence range): the records are read back from the stream and the
+    function is invoked with them in its stream event, or with --to-file they are written to a file;
+    a message whose range the stream has trimmed stays in the DLQ, with the ranges that are gone.
+
+    With --state-machine NAME instead of a DLQ, failed Step Functions executions are redriven from
+    the state that failed (RedriveExecution), exactly as eda saga redrive --state-machine does.
 
     The archive (--archive) holds every body and attribute as received: it is created readable by
     its owner only (mode 0600), an existing one that others may read is refused unless --force, and
@@ -221,6 +249,24 @@ def run_cmd(
     from eda_cli.core.redrive import RedriveOptions, plan_redrive, run_redrive
 
     app_ = ctx_of(ctx)
+    if state_machine is not None:
+        given = [name for name, value in (("DLQ", dlq), ("--to", to), ("--filter", filter_), ("--rate", rate),
+                                          ("--archive", archive), ("--to-bus", to_bus), ("--to-file", to_file),
+                                          ("--mode", mode != Mode.auto)) if value]
+        if given:
+            raise UsageError(f"--state-machine redrives executions, not a DLQ: {', '.join(given)} do not apply",
+                             hint="eda redrive --state-machine checkout --since 1h --dry-run")
+        from eda_cli.commands.saga import redrive_failed_executions
+
+        redrive_failed_executions(app_, [], state_machine, since=since or "24h", status=status or "FAILED,TIMED_OUT",
+                                  max_executions=max_messages, yes=yes, dry_run=dry_run, command="eda redrive")
+        return
+    if dlq is None:
+        raise UsageError("name the DLQ to redrive, or --state-machine NAME to redrive its failed executions",
+                         hint="eda redrive payments-dlq --dry-run")
+    if since is not None or status is not None:
+        raise UsageError(f"{'--since' if since is not None else '--status'} applies with --state-machine only",
+                         hint="eda redrive --state-machine checkout --since 1h")
     renderer = app_.renderer
     matcher = _matcher(filter_)
     if dry_run:  # only a dry run shows bodies (its sample); the archive and the move are never masked
@@ -242,6 +288,7 @@ def run_cmd(
         to_bus=to_bus,
         redactor=masker,
         force_archive=force,
+        to_file=str(to_file) if to_file is not None else None,
     )
     options.validate()
     if not dry_run:
@@ -297,10 +344,14 @@ def _by_origin(result: RedriveResult) -> bool:
 
 def _destinations_table(renderer: Renderer, result: RedriveResult) -> None:
     count = "Would move" if result.dry_run else "Moved"
+    # stream on-failure records: how many stream records the messages name (dry run) or were delivered
+    key = "records_named" if result.dry_run else "records"
+    streams = any(key in d for d in result.destinations)
     renderer.table(TableView(
-        columns=["Destination", "Kind", "API", "Route", count, "Failed"],
+        columns=["Destination", "Kind", "API", "Route", count, "Failed", *(["Records"] if streams else [])],
         rows=[[d["name"], d["kind"], d["api"] or "(refused)", d["route"],
-               d["would_move"] if result.dry_run else d["moved"], d["failed"]] for d in result.destinations],
+               d["would_move"] if result.dry_run else d["moved"], d["failed"],
+               *([d.get(key, "-")] if streams else [])] for d in result.destinations],
         keep=("Destination", count),
         drop_first=("Route", "Kind"),
         empty="(none)",

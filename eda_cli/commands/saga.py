@@ -458,6 +458,14 @@ def redrive_cmd(
 
     Example: eda saga redrive --state-machine checkout --since 2h --dry-run
     """
+    redrive_failed_executions(ctx_of(ctx), executions or [], state_machine, since=since, status=status,
+                              max_executions=max_executions, yes=yes, dry_run=dry_run)
+
+
+def redrive_failed_executions(app_: AppContext, executions: list[str], state_machine: str | None, *, since: str,
+                              status: str, max_executions: int | None, yes: bool, dry_run: bool,
+                              command: str = "eda saga redrive") -> None:
+    """`eda saga redrive`, and `eda redrive --state-machine` (its alias): find, confirm, redrive, render, exit."""
     import time
     from datetime import datetime, timezone
 
@@ -470,11 +478,10 @@ def redrive_cmd(
     )
     from eda_cli.core.saga.stepfunctions import require_execution_arn
 
-    app_ = ctx_of(ctx)
-    arns = [require_execution_arn(e) for e in executions or []]
+    arns = [require_execution_arn(e) for e in executions]
     if bool(arns) == (state_machine is not None):
         raise UsageError("name the executions to redrive, or --state-machine NAME to redrive its failed ones",
-                         hint="eda saga redrive --state-machine checkout --since 2h")
+                         hint=f"{command} --state-machine checkout --since 2h")
     statuses = parse_statuses(status)
     start = read_since(since, time.time())
     if not dry_run:

@@ -37,6 +37,9 @@ DISCOVERY_ACTIONS: tuple[str, ...] = (
     "dynamodb:ListTagsOfResource",
     "lambda:ListFunctions",
     "lambda:ListEventSourceMappings",
+    "lambda:ListFunctionEventInvokeConfigs",
+    "pipes:ListPipes",
+    "pipes:DescribePipe",
     "states:ListStateMachines",
     "states:DescribeStateMachine",
     "cloudwatch:DescribeAlarms",
@@ -127,13 +130,15 @@ POLICIES: tuple[CommandPolicy, ...] = (
          "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "events:ListTargetsByRule", "sns:Publish",
          "lambda:InvokeFunction", "states:StartExecution", "events:PutEvents", "kinesis:PutRecords",
          "firehose:PutRecordBatch", "sns:ListSubscriptions", "sns:GetSubscriptionAttributes", "lambda:ListFunctions",
-         "lambda:ListFunctionEventInvokeConfigs"),
+         "lambda:ListFunctionEventInvokeConfigs", "lambda:ListEventSourceMappings", "dynamodb:GetShardIterator",
+         "dynamodb:GetRecords", "kinesis:GetShardIterator", "kinesis:GetRecords"),
         False,
         "moves messages: sends them to their source and deletes them from the DLQ (or starts a native move task); "
         "an EventBridge target's DLQ: reads the rule's targets and delivers each event to its target (SQS, SNS, "
         "Lambda, Step Functions, another bus, Kinesis, Firehose) or, with --to-bus, puts it on the rule's bus; "
-        "a DLQ nothing else names: finds the SNS subscription or Lambda function that names it and delivers to that "
-        "subscription's endpoint (SQS, Lambda) or invokes that function again",
+        "a DLQ nothing else names: finds the SNS subscription, Lambda function or event source mapping that names it "
+        "and delivers to that subscription's endpoint (SQS, Lambda) or invokes that function again; a stream "
+        "on-failure record's records are read back from the DynamoDB or Kinesis stream (also with --to-file)",
     ),
     CommandPolicy("redrive replay", (*_RESOLVE_QUEUE, "sqs:GetQueueAttributes", "sqs:SendMessage"), False,
                   "sends archived messages to a queue"),

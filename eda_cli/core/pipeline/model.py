@@ -339,6 +339,23 @@ class EventSourceMapping:
         }
 
 
+@dataclass(frozen=True)
+class DlqOrigin:
+    """A DLQ that configuration names beyond what the resources above hold themselves, as core/dlq/origins.py
+    finds it: a function's asynchronous on-failure destination (`lambda on-failure`, its event invoke config)
+    or an EventBridge pipe's dead-letter config (`pipe`). `owner` is the function (with its qualifier) or the
+    pipe, `owner_arn` its ARN, `source_arn` what the pipe reads (a pipe's source, else None)."""
+
+    kind: str
+    owner: str
+    owner_arn: str
+    dlq_arn: str
+    source_arn: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
 # -- Step Functions -------------------------------------------------------------------------------
 
 
@@ -461,6 +478,8 @@ class Pipeline:
     state_machines: tuple[StateMachine, ...] = ()
     alarms: tuple[Alarm, ...] = ()
     log_groups: tuple[LogGroup, ...] = ()
+    #: DLQs of function on-failure destinations and pipes (core/dlq/origins.py).
+    dlq_origins: tuple[DlqOrigin, ...] = ()
     problems: tuple[Problem, ...] = ()
     #: The API calls discovery made (for the benchmark and `--debug`).
     calls: int = 0
@@ -504,14 +523,15 @@ class Pipeline:
     @cached_property
     def dlq_arns(self) -> frozenset[str]:
         """Queues used as a dead-letter queue by anything: a RedrivePolicy, an SNS subscription,
-        a rule target, an event source mapping's on-failure destination or a function's DLQ;
-        plus unreferenced queues named like DLQs."""
+        a rule target, an event source mapping's on-failure destination, a function's DLQ or
+        on-failure destination, a pipe; plus unreferenced queues named like DLQs."""
         arns: set[str] = set()
         arns.update(q.dead_letter_target_arn for q in self.queues if q.dead_letter_target_arn)
         arns.update(s.dead_letter_target_arn for s in self.subscriptions if s.dead_letter_target_arn)
         arns.update(t.dead_letter_arn for r in self.rules for t in r.targets if t.dead_letter_arn)
         arns.update(m.on_failure_arn for m in self.mappings if m.on_failure_arn)
         arns.update(f.dead_letter_arn for f in self.functions if f.dead_letter_arn)
+        arns.update(o.dlq_arn for o in self.dlq_origins)
         referenced = {q.arn for q in self.queues if q.arn in arns}
         by_name = {q.arn for q in self.queues if q.named_like_dlq and q.dead_letter_target_arn is None}
         return frozenset(referenced | by_name)
@@ -552,6 +572,7 @@ class Pipeline:
             "state_machines": [s.to_dict() for s in self.state_machines],
             "alarms": [a.to_dict() for a in self.alarms],
             "log_groups": [g.to_dict() for g in self.log_groups],
+            "dlq_origins": [o.to_dict() for o in self.dlq_origins],
             "problems": [p.to_dict() for p in self.problems],
         }
 

@@ -3,7 +3,8 @@
 A named queue brings its DLQ, the subscriptions and mappings that feed from it; a named topic
 brings its subscriptions and their queues; a named bus brings its rules (all, or those listed)
 and their targets' queues and state machines; a named table brings the mappings on its stream;
-a named function brings its mappings and their sources. Alarms and log groups are kept whole:
+a named function brings its mappings and their sources and its on-failure destination (a pipe's DLQ comes
+with the table it reads). Alarms and log groups are kept whole:
 they are only ever looked up by the resources in scope.
 """
 
@@ -87,6 +88,11 @@ def scope_pipeline(pipeline: Pipeline, spec: PipelineSpec) -> Pipeline:
     for f in pipeline.functions:
         if f.arn in functions and f.dead_letter_arn:
             queues.add(f.dead_letter_arn)
+    # A function's on-failure destination, a pipe's DLQ: with the function, or with the stream the pipe reads.
+    origins = [o for o in pipeline.dlq_origins
+               if function_arn(o.owner_arn) in functions
+               or (o.source_arn and (o.source_arn in stream_arns or o.source_arn.split("/stream/")[0] in tables))]
+    queues.update(o.dlq_arn for o in origins)
     # A queue in scope brings its DLQ (one hop: a DLQ's own DLQ is rare and named if wanted).
     for q in pipeline.queues:
         if q.arn in queues and q.dead_letter_target_arn:
@@ -102,6 +108,7 @@ def scope_pipeline(pipeline: Pipeline, spec: PipelineSpec) -> Pipeline:
         tables=tuple(t for t in pipeline.tables if t.arn in tables),
         functions=tuple(f for f in pipeline.functions if f.arn in functions),
         mappings=tuple(mappings),
+        dlq_origins=tuple(origins),
         state_machines=tuple(m for m in pipeline.state_machines if m.arn in machines),
     )
 

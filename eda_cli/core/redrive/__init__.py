@@ -9,8 +9,10 @@ bounded by the one batch each worker has in flight). Native mode hands the whole
 Copy mode's send step is a destination (`destinations`): an SQS queue, or, for an EventBridge target's
 DLQ, the target each message names (SQS, SNS, Lambda, Step Functions, another bus, Kinesis, Firehose),
 never the bus unless asked (`--to-bus`); for a DLQ an SNS subscription or a Lambda function names in its
-configuration, that subscription's endpoint (SQS, Lambda) or that function, never the topic. Every destination
-reads its API's per-entry answer, so the delete still removes exactly what was accepted.
+configuration, that subscription's endpoint (SQS, Lambda) or that function, never the topic; for an event source
+mapping's DLQ, the stream records each on-failure record names, read back from the stream, to that function (or
+--to-file to a file). Every destination reads its API's per-entry answer, so the delete still removes exactly
+what was accepted.
 
 The package, along its seams:
 
@@ -20,7 +22,8 @@ The package, along its seams:
 - `copy` (the workers and their calls) and `ledger` (what became of each message): copy mode
 - `routes` (where each message goes), `destinations` (one class per kind, each with `send`),
   `eventbridge` (reading an EventBridge DLQ message's rule and target, and the target's configuration) and
-  `configured` (an SNS subscription's DLQ to its endpoint, a Lambda function's DLQ or on-failure records to it)
+  `configured` (an SNS subscription's DLQ to its endpoint, a Lambda function's DLQ or on-failure records to it),
+  `stream_batches` (stream on-failure records: the range read back, then Invoke or --to-file)
 - `native`: native mode, a move task and a check of what arrived
 - `run`: `run_redrive` (carry out a plan) and `redrive` (plan and run)
 - `replay`: sending an archive again

@@ -19,24 +19,36 @@ What each writes to its DLQ, and where eda sends it:
 * A function's on-failure destination (an SQS queue): the body is an invocation record, whose
   requestContext.functionArn names the function and requestPayload holds the event; that function is invoked
   again asynchronously with requestPayload.
+* An event source mapping's on-failure destination (a DynamoDB stream's or a Kinesis stream's mapping): the body
+  names a shard and a sequence range, not the records; they are read back from the stream and the function is
+  invoked with them in its stream event, or with --to-file they are written to a file (stream_batches.py).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from eda_cli.aws.errors import describe
-from eda_cli.core.archive import OutgoingMessage
-from eda_cli.core.dlq.model import FOUND_BY_LAMBDA_ASYNC, FOUND_BY_LAMBDA_ON_FAILURE, FOUND_BY_SNS, Source
+from eda_cli.core.archive import ArchiveWriter, OutgoingMessage
+from eda_cli.core.dlq.model import (
+    FOUND_BY_LAMBDA_ASYNC,
+    FOUND_BY_LAMBDA_ON_FAILURE,
+    FOUND_BY_MAPPING,
+    FOUND_BY_SNS,
+    Source,
+)
 from eda_cli.core.redrive.destinations import Destination, LambdaDestination, PayloadError, Refused, sqs_destination
+from eda_cli.core.redrive.model import Sleep
 from eda_cli.core.redrive.sqs_io import Caller, queue_info
+from eda_cli.core.redrive.stream_batches import StreamBatch, StreamBatchDestination, range_reader, stream_batch
 
 #: The origins whose DLQs eda redrives from configuration (a `Source.kind` each).
-CONFIGURED_KINDS = (FOUND_BY_SNS, FOUND_BY_LAMBDA_ASYNC, FOUND_BY_LAMBDA_ON_FAILURE)
+CONFIGURED_KINDS = (FOUND_BY_SNS, FOUND_BY_LAMBDA_ASYNC, FOUND_BY_LAMBDA_ON_FAILURE, FOUND_BY_MAPPING)
 #: The message attributes Lambda sets on what it writes to a function's DLQ.
 LAMBDA_DLQ_ATTRIBUTES = ("RequestID", "ErrorCode", "ErrorMessage")
 #: SNS subscription protocols eda delivers to.
@@ -143,10 +155,13 @@ class ConfiguredRoutes:
     from the message itself where it says (an envelope's subscription, a record's function), else the only
     source of its kind. Destinations are resolved once (an SQS endpoint's queue is read) and kept.
 
-    `client(service)` hands out (counted) clients; None refuses every message (the Python API without clients)."""
+    `client(service)` hands out (counted) clients; None refuses every message (the Python API without clients).
+    `to_file` (--to-file) sends the records of stream on-failure records to that file (through `writer`, None in
+    a dry run) instead of invoking their function."""
 
     def __init__(self, sources: tuple[Source, ...], sqs: Any, client: Client | None, call: Caller,
-                 dlq_name: str, dlq_arn: str) -> None:
+                 dlq_name: str, dlq_arn: str, *, to_file: str | None = None, writer: ArchiveWriter | None = None,
+                 sleep: Sleep | None = None) -> None:
         self.sqs = sqs
         self.client = client
         self.call = call
@@ -155,12 +170,30 @@ class ConfiguredRoutes:
         self.subscriptions = {s.arn: s for s in sources if s.kind == FOUND_BY_SNS}
         self.functions = [s for s in sources if s.kind == FOUND_BY_LAMBDA_ASYNC]
         self.on_failure = [s for s in sources if s.kind == FOUND_BY_LAMBDA_ON_FAILURE]
+        self.mappings = [s for s in sources if s.kind == FOUND_BY_MAPPING]
+        self.to_file = to_file
+        self.writer = writer
+        self.sleep: Sleep = sleep or time.sleep
         self._lock = threading.Lock()
         self._routes: dict[tuple[str, str], Destination | Refused] = {}
+
+    @property
+    def notes(self) -> list[str]:
+        """What the stream destinations noticed (a range holding more records than its batch had)."""
+        with self._lock:
+            routes = list(self._routes.values())
+        return [note for r in routes if isinstance(r, StreamBatchDestination) for note in r.notes]
 
     # -- which source a message belongs to ------------------------------------------------------------
 
     def route(self, message: OutgoingMessage) -> Destination | Refused:
+        batch = stream_batch(message.body) if (self.mappings or self.to_file) else None
+        if batch is not None:
+            return self._stream(batch)
+        if self.to_file and not (self.subscriptions or self.functions or self.on_failure):
+            return Refused("unknown", "(not an on-failure record)", self.dlq_arn,
+                           "--to-file writes the records of stream on-failure records (DDBStreamBatchInfo, "
+                           "KinesisBatchInfo) only, and this message is not one", route="--to-file")
         record = invocation_record(message.body) if self.on_failure else None
         if record is not None:
             return self._on_failure(str(record["requestContext"]["functionArn"]))
@@ -197,6 +230,10 @@ class ConfiguredRoutes:
             return Refused("lambda", "lambda:(on-failure)", self.dlq_arn,
                            "the body is not a Lambda invocation record (requestContext.functionArn, requestPayload)",
                            route=FOUND_BY_LAMBDA_ON_FAILURE)
+        if self.mappings:
+            return Refused("lambda", "lambda:(event source mapping)", self.dlq_arn,
+                           "the body is not an event source mapping's on-failure record (DDBStreamBatchInfo or "
+                           "KinesisBatchInfo)", route=FOUND_BY_MAPPING)
         return Refused("unknown", "(unknown)", self.dlq_arn,
                        "it matches none of the configured origins of this DLQ; pass --to QUEUE", route="configuration")
 
@@ -281,6 +318,39 @@ class ConfiguredRoutes:
         return self._resolve(("on-failure", function_arn), make)
 
 
+    def _stream(self, batch: StreamBatch) -> Destination | Refused:
+        """The function the record names, invoked with the range's records (when a mapping of that function on
+        that stream names this DLQ), or the --to-file file."""
+        if self.to_file:
+            path = self.to_file
+
+            def to_file() -> Destination | Refused:
+                if self.client is None:
+                    return Refused("file", path, path, "eda was given no AWS clients to read streams with",
+                                   route=FOUND_BY_MAPPING)
+                return StreamBatchDestination("file", path, path, "GetRecords -> JSONL", FOUND_BY_MAPPING,
+                                              reader=range_reader(self.client, self.sleep), writer=self.writer)
+
+            return self._resolve(("file", path), to_file)
+        arn = batch.function_arn
+        label = f"lambda:{function_label(arn)}" if arn else "lambda:(unnamed)"
+        name = function_name(arn)
+        if not any(function_name(str(s.detail("function_arn") or "")) == name
+                   and s.detail("event_source_arn") == batch.stream_arn for s in self.mappings):
+            return Refused("lambda", label, arn or self.dlq_arn,
+                           f"no event source mapping of function {name or '(none named)'} on {batch.stream_arn} sends "
+                           f"its failures to {self.dlq_name}; pass --to-file FILE to write the records instead",
+                           route=FOUND_BY_MAPPING)
+
+        def make() -> Destination | Refused:
+            if self.client is None:
+                return Refused("lambda", label, arn, "eda was given no AWS clients for Lambda", route=FOUND_BY_MAPPING)
+            return StreamBatchDestination("lambda", label, arn, "GetRecords -> Invoke", FOUND_BY_MAPPING,
+                                          client=self._lambda(), reader=range_reader(self.client, self.sleep))
+
+        return self._resolve(("mapping", arn), make)
+
+
 def describe_sources(sources: tuple[Source, ...]) -> str:
     """One phrase naming what names the DLQ: `subscription orders -> inventory (sqs, raw delivery off)`, ..."""
     phrases = []
@@ -290,6 +360,8 @@ def describe_sources(sources: tuple[Source, ...]) -> str:
             phrases.append(f"subscription {s.owner} ({s.detail('protocol')}, raw delivery {raw})")
         elif s.kind == FOUND_BY_LAMBDA_ASYNC:
             phrases.append(f"function {s.owner} (its DeadLetterConfig)")
+        elif s.kind == FOUND_BY_MAPPING:
+            phrases.append(f"event source mapping {s.owner} (its on-failure destination)")
         else:
             phrases.append(f"function {s.owner} (its on-failure destination)")
     return "; ".join(phrases)

@@ -77,7 +77,7 @@ class CopyRun:
                 self.archive = ArchiveWriter(self.options.archive, force=self.options.force_archive)
             except OSError as exc:
                 raise UsageError(f"cannot write the archive {self.options.archive}: {exc.strerror or exc}") from exc
-        self.router = Router(plan, sqs, clients, self.call)
+        self.router = Router(plan, sqs, clients, self.call, sleep)
         self.ledger = Ledger(plan, self.lock, self.router)
         # when to stop, under self.lock
         self.streak = 0

@@ -74,6 +74,10 @@ class Destination:
     def row(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "arn": self.arn, "api": self.api, "route": self.route}
 
+    def stats(self) -> dict[str, Any]:
+        """What the destination counts itself, beside the ledger's moved and failed (e.g. stream records)."""
+        return {}
+
 
 @dataclass
 class Refused:

@@ -90,6 +90,7 @@ class Ledger:
         self.sample: list[dict[str, Any]] = []
         #: Per destination (by key): its row, with moved, failed and (dry runs) would_move.
         self.destinations: dict[str, dict[str, Any]] = {}
+        self._targets: dict[str, Destination | Refused] = {}
         for destination in router.planned:
             self._row(destination)
 
@@ -117,6 +118,7 @@ class Ledger:
         if row is None:
             row = {**destination.row(), "moved": 0, "failed": 0, "would_move": 0 if self.dry_run else None}
             self.destinations[destination.key] = row
+            self._targets[destination.key] = destination
         return row
 
     def _fail(self, message_id: str, handle: str, reason: str, destination: Destination | Refused) -> None:
@@ -126,7 +128,11 @@ class Ledger:
 
     def rows(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(row) for row in self.destinations.values()]
+            rows = []
+            for key, row in self.destinations.items():
+                target = self._targets[key]
+                rows.append({**row, **(target.stats() if isinstance(target, Destination) else {})})
+            return rows
 
     def classify(self, raws: Sequence[Mapping[str, Any]], stopping: bool) -> Received:
         """Decide, for each received message, whether it is new and what becomes of it."""

@@ -257,6 +257,8 @@ class RedriveOptions:
     redactor: Redactor | None = field(default=None, compare=False)
     #: Append to an existing archive even when others may read it (its mode is wider than 0600).
     force_archive: bool = False
+    #: Stream on-failure records: append the records they name to this JSON Lines file instead of invoking.
+    to_file: str | None = None
 
     def validate(self) -> None:
         if self.mode not in MODES:

@@ -8,8 +8,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.aws.resolve import QueueRef
-from eda_cli.core.dlq.model import FOUND_BY_SNS, Source
-from eda_cli.core.dlq.origins import LAMBDA_FUNCTIONS, find_origins
+from eda_cli.core.dlq.model import FOUND_BY_MAPPING, FOUND_BY_SNS, Source
+from eda_cli.core.dlq.origins import find_origins
 from eda_cli.core.problems import Problem
 from eda_cli.core.redrive.configured import CONFIGURED_KINDS, describe_sources
 from eda_cli.core.redrive.eventbridge import RULE_ARN, TARGET_ARN, Clients, eventbridge_origin
@@ -41,14 +41,14 @@ def list_sources(sqs: SQSClient, dlq_url: str) -> list[QueueInfo]:
     return sorted(infos, key=lambda i: i.name)
 
 
-def _check_archive_path(path: str) -> None:
+def _check_archive_path(path: str, option: str = "--archive") -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        raise UsageError(f"--archive {path} is a directory", hint="name a file, e.g. --archive redrive.jsonl")
+        raise UsageError(f"{option} {path} is a directory", hint=f"name a file, e.g. {option} redrive.jsonl")
     if not os.path.isdir(directory):
-        raise UsageError(f"--archive {path}: the directory {directory} does not exist")
+        raise UsageError(f"{option} {path}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise UsageError(f"--archive {path} is not writable")
+        raise UsageError(f"{option} {path} is not writable")
 
 
 def _names_eventbridge_targets(sqs: SQSClient, url: str, wait_seconds: int) -> bool:
@@ -62,8 +62,8 @@ def _names_eventbridge_targets(sqs: SQSClient, url: str, wait_seconds: int) -> b
 
 
 def configured_origins(clients: Clients, dlq_arn: str) -> tuple[tuple[Source, ...], tuple[Problem, ...], int]:
-    """What SNS subscriptions and Lambda functions name this DLQ (core/dlq/origins.py, SNS and the functions
-    only), what could not be read, and how many calls that took."""
+    """What SNS subscriptions, Lambda functions and event source mappings name this DLQ (core/dlq/origins.py, SNS
+    and Lambda only), what could not be read, and how many calls that took."""
     lock = threading.Lock()
     counters: dict[str, ApiCounter] = {}
 
@@ -75,7 +75,7 @@ def configured_origins(clients: Clients, dlq_arn: str) -> tuple[tuple[Source, ..
         return client
 
     try:
-        origins = find_origins(counted, services=("sns", LAMBDA_FUNCTIONS))
+        origins = find_origins(counted, services=("sns", "lambda"))
     finally:
         for counter in counters.values():
             counter.__exit__()
@@ -163,6 +163,9 @@ def plan_redrive(
             raise UsageError(f"--to names the DLQ itself ({info.name})", hint="pass the queue to move messages to")
         if target is not None and options.to_bus:
             raise UsageError("--to and --to-bus say two different places", hint="pass one of them")
+        if options.to_file and (target is not None or options.to_bus):
+            raise UsageError(f"--to-file and {'--to' if target is not None else '--to-bus'} say two different places",
+                             hint="pass one of them")
         origin = "sqs"
         if target is None and not sources:
             visible = info.int_attr("ApproximateNumberOfMessages") or 0
@@ -173,12 +176,12 @@ def plan_redrive(
                 if clients is not None:
                     configured, problems, calls = configured_origins(clients, info.arn)
                     probe_calls += calls
-                if not configured:
+                if not configured and not options.to_file:
                     unread = "; ".join(f"{p.service} {p.resource}: {p.error}" for p in problems)
                     raise UsageError(
                         f"{info.name} has no source queues (no queue's RedrivePolicy names it), its messages name "
-                        "no EventBridge rule and target (RULE_ARN, TARGET_ARN), and no SNS subscription or Lambda "
-                        "function names it as its DLQ, so eda does not know where they belong"
+                        "no EventBridge rule and target (RULE_ARN, TARGET_ARN), and no SNS subscription, Lambda "
+                        "function or event source mapping names it as its DLQ, so eda does not know where they belong"
                         + (f" (eda could not read: {unread})" if unread else ""),
                         hint="pass --to QUEUE",
                     )
@@ -186,9 +189,15 @@ def plan_redrive(
                 for p in problems:
                     notes.append(f"could not read {p.service} {p.resource} ({p.error}): messages of origins "
                                  "there are not recognised")
+        if options.to_file and origin != "configured":
+            why = "its source queues" if sources else "the EventBridge targets its messages name"
+            raise UsageError(f"--to-file writes the records of stream on-failure records, and {info.name}'s "
+                             f"messages go to {why}", hint="leave out --to-file")
         per_message = target is None and len(sources) > 1
         if options.archive and not options.dry_run:
             _check_archive_path(options.archive)
+        if options.to_file and not options.dry_run:
+            _check_archive_path(options.to_file, "--to-file")
         needs = _needs_copy(options, per_message)
         if origin == "eventbridge":
             needs.append("routing each message to its EventBridge " + ("bus" if options.to_bus else "target"))
@@ -235,14 +244,20 @@ def plan_redrive(
                 f"{info.name} holds events EventBridge could not deliver: each goes to the target its RULE_ARN and "
                 "TARGET_ARN name, directly (not back to the bus, which would deliver it again to every other rule)"
             )
-        if origin == "configured":
+        if origin == "configured" and configured:
             kinds = {s.kind for s in configured}
             where = ("its subscription's endpoint" if kinds == {FOUND_BY_SNS} else "its function, invoked again"
                      if FOUND_BY_SNS not in kinds else "its subscription's endpoint or its function")
             topic = (", not back to the topic (which would deliver it again to every subscriber)"
                      if FOUND_BY_SNS in kinds else "")
-            notes.append(f"{info.name} is the DLQ of {describe_sources(configured)}: each message goes to {where}, "
-                         f"directly{topic}")
+            notes.append(f"{info.name} is the DLQ of {describe_sources(configured)}" + (
+                "" if options.to_file else f": each message goes to {where}, directly{topic}"))
+        if origin == "configured" and (options.to_file or FOUND_BY_MAPPING in {s.kind for s in configured}):
+            where = (f"written to {options.to_file} (JSON Lines, one record a line)" if options.to_file else
+                     "invoked again asynchronously in the function's stream event (Invoke, InvocationType=Event)")
+            notes.append("a stream on-failure record names a shard and a sequence range, not the records: eda reads "
+                         f"them back from the stream (GetShardIterator, GetRecords) and they are {where}; a message "
+                         "whose range the stream has trimmed stays in the DLQ, with the ranges that are gone")
             subscriptions = sum(1 for s in configured if s.kind == FOUND_BY_SNS)
             if subscriptions > 1:
                 notes.append(f"{subscriptions} subscriptions name {info.name}: each enveloped message goes to the one "

@@ -2,8 +2,9 @@
 
 In this order: `--to`; the source queue SQS names (DeadLetterQueueSourceArn); the EventBridge target
 (or, with --to-bus, the bus) that the message's RULE_ARN and TARGET_ARN attributes name; for a DLQ that
-configuration names (an SNS subscription, a Lambda function), the endpoint or function it belongs to
-(configured.py); the DLQ's only source. A message none of these places is unroutable and stays in the DLQ.
+configuration names (an SNS subscription, a Lambda function, an event source mapping), the endpoint or function
+it belongs to, or with --to-file the file for a stream on-failure record's records (configured.py); the DLQ's only
+source. A message none of these places is unroutable and stays in the DLQ.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eda_cli.core.archive import OutgoingMessage
+from eda_cli.core.archive import ArchiveWriter, OutgoingMessage
 from eda_cli.core.redrive.configured import ConfiguredRoutes
 from eda_cli.core.redrive.destinations import Destination, Refused, sqs_destination
 from eda_cli.core.redrive.eventbridge import Clients, EventBridgeRoutes, eventbridge_origin
-from eda_cli.core.redrive.model import RedrivePlan
+from eda_cli.core.redrive.model import RedrivePlan, Sleep
 from eda_cli.core.redrive.sqs_io import Caller
+from eda_cli.errors import UsageError
 
 
 class Router:
-    def __init__(self, plan: RedrivePlan, sqs: Any, clients: Clients | None, call: Caller) -> None:
+    def __init__(self, plan: RedrivePlan, sqs: Any, clients: Clients | None, call: Caller,
+                 sleep: Sleep | None = None) -> None:
         dlq = plan.dlq.name
         self.sources = {s.arn: sqs_destination(s, sqs, "source queue", dlq) for s in plan.sources}
         self.to = sqs_destination(plan.to, sqs, "--to", dlq) if plan.to is not None else None
@@ -28,8 +31,16 @@ class Router:
         self.single: Destination | None = self.to or only
         self.eventbridge = EventBridgeRoutes(sqs, clients, call, dlq, plan.options.to_bus, plan.dlq.arn)
         client = self.eventbridge.client if clients is not None else None  # the same counted clients
-        self.configured = (ConfiguredRoutes(plan.configured, sqs, client, call, dlq, plan.dlq.arn)
-                           if plan.configured else None)
+        to_file = plan.options.to_file
+        self.writer: ArchiveWriter | None = None
+        if to_file and not plan.options.dry_run:
+            try:
+                self.writer = ArchiveWriter(to_file)
+            except OSError as exc:
+                raise UsageError(f"cannot write --to-file {to_file}: {exc.strerror or exc}") from exc
+        self.configured = (ConfiguredRoutes(plan.configured, sqs, client, call, dlq, plan.dlq.arn, to_file=to_file,
+                                            writer=self.writer, sleep=sleep)
+                           if plan.configured or to_file else None)
 
     @property
     def planned(self) -> list[Destination]:
@@ -43,10 +54,15 @@ class Router:
 
     @property
     def notes(self) -> list[str]:
-        return list(dict.fromkeys(self.eventbridge.notes))
+        notes = list(self.eventbridge.notes)
+        if self.configured is not None:
+            notes.extend(self.configured.notes)
+        return list(dict.fromkeys(notes))
 
     def close(self) -> None:
         self.eventbridge.close()
+        if self.writer is not None:
+            self.writer.close()
 
     def prepare(self, raws: Sequence[Mapping[str, Any]]) -> None:
         """Read the configuration of every EventBridge target (or configured endpoint) these messages name and

@@ -12,7 +12,9 @@ Two layers:
   together and yields ``Change`` objects for a consumer to render.
 
 Modules: ``model`` (limits, shards, ``RawRecord``, ``Notice``), ``shards`` (which stream, DescribeStream,
-lineage), ``puller``, ``options`` (``--from``, ``--events``, ``TailOptions``) and ``tail``.
+lineage), ``puller``, ``options`` (``--from``, ``--events``, ``TailOptions``) and ``tail``; ``ranges`` reads
+one shard's sequence range back (DynamoDB Streams or Kinesis), as a stream on-failure record names it, and
+says which parts the stream no longer holds (``eda redrive``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from eda_cli.core.streams.model import (
 )
 from eda_cli.core.streams.options import TailOptions, parse_age, parse_events, parse_since
 from eda_cli.core.streams.puller import StreamPuller
+from eda_cli.core.streams.ranges import GoneRange, RangeRead, RangeReadError, read_range
 from eda_cli.core.streams.shards import describe_stream, stream_arn_for
 from eda_cli.core.streams.tail import StreamTail
 
@@ -37,7 +40,10 @@ __all__ = [
     "GET_RECORDS_LIMIT",
     "LATEST",
     "TRIM_HORIZON",
+    "GoneRange",
     "Notice",
+    "RangeRead",
+    "RangeReadError",
     "RawRecord",
     "Shard",
     "StreamInfo",
@@ -48,5 +54,6 @@ __all__ = [
     "parse_age",
     "parse_events",
     "parse_since",
+    "read_range",
     "stream_arn_for",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from eda_cli.core.topology.model import KINDS, Graph
+from eda_cli.core.topology.model import DLQ_EDGES, KINDS, Graph
 
 _MERMAID_SHAPES = {
     "topic": ("{{", "}}"),
@@ -34,8 +34,7 @@ def to_mermaid(graph: Graph) -> str:
         details = f"<br/>{_mermaid_text(', '.join(n.details))}" if n.details else ""
         lines.append(f'    {ids[n.id]}{left}"<b>{_mermaid_text(n.name)}</b><br/>{caption}{details}"{right}')
     for e in graph.edges:
-        arrow = "-.->" if e.kind in ("redrive", "subscription-dlq", "target-dlq", "on-failure",
-                                     "function-dlq") else "-->"
+        arrow = "-.->" if e.kind in DLQ_EDGES else "-->"
         label = f'|"{_mermaid_text(e.label)}"|' if e.label else ""
         lines.append(f"    {ids[e.source]} {arrow}{label} {ids[e.target]}")
     lines.append("    classDef dlq fill:#fde2e1,stroke:#c0392b")
@@ -78,7 +77,7 @@ def to_dot(graph: Graph) -> str:
         lines.append(f"  {_dot(n.id)} [{', '.join(attrs)}];")
     for e in graph.edges:
         attrs = [f"label={_dot(e.label)}"] if e.label else []
-        if e.kind in ("redrive", "subscription-dlq", "target-dlq", "on-failure", "function-dlq"):
+        if e.kind in DLQ_EDGES:
             attrs.append("style=dashed")
         lines.append(f"  {_dot(e.source)} -> {_dot(e.target)}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
     lines.append("}")

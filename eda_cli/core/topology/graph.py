@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from eda_cli.core.dlq.model import FOUND_BY_LAMBDA_ON_FAILURE, FOUND_BY_PIPE
 from eda_cli.core.pipeline.model import (
     EventSourceMapping,
     Pipeline,
@@ -204,6 +205,19 @@ def _function_dlq_edges(b: _Builder) -> None:
             b.link(f.arn, b.resolve(f.dead_letter_arn), "function-dlq", "async DLQ")
 
 
+def _origin_edges(b: _Builder) -> None:
+    """A function's asynchronous on-failure destination, a pipe's DLQ (core/dlq/origins.py, through discovery)."""
+    for o in b.pipeline.dlq_origins:
+        if o.kind == FOUND_BY_LAMBDA_ON_FAILURE:
+            fn = b.pipeline.function_by_arn(o.owner_arn)
+            b.link(fn.arn if fn else b.ensure(o.owner_arn), b.resolve(o.dlq_arn), "function-on-failure",
+                   "async on failure" + (f" ({o.owner})" if fn is None or fn.name != o.owner else ""))
+        elif o.kind == FOUND_BY_PIPE and o.source_arn:
+            table_arn = o.source_arn.split("/stream/")[0]
+            source = table_arn if table_arn in b.nodes else b.resolve(o.source_arn)
+            b.link(source, b.resolve(o.dlq_arn), "pipe-dlq", f"pipe {o.owner}, on failure")
+
+
 def _task_edges(b: _Builder) -> None:
     for machine in b.pipeline.state_machines:
         for path, state in iter_states(machine.definition):
@@ -214,7 +228,8 @@ def _task_edges(b: _Builder) -> None:
 
 
 _EDGE_BUILDERS: tuple[Callable[[_Builder], None], ...] = (
-    _subscription_edges, _redrive_edges, _rule_edges, _mapping_edges, _function_dlq_edges, _task_edges,
+    _subscription_edges, _redrive_edges, _rule_edges, _mapping_edges, _function_dlq_edges, _origin_edges,
+    _task_edges,
 )
 
 

@@ -18,6 +18,9 @@ KINDS = {
     "external": "external",
 }
 _ORDER = {kind: i for i, kind in enumerate(KINDS)}
+#: Edges to a dead-letter queue or an on-failure destination (drawn dashed).
+DLQ_EDGES = ("redrive", "subscription-dlq", "target-dlq", "on-failure", "function-dlq", "function-on-failure",
+             "pipe-dlq")
 
 
 @dataclass(frozen=True)

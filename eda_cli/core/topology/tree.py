@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eda_cli.core.topology.model import Edge, Graph, Node
+from eda_cli.core.topology.model import DLQ_EDGES, Edge, Graph, Node
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,7 @@ def _name(graph: Graph, node_id: str) -> str:
 
 
 def _edge_rank(kind: str) -> int:
-    order = ["subscription", "rule", "target", "mapping", "task", "redrive", "subscription-dlq", "target-dlq",
-             "on-failure", "function-dlq"]
+    order = ["subscription", "rule", "target", "mapping", "task", *DLQ_EDGES]
     return order.index(kind) if kind in order else len(order)
 
 
