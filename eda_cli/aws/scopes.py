@@ -214,7 +214,9 @@ def enabled_regions(ec2: Any) -> list[str]:
     regions = ec2.describe_regions(
         Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
     ).get("Regions", [])
-    return sorted(str(r["RegionName"]) for r in regions if r.get("RegionName"))
+    # The filter again on the answer: an endpoint that ignores filters (moto) must not add disabled regions.
+    return sorted(str(r["RegionName"]) for r in regions
+                  if r.get("RegionName") and r.get("OptInStatus", "opted-in") != "not-opted-in")
 
 
 class _AssumedCredentials:
