@@ -285,3 +285,30 @@ def test_every_scope_failing_alike_is_one_error_exit_3(endpoint: str, capsys: py
                                                    "dlq", "list")
     assert_one_line_error(result, 3)
     assert "access denied to AssumeRole" in result.stderr
+
+
+# -- IAM -------------------------------------------------------------------------------------------
+
+
+def test_iam_policy_prints_the_trust_policy_and_the_callers_scope_policy(cli: Callable[..., Result]) -> None:
+    trust = cli("iam-policy", "--trust", "111111111111")
+    assert trust.code == 0, trust.stderr
+    [statement] = trust.json()["Statement"]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
+    assert statement["Action"] == "sts:AssumeRole" and statement["Effect"] == "Allow"
+    ci_role = "arn:aws:iam::111111111111:role/ci"
+    assert cli("iam-policy", "--trust", ci_role).json()["Statement"][0]["Principal"] == {"AWS": ci_role}
+
+    scopes = cli("iam-policy", "--scopes").json()
+    actions = {a for s in scopes["Statement"] for a in s["Action"]}
+    assert actions == {"sts:AssumeRole", "organizations:ListAccounts", "ec2:DescribeRegions"}
+
+    assert_one_line_error(cli("iam-policy", "--trust", "1111"), 2)
+    assert_one_line_error(cli("iam-policy", "audit", "--trust", "111111111111"), 2)
+
+
+def test_the_scope_statement_narrows_assume_role_to_the_role() -> None:
+    from eda_cli.core.iam import scope_statement
+
+    assume = scope_statement("eda-readonly")["Statement"][0]
+    assert assume["Resource"] == "arn:aws:iam::*:role/eda-readonly"

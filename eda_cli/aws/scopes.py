@@ -239,13 +239,17 @@ class _AssumedCredentials:
             metadata=self.fetch(), refresh_using=self.fetch, method="assume-role")
 
 
-def _boto_session(credentials: Credentials, region: str) -> boto3.Session:
-    """A boto3 session of its own (they are not thread-safe) on shared, thread-safe credentials."""
+def _boto_session(credentials: Credentials, region: str, loader: Any = None) -> boto3.Session:
+    """A boto3 session of its own (they are not thread-safe) on shared, thread-safe credentials; with `loader`,
+    the base session's botocore data loader, so that the service models are read from disk once, not once
+    per scope (its caches are plain memos: two threads loading at once only load twice)."""
     import boto3
     import botocore.session
 
     core = botocore.session.Session()
     core._credentials = credentials  # type: ignore[attr-defined]  # how botocore's own role profiles do it
+    if loader is not None:
+        core.register_component("data_loader", loader)
     return boto3.Session(botocore_session=core, region_name=region)
 
 
@@ -266,6 +270,7 @@ def plan_scopes(base: AwsSession, options: ScopeOptions,
     from eda_cli.core.concurrency import map_bounded
 
     settings = replace(base.settings, role_arn=None)
+    loader = base.boto_session._session.get_component("data_loader")
     home = base.settings.region or base.boto_session.region_name or (options.regions or ("us-east-1",))[0]
 
     if options.accounts or options.org:
@@ -302,14 +307,15 @@ def plan_scopes(base: AwsSession, options: ScopeOptions,
         account = outcome.value
         for region in account.regions:
             session = AwsSession(replace(settings, region=region), boto_session=_boto_session(
-                account.credentials, region), account=account.id)
+                account.credentials, region, loader), account=account.id)
             sessions.append(ScopedSession(Scope(account.id, region), session))
     return ScopePlan(tuple(sessions), tuple(problems))
 
 
 def _regions(options: ScopeOptions, credentials: Credentials, home: str, base: AwsSession) -> tuple[str, ...]:
     if options.all_regions:
-        ec2: Any = _boto_session(credentials, home).client  # no ec2 stubs: a str service name
+        ec2: Any = _boto_session(credentials, home, base.boto_session._session.get_component(
+            "data_loader")).client  # no ec2 stubs: a str service name
         client = ec2("ec2", region_name=home, endpoint_url=base.settings.endpoint_url, config=base.config())
         return tuple(enabled_regions(client))
     return options.regions or (home,)
