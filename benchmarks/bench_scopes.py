@@ -72,7 +72,7 @@ def sweep(url: str, work: Callable[[Any, Any], int], concurrency: int) -> tuple[
     from eda_cli.aws.session import AwsSession, AwsSettings
 
     base = AwsSession(AwsSettings(region="us-east-1", endpoint_url=url))
-    calls = count_calls(base)
+    calls = CallCounter(base)
     plan = plan_scopes(base, parse_scope_options(",".join(REGIONS), ",".join(ACCOUNTS), ROLE), concurrency)
     for scoped in plan.sessions:
         calls.watch(scoped.session)
@@ -81,7 +81,7 @@ def sweep(url: str, work: Callable[[Any, Any], int], concurrency: int) -> tuple[
     return sum(n for _, n in run.results), calls.total
 
 
-class count_calls:  # noqa: N801  # a counter used like a function
+class CallCounter:
     """Counts the AWS calls a session's clients (and later sessions') make, through botocore's event hooks."""
 
     def __init__(self, base: Any) -> None:
@@ -95,11 +95,11 @@ class count_calls:  # noqa: N801  # a counter used like a function
         self.total += 1  # the GIL keeps += on an int whole enough for a count
 
 
-def measure(sources: int, repeat: int, latency_ms: float) -> dict[str, tuple[float, float, int]]:
+def measure(sources: int, repeat: int, latency_ms: float) -> dict[str, tuple[float, float, int, float]]:
     from eda_cli.aws.scopes import DEFAULT_SCOPE_CONCURRENCY
 
     dummy_credentials()
-    found: dict[str, tuple[float, float, int]] = {}
+    found: dict[str, tuple[float, float, int, float]] = {}
     with moto_server(latency_ms) as url:
         seed(url, sources)
         for name, work in (("dlq inspect", inspect_work), ("audit", audit_work)):
@@ -108,14 +108,16 @@ def measure(sources: int, repeat: int, latency_ms: float) -> dict[str, tuple[flo
             assert sweep(url, work, DEFAULT_SCOPE_CONCURRENCY)[0] == one
             seq: list[float] = []
             par: list[float] = []
+            cpu: list[float] = []
             for _ in range(repeat):  # interleaved, so machine noise hits both alike
                 t = time.perf_counter()
                 sweep(url, work, 1)
                 seq.append(time.perf_counter() - t)
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 sweep(url, work, DEFAULT_SCOPE_CONCURRENCY)
                 par.append(time.perf_counter() - t)
-            found[name] = (statistics.median(seq), statistics.median(par), calls)
+                cpu.append(time.process_time() - c)  # this process only: the server is another
+            found[name] = (statistics.median(seq), statistics.median(par), calls, statistics.median(cpu))
     return found
 
 
@@ -130,11 +132,13 @@ def main() -> None:
     scopes = len(ACCOUNTS) * len(REGIONS)
     print(f"{len(REGIONS)} regions x {len(ACCOUNTS)} accounts = {scopes} scopes, {args.sources * 2} queues each; "
           f"median of {args.repeat}; one moto server in its own process\n")
-    print("| command | emulated RTT per call | API calls | sequential sweep (s) | multi-scope (s) | ratio |")
-    print("|---|---|---|---|---|---|")
+    print("| command | emulated RTT per call | API calls | sequential sweep (s) | multi-scope (s) | ratio "
+          "| eda's CPU per call, multi-scope (ms) |")
+    print("|---|---|---|---|---|---|---|")
     for latency in args.latency_ms:
-        for name, (seq, par, calls) in measure(args.sources, args.repeat, latency).items():
-            print(f"| {name} | {latency:g} ms | {calls} | {seq:.2f} | {par:.2f} | {par / seq:.2f} |")
+        for name, (seq, par, calls, cpu) in measure(args.sources, args.repeat, latency).items():
+            print(f"| {name} | {latency:g} ms | {calls} | {seq:.2f} | {par:.2f} | {par / seq:.2f} "
+                  f"| {cpu / calls * 1000:.1f} |")
     print("\ngoal: ratio <= 0.2 at an AWS-like round trip (on raw loopback, moto's own CPU is the bottleneck)")
 
 
