@@ -258,6 +258,25 @@ def test_audit_over_two_accounts_is_one_sarif_and_junit(eda: Callable[..., Resul
     assert clean.json()["summary"]["scopes"] == [f"us-east-1/{a}" for a in ACCOUNTS]
 
 
+def test_topology_joins_the_accounts_graphs(eda: Callable[..., Result], endpoint: str) -> None:
+    a, b = (clients_in(endpoint, account, "us-east-1") for account in ACCOUNTS)
+    url = b("sqs").create_queue(QueueName="billing")["QueueUrl"]
+    queue = b("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    a("events").put_rule(Name="to-billing", EventPattern='{"source": ["orders"]}')
+    a("events").put_targets(Rule="to-billing", Targets=[{"Id": "billing", "Arn": queue}])
+
+    result = eda("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE, "topology", "-o", "json")
+    assert result.code == 0, result.stderr
+    body = result.json()
+    nodes = {n["id"]: n for n in body["nodes"]}
+    assert nodes[queue]["kind"] == "queue" and nodes[queue]["account"] == ACCOUNTS[1]  # not an external stub
+    rule = next(n for n in body["nodes"] if n["name"] == "to-billing")
+    assert rule["account"] == ACCOUNTS[0]
+    assert any(e["source"] == rule["id"] and e["target"] == queue for e in body["edges"])
+    tree = eda("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE, "topology")
+    assert f"us-east-1/{ACCOUNTS[0]}" in tree.stdout and f"us-east-1/{ACCOUNTS[1]}" in tree.stdout
+
+
 def test_a_denied_account_is_partial_exit_4(endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
     queue_with_dlq(clients_in(endpoint, ACCOUNTS[0], "us-east-1")("sqs"), "orders")
     denied = session_factory(sts=lambda real: Failing(
