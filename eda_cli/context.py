@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported when first used: `eda --help` and `eda dlq --help`
 #: The top-level commands with a subcommand that runs in several scopes (`--regions`, `--accounts`); the
 #: root refuses the scope options for every other command before it starts. Within these, a subcommand
 #: that works in one scope refuses them when it asks for the session (`AppContext.session`).
-SCOPED_COMMANDS = frozenset({"dlq", "audit", "topology", "trace", "init", "watch"})
+SCOPED_COMMANDS = frozenset({"dlq", "audit", "topology", "watch"})
 
 #: Builds the invocation's AWS session from its settings (the global options).
 SessionFactory = Callable[["AwsSettings"], "AwsSession"]

@@ -3,7 +3,7 @@
 Every result that can be partial (`dlq list/inspect`, discovery, trace, ...) carries a tuple of these,
 and its `partial` is `bool(problems)`. Commands never word a problem themselves: the renderer warns
 each one on stderr in one form (`could not read SERVICE RESOURCE: ERROR`) and puts them in the JSON
-envelope (`{"service", "resource", "error"}`).
+envelope (`{"service", "resource", "error"}`, after `account` and `region` when a command ran in several scopes).
 """
 
 from __future__ import annotations
