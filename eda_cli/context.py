@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported when first used: `eda --help` and `eda dlq --help`
 #: The top-level commands with a subcommand that runs in several scopes (`--regions`, `--accounts`); the
 #: root refuses the scope options for every other command before it starts. Within these, a subcommand
 #: that works in one scope refuses them when it asks for the session (`AppContext.session`).
-SCOPED_COMMANDS = frozenset({"dlq", "audit", "topology", "watch"})
+SCOPED_COMMANDS = frozenset({"dlq", "audit", "topology", "trace", "watch"})
 
 #: Builds the invocation's AWS session from its settings (the global options).
 SessionFactory = Callable[["AwsSettings"], "AwsSession"]
@@ -83,7 +83,7 @@ class AppContext:
         raise UsageError(f"{command} works in one account and region: it does not take "
                          f"{self.scope_options.describe()}",
                          hint="pick one with --region (and --role-arn for another account); --regions and "
-                              "--accounts are for the read commands: dlq list, dlq inspect, audit, topology")
+                              "--accounts are for the read commands: dlq list, dlq inspect, audit, topology, trace")
 
     def _base_session(self) -> AwsSession:
         if self._session is None:

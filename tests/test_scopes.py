@@ -78,6 +78,7 @@ def test_bad_scope_options_exit_2_before_any_call(cli: Callable[..., Result]) ->
     ["probe", "--bus", "default"],
     ["dlq", "peek", "orders-dlq"],
     ["dlq", "inspect", "--watch", "5"],
+    ["init"],
 ])
 def test_write_and_single_scope_commands_refuse_scope_options(cli: Callable[..., Result], argv: list[str]) -> None:
     result = cli("--regions", "us-east-1,eu-west-1", *argv)
@@ -275,6 +276,28 @@ def test_topology_joins_the_accounts_graphs(eda: Callable[..., Result], endpoint
     assert any(e["source"] == rule["id"] and e["target"] == queue for e in body["edges"])
     tree = eda("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE, "topology")
     assert f"us-east-1/{ACCOUNTS[0]}" in tree.stdout and f"us-east-1/{ACCOUNTS[1]}" in tree.stdout
+
+
+def test_trace_follows_an_id_across_regions(eda: Callable[..., Result], endpoint: str, account: str) -> None:
+    import json
+
+    import boto3
+
+    queue_with_dlq(boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
+    west = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
+    west.send_message(QueueUrl=queue_with_dlq(west, "payments"), MessageBody=json.dumps({"correlationId": "c-42"}))
+
+    result = eda("--regions", "us-east-1,eu-west-1", "trace", "c-42", "-o", "json")
+    assert result.code == 0, result.stderr
+    body = result.json()
+    assert [(h["region"], h["account"], h["resource"]) for h in body["hits"]] == [
+        ("eu-west-1", account, "payments-dlq")]
+    assert {(p["region"], p["resource"]) for p in body["searched"]} >= {
+        ("us-east-1", "orders-dlq"), ("eu-west-1", "payments-dlq")}
+    assert body["scopes"] == [f"us-east-1/{account}", f"eu-west-1/{account}"]
+    assert eda("--regions", "us-east-1,eu-west-1", "trace", "nobody").code == 1
+    refused = eda("--regions", "us-east-1,eu-west-1", "trace", "c-42", "--queue", "orders-dlq")
+    assert_one_line_error(refused, 2)
 
 
 def test_a_denied_account_is_partial_exit_4(endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
