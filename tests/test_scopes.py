@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -207,6 +208,52 @@ def test_all_is_the_regions_enabled_for_the_account() -> None:
     from eda_cli.aws.scopes import enabled_regions
 
     assert enabled_regions(Ec2()) == ["eu-west-1", "me-south-1", "us-east-1"]
+
+
+def test_all_asks_each_account_and_an_account_that_cannot_list_them_is_a_problem() -> None:
+    asked: list[str] = []
+
+    class Scoped(AwsSession):
+        def client(self, service: str) -> Any:
+            if service != "ec2":
+                return super().client(service)
+            asked.append(self.account())
+            if self.account() == "222222222222":
+                return Failing("ec2", Ec2(), {"describe_regions": "UnauthorizedOperation"})
+            return Ec2()
+
+    base = ReplacingSession(AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9"),
+                            {"sts": lambda _: Sts(denied=set())})
+    options = parse_scope_options("all", "111111111111,222222222222", "eda-audit")
+    plan = plan_scopes(base, options, make_session=lambda settings, boto, account: Scoped(
+        settings, boto_session=boto, account=account))
+    assert sorted(asked) == ["111111111111", "222222222222"]
+    assert plan.scopes == tuple(Scope("111111111111", r) for r in ("eu-west-1", "me-south-1", "us-east-1"))
+    [problem] = plan.problems
+    assert (problem.service, problem.resource, problem.account) == ("ec2", "DescribeRegions", "222222222222")
+
+
+def test_an_unreachable_region_is_a_problem_beside_the_region_that_answered(endpoint: str) -> None:
+    import boto3
+
+    from eda_cli.core.dlq import scan_dlqs
+    from tests.fixtures.servers import free_port
+
+    queue_with_dlq(boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+
+    def make(settings: AwsSettings, boto: Any, account: str) -> AwsSession:
+        if settings.region == "eu-west-1":  # as if the region's endpoint could not be reached
+            settings = replace(settings, endpoint_url=nowhere, max_attempts=1)
+        return AwsSession(settings, boto_session=boto, account=account)
+
+    base = AwsSession(AwsSettings(region="us-east-1", endpoint_url=endpoint))
+    plan = plan_scopes(base, parse_scope_options("us-east-1,eu-west-1", None, None), make_session=make)
+    run = run_scoped(plan, lambda scope, s: scan_dlqs(s.client("sqs"), clients=s.client))
+    [(scope, scan)] = run.results
+    assert scope.region == "us-east-1" and [d.info.name for d in scan.dlqs] == ["orders-dlq"]
+    [problem] = run.problems
+    assert problem.region == "eu-west-1" and "cannot reach the AWS endpoint" in problem.error
 
 
 # -- end to end ------------------------------------------------------------------------------------

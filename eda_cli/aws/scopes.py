@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import boto3
     from botocore.credentials import Credentials
 
-    from eda_cli.aws.session import AwsSession
+    from eda_cli.aws.session import AwsSession, AwsSettings
 
 __all__ = [
     "ALL_REGIONS",
@@ -260,65 +260,79 @@ class _Account:
     regions: tuple[str, ...]
 
 
-def plan_scopes(base: AwsSession, options: ScopeOptions,
-                concurrency: int = DEFAULT_SCOPE_CONCURRENCY) -> ScopePlan:
-    """Every (account, region) the options name, each with a session of its own; the accounts that could not
-    be entered (AssumeRole refused, regions not listed) as Problems. Raises what the base session raises
-    when it cannot even start (no credentials, no region, organizations:ListAccounts refused)."""
-    from eda_cli.aws.errors import describe
+#: Builds a scope's session from its settings, boto3 session and account (tests pass one that fakes clients).
+SessionMaker = Callable[["AwsSettings", "boto3.Session", str], "AwsSession"]
+
+
+def _session(settings: AwsSettings, boto_session: boto3.Session, account: str) -> AwsSession:
     from eda_cli.aws.session import AwsSession
+
+    return AwsSession(settings, boto_session=boto_session, account=account)
+
+
+def plan_scopes(base: AwsSession, options: ScopeOptions, concurrency: int = DEFAULT_SCOPE_CONCURRENCY,
+                *, make_session: SessionMaker = _session) -> ScopePlan:
+    """Every (account, region) the options name, each with a session of its own (`make_session`); the accounts
+    that could not be entered (AssumeRole refused, regions not listed) as Problems. Raises what the base session
+    raises when it cannot even start (no credentials, no region, organizations:ListAccounts refused)."""
+    from eda_cli.aws.errors import describe
     from eda_cli.core.concurrency import map_bounded
 
     settings = replace(base.settings, role_arn=None)
     loader = base.boto_session._session.get_component("data_loader")
     home = base.settings.region or base.boto_session.region_name or (options.regions or ("us-east-1",))[0]
 
+    def in_region(credentials: Credentials, region: str, account: str) -> AwsSession:
+        return make_session(replace(settings, region=region), _boto_session(credentials, region, loader), account)
+
+    def regions_of(credentials: Credentials, account: str) -> tuple[str, ...]:
+        if options.all_regions:
+            return tuple(enabled_regions(in_region(credentials, home, account).client("ec2")))
+        return options.regions or (home,)
+
     if options.accounts or options.org:
         ids = list_org_accounts(base) if options.org else list(options.accounts)
-        name = options.role_name or ""
         sts = base.client("sts")
 
-        def enter(account: str) -> _Account:
-            credentials = _AssumedCredentials(sts, role_arn(account, name, home),
-                                              base.settings.role_session_name).credentials()
-            return _Account(account, credentials, _regions(options, credentials, home, base))
+        def credentials_of(account: str) -> Credentials:
+            return _AssumedCredentials(sts, role_arn(account, options.role_name or "", home),
+                                       base.settings.role_session_name).credentials()
     else:
         ids = [base.account()]
-        own = base.boto_session.get_credentials()
 
-        def enter(account: str) -> _Account:
+        def credentials_of(account: str) -> Credentials:
+            own = base.boto_session.get_credentials()
             if own is None:
                 from botocore.exceptions import NoCredentialsError
 
                 raise NoCredentialsError()
-            return _Account(account, own, _regions(options, own, home, base))
+            return own
+
+    def enter(account: str) -> _Account | Problem:
+        try:
+            credentials = credentials_of(account)
+        except Exception as exc:
+            return Problem("role", role_arn(account, options.role_name or "", home), describe(exc), exc,
+                           action="assume", account=account)
+        try:
+            return _Account(account, credentials, regions_of(credentials, account))
+        except Exception as exc:
+            return Problem("ec2", "DescribeRegions", describe(exc), exc, account=account)
 
     sessions: list[ScopedSession] = []
     problems: list[Problem] = []
     for outcome in map_bounded(enter, ids, concurrency):
-        if outcome.error is not None or outcome.value is None:
-            exc = outcome.error
-            what = (Problem("role", role_arn(outcome.item, options.role_name or "", home),
-                            describe(exc) if exc else "?", exc, action="assume", account=outcome.item)
-                    if options.role_name else
-                    Problem("ec2", "DescribeRegions", describe(exc) if exc else "?", exc, account=outcome.item))
-            problems.append(what)
-            continue
-        account = outcome.value
-        for region in account.regions:
-            session = AwsSession(replace(settings, region=region), boto_session=_boto_session(
-                account.credentials, region, loader), account=account.id)
-            sessions.append(ScopedSession(Scope(account.id, region), session))
+        entered = outcome.value
+        if isinstance(entered, _Account):
+            for region in entered.regions:
+                sessions.append(ScopedSession(Scope(entered.id, region),
+                                              in_region(entered.credentials, region, entered.id)))
+        elif isinstance(entered, Problem):
+            problems.append(entered)
+        elif outcome.error is not None:  # not raised by enter's own steps: a bug, said as one
+            problems.append(Problem("account", outcome.item, describe(outcome.error), outcome.error,
+                                    account=outcome.item))
     return ScopePlan(tuple(sessions), tuple(problems))
-
-
-def _regions(options: ScopeOptions, credentials: Credentials, home: str, base: AwsSession) -> tuple[str, ...]:
-    if options.all_regions:
-        ec2: Any = _boto_session(credentials, home, base.boto_session._session.get_component(
-            "data_loader")).client  # no ec2 stubs: a str service name
-        client = ec2("ec2", region_name=home, endpoint_url=base.settings.endpoint_url, config=base.config())
-        return tuple(enabled_regions(client))
-    return options.regions or (home,)
 
 
 @dataclass(frozen=True)
