@@ -248,9 +248,10 @@ def _boto_session(credentials: Credentials, region: str, loader: Any = None) -> 
 
     core = botocore.session.Session()
     core._credentials = credentials  # type: ignore[attr-defined]  # how botocore's own role profiles do it
-    if loader is not None:
+    session = boto3.Session(botocore_session=core, region_name=region)
+    if loader is not None:  # after boto3 has added its own data path to the session's loader (the shared one has it)
         core.register_component("data_loader", loader)
-    return boto3.Session(botocore_session=core, region_name=region)
+    return session
 
 
 @dataclass(frozen=True)
