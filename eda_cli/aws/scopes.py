@@ -39,10 +39,15 @@ __all__ = [
     "ScopePlan",
     "ScopedRun",
     "ScopedSession",
+    "SessionMaker",
+    "enabled_regions",
+    "list_org_accounts",
     "parse_scope_options",
+    "partition_of",
     "plan_scopes",
     "role_arn",
     "run_scoped",
+    "scoped_problems",
 ]
 
 ALL_REGIONS = "all"

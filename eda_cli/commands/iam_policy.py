@@ -22,7 +22,7 @@ def iam_policy(
     scopes: bool = typer.Option(
         False, "--scopes", help="Print what the credentials eda starts from need to run in several scopes "
                                 "(--accounts, --regions all): sts:AssumeRole, organizations:ListAccounts, "
-                                "ec2:DescribeRegions.",
+                                "ec2:DescribeRegions. Example: eda iam-policy --scopes",
     ),
 ) -> None:
     """Print the least-privilege IAM policy (JSON) for an eda command, or for all of them.
