@@ -167,6 +167,20 @@ def root(
     role_arn: str | None = typer.Option(
         None, "--role-arn", envvar="EDA_ROLE_ARN", help="Assume this IAM role through STS first."
     ),
+    regions: str | None = typer.Option(
+        None, "--regions", envvar="EDA_REGIONS", metavar="REGION,...|all",
+        help="Read commands: run in each of these regions at once (all: every region enabled for the "
+             "account). Example: --regions us-east-1,eu-west-1",
+    ),
+    accounts: str | None = typer.Option(
+        None, "--accounts", envvar="EDA_ACCOUNTS", metavar="ACCOUNT,...|org",
+        help="Read commands: run in each of these accounts at once, through --role-name (org: every "
+             "ACTIVE account of the organization).",
+    ),
+    role_name: str | None = typer.Option(
+        None, "--role-name", envvar="EDA_ROLE_NAME", metavar="NAME",
+        help="With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).",
+    ),
     output: OutputFormat = typer.Option(
         OutputFormat.table, "--output", "-o", envvar="EDA_OUTPUT", help="Output format.",
         case_sensitive=False,
@@ -183,6 +197,7 @@ def root(
     """
     source = ctx.get_parameter_source("output")
     explicit = source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+    from eda_cli.aws.scopes import parse_scope_options
     from eda_cli.aws.session import AwsSettings
 
     settings = AwsSettings(profile=profile, region=region, endpoint_url=endpoint_url, role_arn=role_arn)
@@ -194,7 +209,10 @@ def root(
         debug=debug,
         output_explicit=explicit,
         session_factory=invocation.session_factory,
+        scope_options=parse_scope_options(regions, accounts, role_name),
     )
+    if ctx.obj.multi_scope and ctx.invoked_subcommand not in context.SCOPED_COMMANDS:
+        ctx.obj.refuse_scopes(f"eda {ctx.invoked_subcommand}")
     if debug:
         import logging
 
@@ -208,6 +226,7 @@ def command() -> Any:
     docs walk."""
     root = typer.main.get_command(app)
     compat.plain_coercion(root, {"profile": str, "region": str, "endpoint_url": str, "role_arn": str,
+                                 "regions": str, "accounts": str, "role_name": str,
                                  "output": _output_format, "no_color": compat.flag, "debug": compat.flag,
                                  "version": compat.flag})
     return root

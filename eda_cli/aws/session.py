@@ -72,12 +72,14 @@ class AwsSession:
     may be shared between threads once created.
     """
 
-    def __init__(self, settings: AwsSettings, boto_session: boto3.Session | None = None) -> None:
+    def __init__(self, settings: AwsSettings, boto_session: boto3.Session | None = None,
+                 account: str | None = None) -> None:
         self.settings = settings
         self._boto_session = boto_session
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._account: str | None = None
+        #: The account, when the session was built for one (a scope of `--accounts`): no STS call to learn it.
+        self._account: str | None = account
         self._guarded = False
 
     # -- where we are -------------------------------------------------------------------------
@@ -247,6 +249,10 @@ class AwsSession:
                 cached = self._make_client(service, max_attempts, read_timeout)
                 self._clients[key] = cached
             return cached
+
+    def config(self) -> Config:
+        """The configuration every client of this session is built with."""
+        return self._config()
 
     def _config(self, max_attempts: int | None = None, read_timeout: int | None = None) -> Config:
         from botocore.config import Config

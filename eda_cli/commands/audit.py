@@ -13,6 +13,9 @@ from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import TableView, envelope
 
 if TYPE_CHECKING:
+    from eda_cli.aws.scopes import Scope
+    from eda_cli.aws.session import AwsSession
+    from eda_cli.context import AppContext
     from eda_cli.core.audit import AuditReport
     from eda_cli.render import Renderer
 
@@ -74,12 +77,18 @@ def audit(
         select_rules(only or (), skip or ())
     except UnknownRule as exc:
         raise UsageError(f"--{exc.selector} {exc}", hint=exc.hint) from None
-    loaded = load(app_, config)
-    report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing)
+    none_answered = False
+    if app_.multi_scope:
+        report, none_answered = _audit_scopes(app_, config, only or (), skip or ())
+        where = f"{len(report.scopes)} scope(s)"
+    else:
+        loaded = load(app_, config)
+        report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing)
+        where = ""
 
     # A CI gate that checked nothing (wrong region or account, an empty pipeline file) must not pass.
     empty = report.empty and not report.partial
-    nothing = f"nothing to audit in {region_and_account(app_)}" if empty else ""
+    nothing = f"nothing to audit in {where or region_and_account(app_)}" if empty else ""
     fmt = format_.value if format_ is not None else ("table" if renderer.human else renderer.output)
     problems = report.problems
     if fmt == "junit":
@@ -103,12 +112,44 @@ def audit(
 
     if report.failed(fail_on.value):
         exit_with(ExitCode.FINDING)
+    if none_answered:
+        exit_with(ExitCode.AWS)
     if report.partial:
         exit_with(ExitCode.PARTIAL)
     exit_with(ExitCode.EMPTY if empty and not allow_empty else ExitCode.OK)
 
 
 _ALLOW = "pass --allow-empty if that is expected"
+
+
+def _audit_scopes(app_: AppContext, config: str | None, only: list[str] | tuple[str, ...],
+                  skip: list[str] | tuple[str, ...]) -> tuple[AuditReport, bool]:
+    """The audit in every scope at once, as one report (each finding and check marked with its scope), and
+    whether no scope answered. The pipeline file, if any, narrows each scope's discovery alike; its warnings
+    are told once."""
+    from eda_cli.commands._pipeline import config_errors
+    from eda_cli.commands._scoped import run_in_scopes
+    from eda_cli.core.audit import audit as run_audit
+    from eda_cli.core.audit import merge_scoped, select_rules
+    from eda_cli.core.pipeline import Loaded, load_pipeline, open_pipeline_file
+
+    def work(scope: Scope, session: AwsSession) -> tuple[Loaded, AuditReport]:
+        loaded = load_pipeline(session.client, session.region, config)
+        return loaded, run_audit(loaded.pipeline, loaded.spec, only=only, skip=skip, missing=loaded.missing)
+
+    plan = app_.scopes()
+    with config_errors():  # a pipeline file that cannot be used is exit 2 once, not a failure of every scope
+        open_pipeline_file(config, plan.scopes[0].region if plan.scopes else "us-east-1")
+    run = run_in_scopes(app_, work)
+    warned: set[str] = set()
+    for _, (loaded, _) in run.results:
+        for warning in loaded.warnings:
+            if warning not in warned:
+                warned.add(warning)
+                app_.renderer.warn(warning)
+    report = merge_scoped([(scope.account, scope.region, answer) for scope, (_, answer) in run.results],
+                          select_rules(only, skip), run.problems)
+    return report, not run.results
 
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -130,8 +171,9 @@ def _print_report(renderer: Renderer, report: AuditReport, fail_on: str, nothing
     findings = report.findings
     for f in findings:
         line = f" ({report.config_path}:{f.line})" if f.line and report.config_path else ""
+        scope = f"  [{f.scope}]" if f.scope else ""
         renderer.indented(f"[{_STYLE[f.severity]}]{f.severity.upper():<8}[/] [bold]{_esc(f.rule)}[/]  "
-                          f"{_esc(f.resource)}{_esc(line)}", markup=True, hang=_INDENT)
+                          f"{_esc(f.resource)}{_esc(line)}{_esc(scope)}", markup=True, hang=_INDENT)
         renderer.indented(f.message, _INDENT)
         renderer.indented(f.fix, _INDENT, "fix: ", style="green", command=_is_command(f.fix))
         renderer.indented(f.source, _INDENT, "from: ", style="dim")
@@ -143,7 +185,7 @@ def _print_report(renderer: Renderer, report: AuditReport, fail_on: str, nothing
     renderer.markup(
         f"[bold]{verdict}[/] (--fail-on {fail_on}): {counts['error']} error(s), {counts['warning']} warning(s), "
         f"{counts['info']} info; {passed} of {len(report.checks)} checks passed over {report.resources} resources, "
-        f"{len(report.rules)} rules"
+        f"{len(report.rules)} rules" + (f", {len(report.scopes)} scopes" if report.scopes else "")
     )
 
 

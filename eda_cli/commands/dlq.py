@@ -15,6 +15,9 @@ from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
+    from eda_cli.aws.resolve import QueueRef
+    from eda_cli.aws.scopes import Scope
+    from eda_cli.aws.session import AwsSession
     from eda_cli.context import AppContext
     from eda_cli.core.dlq import DlqReport, Group, InspectResult, Origins, PeekResult
     from eda_cli.core.schemas import CheckResult, EventCheck
@@ -40,6 +43,9 @@ def list_(ctx: typer.Context) -> None:
     from eda_cli.core.dlq import FOUND_BY_SQS, scan_dlqs
 
     app_ = ctx_of(ctx)
+    if app_.multi_scope:
+        _list_scoped(app_)
+        return
     session = app_.session
     scan = scan_dlqs(session.client("sqs"), clients=session.client)
     for dangling in scan.dangling:
@@ -54,6 +60,29 @@ def list_(ctx: typer.Context) -> None:
     )
     app_.renderer.emit([d.to_dict() for d in scan.dlqs], view, problems=scan.problems)
     exit_with(ExitCode.PARTIAL if scan.partial else ExitCode.OK)
+
+
+def _list_scoped(app_: AppContext) -> None:
+    """`dlq list` in every scope at once: one table (Account and Region first), one envelope."""
+    from eda_cli.commands._scoped import SCOPE_COLUMNS, all_problems, run_in_scopes, scope_row, scoped_exit
+    from eda_cli.core.dlq import scan_dlqs
+
+    run = run_in_scopes(app_, lambda scope, s: scan_dlqs(s.client("sqs"), clients=s.client))
+    for scope, scan in run.results:
+        for dangling in scan.dangling:
+            app_.renderer.warn(f"{scope.label}: {dangling.kind} {dangling.source} names {dangling.dlq_arn} as its "
+                               "DLQ, which is not in this account and region")
+    problems = all_problems(run, lambda scan: scan.problems)
+    view = TableView(
+        columns=[*SCOPE_COLUMNS, "DLQ", "Found by", "Sources (maxReceiveCount)"],
+        rows=[scope_row(scope, [d.info.name, d.found_by, [s.label for s in d.sources]])
+              for scope, scan in run.results for d in scan.dlqs],
+        empty=f"no dead-letter queues among {sum(scan.queues_scanned for _, scan in run.results)} queues",
+        keep=("DLQ",),
+    )
+    app_.renderer.emit([scope.stamp(d.to_dict()) for scope, scan in run.results for d in scan.dlqs], view,
+                       problems=problems)
+    exit_with(scoped_exit(run, bool(problems)))
 
 
 def _inspect_once(app_: AppContext, queues: list[str], origins: Origins | None = None) -> InspectResult:
@@ -134,6 +163,12 @@ def inspect_cmd(
     Example: eda dlq inspect --fail-above 0          # CI: fail when any DLQ holds a message
     """
     app_ = ctx_of(ctx)
+    if app_.multi_scope:
+        if watch is not None:
+            raise UsageError("--watch refreshes one account and region: it does not take "
+                             f"{app_.scope_options.describe()}", hint="drop --watch for one look at every scope")
+        _inspect_scoped(app_, queues or [], fail_above, allow_empty)
+        return
     if watch is not None:
         _watch(app_, queues or [], watch, fail_above)
         return
@@ -152,6 +187,63 @@ def inspect_cmd(
                                                               "; pass --allow-empty if that is expected"))
             exit_with(ExitCode.OK if allow_empty else ExitCode.EMPTY)
     exit_with(ExitCode.PARTIAL if result.partial else ExitCode.OK)
+
+
+def _in_scope(session: AwsSession, queues: list[str]) -> tuple[list[QueueRef], set[str]]:
+    """The named queues that are in this session's account and region (and which names they were)."""
+    from eda_cli.aws.resolve import Arn, resolve_queue
+    from eda_cli.errors import ResourceNotFound
+
+    sqs = session.client("sqs")
+    refs, found = [], set()
+    for name in queues:
+        if name.startswith("arn:"):
+            arn = Arn.parse(name)
+            if arn.region != session.region or arn.account != session.account():
+                continue
+        try:
+            refs.append(resolve_queue(sqs, name, session.region, session.where()))
+        except ResourceNotFound:
+            continue
+        found.add(name)
+    return refs, found
+
+
+def _inspect_scoped(app_: AppContext, queues: list[str], fail_above: int | None, allow_empty: bool) -> None:
+    """`dlq inspect` in every scope at once: a queue named by name is looked for in each scope; one found in
+    none is a problem. Exit codes as for one scope, over all of them (3 when no scope answered)."""
+    from eda_cli.commands._scoped import SCOPE_COLUMNS, all_problems, run_in_scopes, scope_row, scoped_exit
+    from eda_cli.core.dlq import InspectResult, inspect_queues
+    from eda_cli.core.problems import Problem
+
+    def work(scope: Scope, session: AwsSession) -> tuple[InspectResult, set[str]]:
+        refs, found = _in_scope(session, queues) if queues else ([], set())
+        if queues and not refs:
+            return InspectResult(()), found
+        return inspect_queues(session.client("sqs"), session.client("cloudwatch"), refs,
+                              clients=session.client), found
+
+    run = run_in_scopes(app_, work)
+    problems = all_problems(run, lambda answer: answer[0].problems)
+    found = set().union(*(f for _, (_, f) in run.results)) if run.results else set()
+    problems += [Problem("sqs", q, f"not found in any of {len(run.results)} scope(s)")
+                 for q in queues if q not in found and run.results]
+    reports = [(scope, r) for scope, (result, _) in run.results for r in result.reports]
+    view = _inspect_view(InspectResult(tuple(r for _, r in reports)), fail_above)
+    view.columns = [*SCOPE_COLUMNS, *view.columns]
+    view.rows = [scope_row(scope, row) for (scope, _), row in zip(reports, view.rows, strict=True)]
+    app_.renderer.emit([scope.stamp(r.to_dict()) for scope, r in reports], view, problems=problems)
+    if fail_above is not None:
+        over = [(scope, r) for scope, r in reports if (r.visible or 0) > fail_above]
+        for scope, r in over:
+            app_.renderer.note(f"{scope.label} {r.dlq.info.name}: {r.visible} visible > {fail_above}")
+        if over:
+            exit_with(ExitCode.FINDING)
+        if not reports and not problems:
+            app_.renderer.note(f"no DLQs found in {len(run.results)} scope(s)" + (
+                "" if allow_empty else "; pass --allow-empty if that is expected"))
+            exit_with(ExitCode.OK if allow_empty else ExitCode.EMPTY)
+    exit_with(scoped_exit(run, bool(problems)))
 
 
 def _watch(app_: AppContext, queues: list[str], interval: float, fail_above: int | None) -> None:

@@ -15,6 +15,9 @@ from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import Renderer, TableView
 
 if TYPE_CHECKING:
+    from eda_cli.aws.scopes import Scope
+    from eda_cli.aws.session import AwsSession
+    from eda_cli.context import AppContext
     from eda_cli.core.trace import Hit, TraceResult
 
 DEFAULT_SINCE = "24h"
@@ -77,6 +80,14 @@ def trace(
     start = read_since(since, now)
     extra_paths = list(id_path or [])
     id_paths(extra_paths)  # bad paths fail here, before any AWS call
+    if app_.multi_scope:
+        if queues or log_groups or tables or idempotency_tables or machines or streams:
+            raise UsageError(f"--queue, --log-group, --table, --idempotency-table, --state-machine and --stream name "
+                             f"resources of one account and region: they do not go with "
+                             f"{app_.scope_options.describe()}",
+                             hint="drop them to search what each scope's discovery (or pipeline file) finds")
+        _trace_scoped(app_, cid, config, extra_paths, start, now, insights=insights, force=force)
+        return
     session = app_.session
     region = session.region
     flags = plan_from_flags(queues=queues or [], log_groups=log_groups or [], tables=tables or [],
@@ -103,6 +114,67 @@ def trace(
 
 
 # -- human output ---------------------------------------------------------------------------------
+
+
+def _trace_scoped(app_: AppContext, cid: str, config: str | None, extra_paths: list[str], start: float, now: float,
+                  *, insights: bool, force: bool) -> None:
+    """The trace in every scope at once, as one timeline: each hit (and each place searched) with the account and
+    region it is in, one verdict over them all. Exit codes as for one scope (3 when no scope answered)."""
+    from eda_cli.commands._scoped import SCOPE_COLUMNS, all_problems, run_in_scopes, scope_row
+    from eda_cli.core.pipeline import open_pipeline_file
+    from eda_cli.core.trace import TraceOptions, id_paths, plan_for, plan_from_flags, run_trace
+    from eda_cli.core.trace.model import TraceResult
+    from eda_cli.core.trace.verdict import verdict
+
+    plan = app_.scopes()
+    with config_errors():  # a pipeline file that cannot be used is exit 2 once, not a failure of every scope
+        open_pipeline_file(config, plan.scopes[0].region if plan.scopes else "us-east-1")
+
+    def work(scope: Scope, session: AwsSession) -> tuple[tuple[str, ...], TraceResult]:
+        where = plan_for(session.client, session.region, plan_from_flags(), config=config, force=force)
+        options = TraceOptions(correlation_id=cid, id_paths=id_paths(extra_paths, where.spec.correlation_id_paths),
+                               since=start, until=now, insights=insights, force=force)
+        return where.warnings, run_trace(session.client, where.plan, options, region=session.region,
+                                         where=session.where())
+
+    run = run_in_scopes(app_, work)
+    for warning in dict.fromkeys(w for _, (warnings, _) in run.results for w in warnings):
+        app_.renderer.warn(warning)
+    results = [(scope, result) for scope, (_, result) in run.results]
+    hits = sorted(((scope, h) for scope, r in results for h in r.hits),
+                  key=lambda p: (p[1].epoch is None, p[1].epoch or 0.0, p[0], p[1].source, p[1].resource))
+    problems = all_problems(run, lambda answer: answer[1].problems)
+    searched = [(scope, p) for scope, r in results for p in r.searched]
+    skipped = [(scope, p) for scope, r in results for p in r.skipped]
+    merged = TraceResult(
+        correlation_id=cid, hits=tuple(h for _, h in hits),
+        verdict=verdict(tuple(h for _, h in hits), searched=len(searched), errors=len(problems), skipped=len(skipped)),
+        searched=tuple(p for _, p in searched), skipped=tuple(p for _, p in skipped), problems=tuple(problems),
+        scope=f"{results[0][1].scope if results else 'discovery'} in {len(results)} scope(s)",
+        since=results[0][1].since if results else None, id_paths=results[0][1].id_paths if results else ())
+    payload = {**merged.to_dict(),
+               "hits": [scope.stamp(h.to_dict()) for scope, h in hits],
+               "searched": [scope.stamp(p.to_dict()) for scope, p in searched],
+               "skipped": [scope.stamp(p.to_dict()) for scope, p in skipped],
+               "scopes": [scope.label for scope, _ in results]}
+
+    def human(renderer: Renderer) -> None:
+        renderer.text(f"{cid}: {len(hits)} hit(s)" if hits else f"{cid}: not found", style="bold")
+        if hits:
+            renderer.table(TableView(
+                columns=[*SCOPE_COLUMNS, "Time", "Source", "Resource", "Summary"],
+                rows=[scope_row(scope, [h.time or "-", h.source, h.resource, h.summary]) for scope, h in hits],
+                keep=("Time",)))
+            renderer.text(f"verdict: {merged.verdict}")
+        renderer.text(_searched_line(merged))
+
+    app_.renderer.emit(payload, human, records=payload["hits"], columns=("account", "region", *HIT_COLUMNS),
+                       problems=problems)
+    if not results:
+        exit_with(ExitCode.AWS)
+    if merged.partial:
+        exit_with(ExitCode.PARTIAL)
+    exit_with(ExitCode.OK if merged.found else ExitCode.FINDING)
 
 
 def _searched_line(result: TraceResult, listed: bool = False) -> str:

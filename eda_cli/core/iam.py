@@ -12,6 +12,7 @@ support resource-level permissions. Narrow Resource to your ARNs for the command
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -237,6 +238,47 @@ POLICIES: tuple[CommandPolicy, ...] = (
     CommandPolicy("completion", (), True, "prints a shell completion script"),
     CommandPolicy("sandbox", (), True, "the embedded sandbox (moto) on 127.0.0.1; calls no AWS API"),
 )
+
+
+#: What running a read command in several scopes adds, for the credentials eda starts from (the caller: a CI
+#: role, an on-call user): entering each account (`--accounts`), listing the organization's accounts
+#: (`--accounts org`), and listing the enabled regions (`--regions all`, asked in each account, so the role
+#: assumed there needs it too). The role in each account needs the command's own policy (`eda iam-policy
+#: audit`), and a trust policy that lets the caller assume it (`trust_policy`).
+SCOPE_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("sts:AssumeRole", "--accounts: assume --role-name in each account (narrow Resource to "
+                       "arn:aws:iam::*:role/NAME)"),
+    ("organizations:ListAccounts", "--accounts org: from the management account or a delegated administrator"),
+    ("ec2:DescribeRegions", "--regions all: the regions enabled for each account (the assumed role needs it too)"),
+)
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[\w-]*:(iam|sts)::\d{12}:\S+$")
+
+
+def scope_statement(role_name: str | None = None) -> dict[str, Any]:
+    """The caller's statement for `--regions`/`--accounts`; with `role_name`, AssumeRole only of that role."""
+    assume = {"Sid": "EdaScopesAssume", "Effect": "Allow", "Action": ["sts:AssumeRole"],
+              "Resource": f"arn:aws:iam::*:role/{role_name.strip('/')}" if role_name else "*"}
+    listing = {"Sid": "EdaScopesList", "Effect": "Allow",
+               "Action": sorted(a for a, _ in SCOPE_ACTIONS if a != "sts:AssumeRole"), "Resource": "*"}
+    return {"Version": POLICY_VERSION, "Statement": [assume, listing]}
+
+
+def trust_policy(trusted: str) -> dict[str, Any]:
+    """The trust policy of the role eda assumes in each account (`--role-name`): `trusted` (an account id, whose
+    principals may then assume it as their own policies allow, or the ARN of one role or user) may assume it.
+    Raises UsageError for anything else."""
+    trusted = trusted.strip()
+    if _ACCOUNT_ID.match(trusted):
+        principal = f"arn:aws:iam::{trusted}:root"
+    elif _PRINCIPAL_ARN.match(trusted):
+        principal = trusted
+    else:
+        raise UsageError(f"--trust {trusted!r}: give the account id (12 digits) or the ARN of the role or user "
+                         "eda runs as", hint="e.g. --trust 111111111111 or --trust arn:aws:iam::111111111111:role/ci")
+    return {"Version": POLICY_VERSION, "Statement": [{
+        "Sid": "EdaAssumeRole", "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]}
 
 
 def _key(command: str) -> str:

@@ -19,7 +19,7 @@ in its service's module, added to that module's `RULES`.
 from __future__ import annotations
 
 from eda_cli.core.audit.dynamodb import idempotency_tables
-from eda_cli.core.audit.model import SEVERITIES, AuditReport, Check, Finding, RuleInfo, rank
+from eda_cli.core.audit.model import SEVERITIES, AuditReport, Check, Finding, RuleInfo, merge_scoped, rank
 from eda_cli.core.audit.policy import queue_policy_allows
 from eda_cli.core.audit.registry import UnknownRule, audit, rules, select_rules
 from eda_cli.core.audit.writers import SARIF_SCHEMA, to_junit, to_sarif
@@ -34,6 +34,7 @@ __all__ = [
     "UnknownRule",
     "audit",
     "idempotency_tables",
+    "merge_scoped",
     "queue_policy_allows",
     "rank",
     "rules",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from eda_cli.core.problems import Problem
@@ -41,9 +42,21 @@ class Finding:
     url: str
     #: Line in the pipeline file naming the resource, when there is one.
     line: int | None = None
+    #: The scope the finding is in, when the audit ran in several (`--regions`, `--accounts`).
+    account: str | None = None
+    region: str | None = None
+
+    @property
+    def scope(self) -> str | None:
+        """`eu-west-1/111111111111` in a multi-scope audit, else None."""
+        return f"{self.region}/{self.account}" if self.account or self.region else None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        if self.scope is None:  # one scope: the answer as before scopes existed
+            del found["account"], found["region"]
+            return found
+        return {"account": found.pop("account"), "region": found.pop("region"), **found}
 
 
 @dataclass(frozen=True)
@@ -54,10 +67,16 @@ class Check:
     resource: str
     arn: str
     findings: tuple[Finding, ...] = ()
+    account: str | None = None
+    region: str | None = None
 
     @property
     def passed(self) -> bool:
         return not self.findings
+
+    @property
+    def scope(self) -> str | None:
+        return f"{self.region}/{self.account}" if self.account or self.region else None
 
 
 @dataclass(frozen=True)
@@ -70,11 +89,13 @@ class AuditReport:
     #: When the selected rules checked nothing: the checks the rules left out by --only/--skip would
     #: have made (0 then: the scope holds nothing to audit). Not counted otherwise.
     checkable: int = 0
+    #: The scopes audited (`eu-west-1/111111111111`), when the audit ran in several; () for one.
+    scopes: tuple[str, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
         found = [f for c in self.checks for f in c.findings]
-        return sorted(found, key=lambda f: (-rank(f.severity), f.rule, f.resource))
+        return sorted(found, key=lambda f: (-rank(f.severity), f.rule, f.resource, f.scope or ""))
 
     @property
     def partial(self) -> bool:
@@ -105,8 +126,32 @@ class AuditReport:
                 "resources": self.resources,
                 "rules": [r.id for r in self.rules],
                 "config": self.config_path,
+                **({"scopes": list(self.scopes)} if self.scopes else {}),
             },
             "problems": [p.to_dict() for p in self.problems],
         }
 
 
+
+
+def merge_scoped(reports: Sequence[tuple[str, str, AuditReport]], rules: Sequence[RuleInfo],
+                 problems: Sequence[Problem] = ()) -> AuditReport:
+    """One report of audits run in several scopes: `reports` as (account, region, report); each check,
+    finding and problem marked with its scope; `problems` are the scopes' own (not entered, failed)."""
+    checks: list[Check] = []
+    found: list[Problem] = list(problems)
+    for account, region, report in reports:
+        checks += [replace(c, account=account, region=region,
+                           findings=tuple(replace(f, account=account, region=region) for f in c.findings))
+                   for c in report.checks]
+        found += [replace(p, account=account, region=region) for p in report.problems]
+    configs = [r.config_path for _, _, r in reports if r.config_path]
+    return AuditReport(
+        checks=tuple(checks),
+        rules=tuple(rules),
+        problems=tuple(found),
+        resources=sum(r.resources for _, _, r in reports),
+        config_path=configs[0] if configs else None,
+        checkable=sum(r.checkable for _, _, r in reports),
+        scopes=tuple(f"{region}/{account}" for account, region, _ in reports),
+    )

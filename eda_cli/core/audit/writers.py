@@ -46,7 +46,7 @@ def to_junit(report: AuditReport, fail_on: str = "error") -> str:
             if other:
                 body += "<system-out>" + _xml("\n".join(f"[{f.severity}] {f.message} (fix: {f.fix})"
                                                          for f in other)) + "</system-out>"
-            name = _xml(check.resource)
+            name = _xml(check.resource if check.scope is None else f"{check.resource} ({check.scope})")
             cases.append(f'    <testcase classname="eda.audit.{_xml(rule.id)}" name="{name}">{body}</testcase>'
                          if body else f'    <testcase classname="eda.audit.{_xml(rule.id)}" name="{name}"/>')
         failures += suite_failures
@@ -58,7 +58,7 @@ def to_junit(report: AuditReport, fail_on: str = "error") -> str:
     errors = len(report.problems)
     problems = ""
     if report.problems:
-        lines = "\n".join(f"{p.service} {p.resource}: {p.error}" for p in report.problems)
+        lines = "\n".join(str(p) for p in report.problems)
         problems = (f'  <testsuite name="eda-discovery" tests="1" failures="0" errors="1" skipped="0">\n'
                     f'    <testcase classname="eda.audit.discovery" name="discovery">'
                     f'<error message="discovery was partial">{_xml(lines)}</error></testcase>\n  </testsuite>\n')
@@ -70,11 +70,11 @@ def to_junit(report: AuditReport, fail_on: str = "error") -> str:
 
 def _merge(checks: list[Check]) -> list[Check]:
     """One check per (rule, resource): a rule may look at a resource more than once."""
-    merged: dict[tuple[str, str], Check] = {}
+    merged: dict[tuple[str, str, str | None], Check] = {}
     for c in checks:
-        key = (c.resource, c.arn)
+        key = (c.resource, c.arn, c.scope)
         if key in merged:
-            merged[key] = Check(c.rule, c.resource, c.arn, merged[key].findings + c.findings)
+            merged[key] = Check(c.rule, c.resource, c.arn, merged[key].findings + c.findings, c.account, c.region)
         else:
             merged[key] = c
     return list(merged.values())
@@ -89,14 +89,19 @@ def to_sarif(report: AuditReport, tool_version: str) -> dict[str, Any]:
 
     Each result names the resource as a logical location (its ARN); when a pipeline file was read,
     it also points at the file and the line naming the resource, so code-scanning UIs can anchor it.
+    In a multi-scope audit, the location names the scope too (a `namespace` logical location, the
+    second logical location: `eu-west-1/111111111111`), and so do the message and the properties.
     """
     rule_index = {r.id: i for i, r in enumerate(report.rules)}
     results = []
     for f in report.findings:
-        location: dict[str, Any] = {
-            "logicalLocations": [{"name": f.resource, "fullyQualifiedName": f.arn or f.resource,
-                                  "kind": "resource"}],
-        }
+        resource: dict[str, Any] = {"name": f.resource, "fullyQualifiedName": f.arn or f.resource, "kind": "resource"}
+        logical = [resource]
+        if f.scope is not None:
+            if not f.arn:
+                resource["fullyQualifiedName"] = f"{f.scope}/{f.resource}"
+            logical.append({"name": f.scope, "fullyQualifiedName": f.scope, "kind": "namespace"})
+        location: dict[str, Any] = {"logicalLocations": logical}
         if report.config_path:
             location["physicalLocation"] = {
                 "artifactLocation": {"uri": report.config_path.replace("\\", "/")},
@@ -106,17 +111,15 @@ def to_sarif(report: AuditReport, tool_version: str) -> dict[str, Any]:
             "ruleId": f.rule,
             "ruleIndex": rule_index[f.rule],
             "level": _SARIF_LEVEL[f.severity],
-            "message": {"text": f"{f.resource}: {f.message}. Fix: {f.fix}"},
+            "message": {"text": f"{f.resource}{f' ({f.scope})' if f.scope else ''}: {f.message}. Fix: {f.fix}"},
             "locations": [location],
-            "partialFingerprints": {
-                "edaFinding/v1": hashlib.sha256(f"{f.rule}|{f.arn}|{f.resource}|{f.message}".encode()).hexdigest()
-            },
-            "properties": {"resource": f.resource, "arn": f.arn, "fix": f.fix, "source": f.source},
+            "partialFingerprints": {"edaFinding/v1": hashlib.sha256(
+                (f"{f.rule}|{f.arn}|{f.resource}|{f.message}" + (f"|{f.scope}" if f.scope else "")).encode()
+            ).hexdigest()},
+            "properties": {"resource": f.resource, "arn": f.arn, "fix": f.fix, "source": f.source,
+                           **({"account": f.account, "region": f.region} if f.scope else {})},
         })
-    notifications = [
-        {"level": "error", "message": {"text": f"could not read {p.service} {p.resource}: {p.error}"}}
-        for p in report.problems
-    ]
+    notifications = [{"level": "error", "message": {"text": str(p)}} for p in report.problems]
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "eda",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from eda_cli.core.topology.formats import to_dot, to_mermaid
 from eda_cli.core.topology.graph import around, build_graph
-from eda_cli.core.topology.model import KINDS, Edge, Graph, Node
+from eda_cli.core.topology.model import KINDS, Edge, Graph, Node, join_graphs
 from eda_cli.core.topology.tree import TreeNode, to_tree, tree_lines
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "TreeNode",
     "around",
     "build_graph",
+    "join_graphs",
     "to_dot",
     "to_mermaid",
     "to_tree",

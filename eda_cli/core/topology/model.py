@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,3 +65,21 @@ class Graph:
 
     def to_dict(self) -> dict[str, Any]:
         return {"nodes": [n.to_dict() for n in self.nodes], "edges": [e.to_dict() for e in self.edges]}
+
+
+def join_graphs(graphs: Sequence[tuple[str, str, Graph]]) -> tuple[Graph, dict[str, tuple[str, str]]]:
+    """The graphs of several scopes (account, region, graph) as one: nodes are keyed by ARN, so a resource one
+    scope only points at (an `external` node: another account's queue) is the real node where another scope has
+    it. Also returns each node's (account, region): the scope that has it, else the first that points at it."""
+    nodes: dict[str, Node] = {}
+    owner: dict[str, tuple[str, str]] = {}
+    edges: dict[tuple[str, str, str, str], Edge] = {}
+    for account, region, graph in graphs:
+        for node in graph.nodes:
+            known = nodes.get(node.id)
+            if known is None or (known.kind == "external" and node.kind != "external"):
+                nodes[node.id] = node
+                owner[node.id] = (account, region)
+        for edge in graph.edges:
+            edges.setdefault((edge.source, edge.target, edge.kind, edge.label), edge)
+    return Graph(tuple(nodes.values()), tuple(edges.values())), owner
