@@ -16,148 +16,148 @@ _eda_completion_node() {
     case "$1" in
         eda)
             _eda_completion_cmds=(audit completion demo dlq iam-policy init probe redrive route saga sandbox schema stream tail topology trace watch)
-            _eda_completion_opts=(--profile --region --endpoint-url --role-arn --output -o --no-color --debug --version --help -h)
+            _eda_completion_opts=(--profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version --help -h)
             ;;
         'eda audit')
-            _eda_completion_opts=(--config -c --fail-on --format -f --only --skip --list-rules --allow-empty --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--config -c --fail-on --format -f --only --skip --list-rules --allow-empty --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda completion')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda demo')
-            _eda_completion_opts=(--port -p --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--port -p --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda dlq')
             _eda_completion_cmds=(inspect list peek)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda dlq inspect')
-            _eda_completion_opts=(--fail-above --watch --allow-empty --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--fail-above --watch --allow-empty --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda dlq list')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda dlq peek')
-            _eda_completion_opts=(--max -n --group-by --schema --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--max -n --group-by --schema --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda iam-policy')
-            _eda_completion_opts=(--read-only --list --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--read-only --list --trust --scopes --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda init')
-            _eda_completion_opts=(--config -c --force --correlation-id-path --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--config -c --force --correlation-id-path --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda probe')
-            _eda_completion_opts=(--bus --event --topic --message --attributes --expect --timeout --settle --id-path --config -c --yes -y --dry-run --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--bus --event --topic --message --attributes --expect --timeout --settle --id-path --config -c --yes -y --dry-run --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda redrive')
             _eda_completion_cmds=(cancel replay run status)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             _eda_completion_default=run
             ;;
         'eda redrive cancel')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda redrive replay')
-            _eda_completion_opts=(--to --filter --rate --yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--to --filter --rate --yes -y --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda redrive run')
-            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --to-bus --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--to --filter --max --rate --concurrency --archive --dry-run --mode --yes -y --wait-seconds --to-bus --force --redact --redact-preset --no-redact --to-file --state-machine --since --status --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda redrive status')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda route')
             _eda_completion_cmds=(test)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda route test')
-            _eda_completion_opts=(--pattern --bus --rule --topic --dialect --scope --source --detail-type --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--pattern --bus --rule --topic --dialect --scope --source --detail-type --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga')
             _eda_completion_cmds=(compile deploy history redrive run status validate)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga compile')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga deploy')
-            _eda_completion_opts=(--name --execution-role-arn --dry-run --yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--name --execution-role-arn --dry-run --yes -y --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga history')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga redrive')
-            _eda_completion_opts=(--state-machine --since --status --max --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--state-machine --since --status --max --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga run')
-            _eda_completion_opts=(--input -i --engine -e --fail-at --idempotency-table --idempotency-ttl --execution-name --name --execution-role-arn --poll --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--input -i --engine -e --fail-at --idempotency-table --idempotency-ttl --execution-name --name --execution-role-arn --poll --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga status')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda saga validate')
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda sandbox')
             _eda_completion_cmds=(seed start)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda sandbox seed')
-            _eda_completion_opts=(--yes -y --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--yes -y --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda sandbox start')
-            _eda_completion_opts=(--port -p --seed --no-seed --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--port -p --seed --no-seed --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema')
             _eda_completion_cmds=(check diff infer pull push)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema check')
-            _eda_completion_opts=(--schema --queue --max -n --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--schema --queue --max -n --force --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema diff')
-            _eda_completion_opts=(--format --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--format --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema infer')
-            _eda_completion_opts=(--from-file --from-queue --from-stream --count -n --format --by --enums --out --force --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--from-file --from-queue --from-stream --count -n --format --by --enums --out --force --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema pull')
-            _eda_completion_opts=(--out --prefix --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--out --prefix --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema push')
-            _eda_completion_opts=(--registry --name --description --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--registry --name --description --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda stream')
             _eda_completion_cmds=(tail)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda stream tail')
-            _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--from --events --changed --filter --follow --no-follow --count --timeout --poll --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda tail')
             _eda_completion_cmds=(bus cleanup queue topic)
-            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda tail bus')
-            _eda_completion_opts=(--pattern --rule --count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--pattern --rule --count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda tail cleanup')
-            _eda_completion_opts=(--older-than --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--older-than --yes -y --dry-run --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda tail queue')
-            _eda_completion_opts=(--count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda tail topic')
-            _eda_completion_opts=(--filter-policy --count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--filter-policy --count --timeout --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda topology')
-            _eda_completion_opts=(--format -f --around --depth --config -c --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--format -f --around --depth --config -c --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda trace')
-            _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--config -c --queue -q --log-group -g --table --idempotency-table --state-machine --stream --since --id-path --insights --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda watch')
-            _eda_completion_opts=(--interval --once --filter --help -h --profile --region --endpoint-url --role-arn --output -o --no-color --debug --version)
+            _eda_completion_opts=(--interval --once --filter --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         *) return 1 ;;
     esac
@@ -173,6 +173,9 @@ _eda_completion_option() {
         'eda|--region') _eda_completion_nargs=1 ;;
         'eda|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda|--role-arn') _eda_completion_nargs=1 ;;
+        'eda|--regions') _eda_completion_nargs=1 ;;
+        'eda|--accounts') _eda_completion_nargs=1 ;;
+        'eda|--role-name') _eda_completion_nargs=1 ;;
         'eda|--output'|'eda|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda audit|--config'|'eda audit|-c') _eda_completion_nargs=1 ;;
         'eda audit|--fail-on') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error warning) ;;
@@ -183,22 +186,34 @@ _eda_completion_option() {
         'eda audit|--region') _eda_completion_nargs=1 ;;
         'eda audit|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda audit|--role-arn') _eda_completion_nargs=1 ;;
+        'eda audit|--regions') _eda_completion_nargs=1 ;;
+        'eda audit|--accounts') _eda_completion_nargs=1 ;;
+        'eda audit|--role-name') _eda_completion_nargs=1 ;;
         'eda audit|--output'|'eda audit|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda completion|--profile') _eda_completion_nargs=1 ;;
         'eda completion|--region') _eda_completion_nargs=1 ;;
         'eda completion|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda completion|--role-arn') _eda_completion_nargs=1 ;;
+        'eda completion|--regions') _eda_completion_nargs=1 ;;
+        'eda completion|--accounts') _eda_completion_nargs=1 ;;
+        'eda completion|--role-name') _eda_completion_nargs=1 ;;
         'eda completion|--output'|'eda completion|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda demo|--port'|'eda demo|-p') _eda_completion_nargs=1 ;;
         'eda demo|--profile') _eda_completion_nargs=1 ;;
         'eda demo|--region') _eda_completion_nargs=1 ;;
         'eda demo|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda demo|--role-arn') _eda_completion_nargs=1 ;;
+        'eda demo|--regions') _eda_completion_nargs=1 ;;
+        'eda demo|--accounts') _eda_completion_nargs=1 ;;
+        'eda demo|--role-name') _eda_completion_nargs=1 ;;
         'eda demo|--output'|'eda demo|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda dlq|--profile') _eda_completion_nargs=1 ;;
         'eda dlq|--region') _eda_completion_nargs=1 ;;
         'eda dlq|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda dlq|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq|--regions') _eda_completion_nargs=1 ;;
+        'eda dlq|--accounts') _eda_completion_nargs=1 ;;
+        'eda dlq|--role-name') _eda_completion_nargs=1 ;;
         'eda dlq|--output'|'eda dlq|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda dlq inspect|--fail-above') _eda_completion_nargs=1 ;;
         'eda dlq inspect|--watch') _eda_completion_nargs=1 ;;
@@ -206,11 +221,17 @@ _eda_completion_option() {
         'eda dlq inspect|--region') _eda_completion_nargs=1 ;;
         'eda dlq inspect|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda dlq inspect|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--regions') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--accounts') _eda_completion_nargs=1 ;;
+        'eda dlq inspect|--role-name') _eda_completion_nargs=1 ;;
         'eda dlq inspect|--output'|'eda dlq inspect|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda dlq list|--profile') _eda_completion_nargs=1 ;;
         'eda dlq list|--region') _eda_completion_nargs=1 ;;
         'eda dlq list|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda dlq list|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq list|--regions') _eda_completion_nargs=1 ;;
+        'eda dlq list|--accounts') _eda_completion_nargs=1 ;;
+        'eda dlq list|--role-name') _eda_completion_nargs=1 ;;
         'eda dlq list|--output'|'eda dlq list|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda dlq peek|--max'|'eda dlq peek|-n') _eda_completion_nargs=1 ;;
         'eda dlq peek|--group-by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(error violation) ;;
@@ -221,11 +242,18 @@ _eda_completion_option() {
         'eda dlq peek|--region') _eda_completion_nargs=1 ;;
         'eda dlq peek|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda dlq peek|--role-arn') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--regions') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--accounts') _eda_completion_nargs=1 ;;
+        'eda dlq peek|--role-name') _eda_completion_nargs=1 ;;
         'eda dlq peek|--output'|'eda dlq peek|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
+        'eda iam-policy|--trust') _eda_completion_nargs=1 ;;
         'eda iam-policy|--profile') _eda_completion_nargs=1 ;;
         'eda iam-policy|--region') _eda_completion_nargs=1 ;;
         'eda iam-policy|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda iam-policy|--role-arn') _eda_completion_nargs=1 ;;
+        'eda iam-policy|--regions') _eda_completion_nargs=1 ;;
+        'eda iam-policy|--accounts') _eda_completion_nargs=1 ;;
+        'eda iam-policy|--role-name') _eda_completion_nargs=1 ;;
         'eda iam-policy|--output'|'eda iam-policy|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda init|--config'|'eda init|-c') _eda_completion_nargs=1 ;;
         'eda init|--correlation-id-path') _eda_completion_nargs=1 ;;
@@ -233,6 +261,9 @@ _eda_completion_option() {
         'eda init|--region') _eda_completion_nargs=1 ;;
         'eda init|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda init|--role-arn') _eda_completion_nargs=1 ;;
+        'eda init|--regions') _eda_completion_nargs=1 ;;
+        'eda init|--accounts') _eda_completion_nargs=1 ;;
+        'eda init|--role-name') _eda_completion_nargs=1 ;;
         'eda init|--output'|'eda init|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda probe|--bus') _eda_completion_nargs=1 ;;
         'eda probe|--event') _eda_completion_nargs=1 ;;
@@ -250,16 +281,25 @@ _eda_completion_option() {
         'eda probe|--region') _eda_completion_nargs=1 ;;
         'eda probe|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda probe|--role-arn') _eda_completion_nargs=1 ;;
+        'eda probe|--regions') _eda_completion_nargs=1 ;;
+        'eda probe|--accounts') _eda_completion_nargs=1 ;;
+        'eda probe|--role-name') _eda_completion_nargs=1 ;;
         'eda probe|--output'|'eda probe|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive|--profile') _eda_completion_nargs=1 ;;
         'eda redrive|--region') _eda_completion_nargs=1 ;;
         'eda redrive|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda redrive|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive|--regions') _eda_completion_nargs=1 ;;
+        'eda redrive|--accounts') _eda_completion_nargs=1 ;;
+        'eda redrive|--role-name') _eda_completion_nargs=1 ;;
         'eda redrive|--output'|'eda redrive|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive cancel|--profile') _eda_completion_nargs=1 ;;
         'eda redrive cancel|--region') _eda_completion_nargs=1 ;;
         'eda redrive cancel|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda redrive cancel|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive cancel|--regions') _eda_completion_nargs=1 ;;
+        'eda redrive cancel|--accounts') _eda_completion_nargs=1 ;;
+        'eda redrive cancel|--role-name') _eda_completion_nargs=1 ;;
         'eda redrive cancel|--output'|'eda redrive cancel|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive replay|--to') _eda_completion_nargs=1 ;;
         'eda redrive replay|--filter') _eda_completion_nargs=1 ;;
@@ -268,6 +308,9 @@ _eda_completion_option() {
         'eda redrive replay|--region') _eda_completion_nargs=1 ;;
         'eda redrive replay|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda redrive replay|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--regions') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--accounts') _eda_completion_nargs=1 ;;
+        'eda redrive replay|--role-name') _eda_completion_nargs=1 ;;
         'eda redrive replay|--output'|'eda redrive replay|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive run|--to') _eda_completion_nargs=1 ;;
         'eda redrive run|--filter') _eda_completion_nargs=1 ;;
@@ -279,20 +322,33 @@ _eda_completion_option() {
         'eda redrive run|--wait-seconds') _eda_completion_nargs=1 ;;
         'eda redrive run|--redact') _eda_completion_nargs=1 ;;
         'eda redrive run|--redact-preset') _eda_completion_nargs=1 ;;
+        'eda redrive run|--to-file') _eda_completion_nargs=1; _eda_completion_kind=file ;;
+        'eda redrive run|--state-machine') _eda_completion_nargs=1 ;;
+        'eda redrive run|--since') _eda_completion_nargs=1 ;;
+        'eda redrive run|--status') _eda_completion_nargs=1 ;;
         'eda redrive run|--profile') _eda_completion_nargs=1 ;;
         'eda redrive run|--region') _eda_completion_nargs=1 ;;
         'eda redrive run|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda redrive run|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive run|--regions') _eda_completion_nargs=1 ;;
+        'eda redrive run|--accounts') _eda_completion_nargs=1 ;;
+        'eda redrive run|--role-name') _eda_completion_nargs=1 ;;
         'eda redrive run|--output'|'eda redrive run|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda redrive status|--profile') _eda_completion_nargs=1 ;;
         'eda redrive status|--region') _eda_completion_nargs=1 ;;
         'eda redrive status|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda redrive status|--role-arn') _eda_completion_nargs=1 ;;
+        'eda redrive status|--regions') _eda_completion_nargs=1 ;;
+        'eda redrive status|--accounts') _eda_completion_nargs=1 ;;
+        'eda redrive status|--role-name') _eda_completion_nargs=1 ;;
         'eda redrive status|--output'|'eda redrive status|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda route|--profile') _eda_completion_nargs=1 ;;
         'eda route|--region') _eda_completion_nargs=1 ;;
         'eda route|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda route|--role-arn') _eda_completion_nargs=1 ;;
+        'eda route|--regions') _eda_completion_nargs=1 ;;
+        'eda route|--accounts') _eda_completion_nargs=1 ;;
+        'eda route|--role-name') _eda_completion_nargs=1 ;;
         'eda route|--output'|'eda route|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda route test|--pattern') _eda_completion_nargs=1 ;;
         'eda route test|--bus') _eda_completion_nargs=1 ;;
@@ -306,16 +362,25 @@ _eda_completion_option() {
         'eda route test|--region') _eda_completion_nargs=1 ;;
         'eda route test|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda route test|--role-arn') _eda_completion_nargs=1 ;;
+        'eda route test|--regions') _eda_completion_nargs=1 ;;
+        'eda route test|--accounts') _eda_completion_nargs=1 ;;
+        'eda route test|--role-name') _eda_completion_nargs=1 ;;
         'eda route test|--output'|'eda route test|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga|--profile') _eda_completion_nargs=1 ;;
         'eda saga|--region') _eda_completion_nargs=1 ;;
         'eda saga|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga|--regions') _eda_completion_nargs=1 ;;
+        'eda saga|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga|--role-name') _eda_completion_nargs=1 ;;
         'eda saga|--output'|'eda saga|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga compile|--profile') _eda_completion_nargs=1 ;;
         'eda saga compile|--region') _eda_completion_nargs=1 ;;
         'eda saga compile|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga compile|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga compile|--regions') _eda_completion_nargs=1 ;;
+        'eda saga compile|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga compile|--role-name') _eda_completion_nargs=1 ;;
         'eda saga compile|--output'|'eda saga compile|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga deploy|--name') _eda_completion_nargs=1 ;;
         'eda saga deploy|--execution-role-arn') _eda_completion_nargs=1 ;;
@@ -323,11 +388,17 @@ _eda_completion_option() {
         'eda saga deploy|--region') _eda_completion_nargs=1 ;;
         'eda saga deploy|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga deploy|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--regions') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga deploy|--role-name') _eda_completion_nargs=1 ;;
         'eda saga deploy|--output'|'eda saga deploy|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga history|--profile') _eda_completion_nargs=1 ;;
         'eda saga history|--region') _eda_completion_nargs=1 ;;
         'eda saga history|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga history|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga history|--regions') _eda_completion_nargs=1 ;;
+        'eda saga history|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga history|--role-name') _eda_completion_nargs=1 ;;
         'eda saga history|--output'|'eda saga history|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga redrive|--state-machine') _eda_completion_nargs=1 ;;
         'eda saga redrive|--since') _eda_completion_nargs=1 ;;
@@ -337,6 +408,9 @@ _eda_completion_option() {
         'eda saga redrive|--region') _eda_completion_nargs=1 ;;
         'eda saga redrive|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga redrive|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--regions') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga redrive|--role-name') _eda_completion_nargs=1 ;;
         'eda saga redrive|--output'|'eda saga redrive|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga run|--input'|'eda saga run|-i') _eda_completion_nargs=1 ;;
         'eda saga run|--engine'|'eda saga run|-e') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(local stepfunctions) ;;
@@ -351,37 +425,58 @@ _eda_completion_option() {
         'eda saga run|--region') _eda_completion_nargs=1 ;;
         'eda saga run|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga run|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga run|--regions') _eda_completion_nargs=1 ;;
+        'eda saga run|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga run|--role-name') _eda_completion_nargs=1 ;;
         'eda saga run|--output'|'eda saga run|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga status|--profile') _eda_completion_nargs=1 ;;
         'eda saga status|--region') _eda_completion_nargs=1 ;;
         'eda saga status|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga status|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga status|--regions') _eda_completion_nargs=1 ;;
+        'eda saga status|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga status|--role-name') _eda_completion_nargs=1 ;;
         'eda saga status|--output'|'eda saga status|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda saga validate|--profile') _eda_completion_nargs=1 ;;
         'eda saga validate|--region') _eda_completion_nargs=1 ;;
         'eda saga validate|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda saga validate|--role-arn') _eda_completion_nargs=1 ;;
+        'eda saga validate|--regions') _eda_completion_nargs=1 ;;
+        'eda saga validate|--accounts') _eda_completion_nargs=1 ;;
+        'eda saga validate|--role-name') _eda_completion_nargs=1 ;;
         'eda saga validate|--output'|'eda saga validate|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda sandbox|--profile') _eda_completion_nargs=1 ;;
         'eda sandbox|--region') _eda_completion_nargs=1 ;;
         'eda sandbox|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda sandbox|--role-arn') _eda_completion_nargs=1 ;;
+        'eda sandbox|--regions') _eda_completion_nargs=1 ;;
+        'eda sandbox|--accounts') _eda_completion_nargs=1 ;;
+        'eda sandbox|--role-name') _eda_completion_nargs=1 ;;
         'eda sandbox|--output'|'eda sandbox|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda sandbox seed|--profile') _eda_completion_nargs=1 ;;
         'eda sandbox seed|--region') _eda_completion_nargs=1 ;;
         'eda sandbox seed|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda sandbox seed|--role-arn') _eda_completion_nargs=1 ;;
+        'eda sandbox seed|--regions') _eda_completion_nargs=1 ;;
+        'eda sandbox seed|--accounts') _eda_completion_nargs=1 ;;
+        'eda sandbox seed|--role-name') _eda_completion_nargs=1 ;;
         'eda sandbox seed|--output'|'eda sandbox seed|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda sandbox start|--port'|'eda sandbox start|-p') _eda_completion_nargs=1 ;;
         'eda sandbox start|--profile') _eda_completion_nargs=1 ;;
         'eda sandbox start|--region') _eda_completion_nargs=1 ;;
         'eda sandbox start|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda sandbox start|--role-arn') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--regions') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--accounts') _eda_completion_nargs=1 ;;
+        'eda sandbox start|--role-name') _eda_completion_nargs=1 ;;
         'eda sandbox start|--output'|'eda sandbox start|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda schema|--profile') _eda_completion_nargs=1 ;;
         'eda schema|--region') _eda_completion_nargs=1 ;;
         'eda schema|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda schema|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema|--regions') _eda_completion_nargs=1 ;;
+        'eda schema|--accounts') _eda_completion_nargs=1 ;;
+        'eda schema|--role-name') _eda_completion_nargs=1 ;;
         'eda schema|--output'|'eda schema|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda schema check|--schema') _eda_completion_nargs=1 ;;
         'eda schema check|--queue') _eda_completion_nargs=1 ;;
@@ -390,12 +485,18 @@ _eda_completion_option() {
         'eda schema check|--region') _eda_completion_nargs=1 ;;
         'eda schema check|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda schema check|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema check|--regions') _eda_completion_nargs=1 ;;
+        'eda schema check|--accounts') _eda_completion_nargs=1 ;;
+        'eda schema check|--role-name') _eda_completion_nargs=1 ;;
         'eda schema check|--output'|'eda schema check|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda schema diff|--format') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json sarif) ;;
         'eda schema diff|--profile') _eda_completion_nargs=1 ;;
         'eda schema diff|--region') _eda_completion_nargs=1 ;;
         'eda schema diff|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda schema diff|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema diff|--regions') _eda_completion_nargs=1 ;;
+        'eda schema diff|--accounts') _eda_completion_nargs=1 ;;
+        'eda schema diff|--role-name') _eda_completion_nargs=1 ;;
         'eda schema diff|--output'|'eda schema diff|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda schema infer|--from-file') _eda_completion_nargs=1 ;;
         'eda schema infer|--from-queue') _eda_completion_nargs=1 ;;
@@ -408,6 +509,9 @@ _eda_completion_option() {
         'eda schema infer|--region') _eda_completion_nargs=1 ;;
         'eda schema infer|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda schema infer|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema infer|--regions') _eda_completion_nargs=1 ;;
+        'eda schema infer|--accounts') _eda_completion_nargs=1 ;;
+        'eda schema infer|--role-name') _eda_completion_nargs=1 ;;
         'eda schema infer|--output'|'eda schema infer|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda schema pull|--out') _eda_completion_nargs=1 ;;
         'eda schema pull|--prefix') _eda_completion_nargs=1 ;;
@@ -415,6 +519,9 @@ _eda_completion_option() {
         'eda schema pull|--region') _eda_completion_nargs=1 ;;
         'eda schema pull|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda schema pull|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema pull|--regions') _eda_completion_nargs=1 ;;
+        'eda schema pull|--accounts') _eda_completion_nargs=1 ;;
+        'eda schema pull|--role-name') _eda_completion_nargs=1 ;;
         'eda schema pull|--output'|'eda schema pull|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda schema push|--registry') _eda_completion_nargs=1 ;;
         'eda schema push|--name') _eda_completion_nargs=1 ;;
@@ -423,11 +530,17 @@ _eda_completion_option() {
         'eda schema push|--region') _eda_completion_nargs=1 ;;
         'eda schema push|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda schema push|--role-arn') _eda_completion_nargs=1 ;;
+        'eda schema push|--regions') _eda_completion_nargs=1 ;;
+        'eda schema push|--accounts') _eda_completion_nargs=1 ;;
+        'eda schema push|--role-name') _eda_completion_nargs=1 ;;
         'eda schema push|--output'|'eda schema push|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda stream|--profile') _eda_completion_nargs=1 ;;
         'eda stream|--region') _eda_completion_nargs=1 ;;
         'eda stream|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda stream|--role-arn') _eda_completion_nargs=1 ;;
+        'eda stream|--regions') _eda_completion_nargs=1 ;;
+        'eda stream|--accounts') _eda_completion_nargs=1 ;;
+        'eda stream|--role-name') _eda_completion_nargs=1 ;;
         'eda stream|--output'|'eda stream|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda stream tail|--from') _eda_completion_nargs=1 ;;
         'eda stream tail|--events') _eda_completion_nargs=1 ;;
@@ -442,11 +555,17 @@ _eda_completion_option() {
         'eda stream tail|--region') _eda_completion_nargs=1 ;;
         'eda stream tail|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda stream tail|--role-arn') _eda_completion_nargs=1 ;;
+        'eda stream tail|--regions') _eda_completion_nargs=1 ;;
+        'eda stream tail|--accounts') _eda_completion_nargs=1 ;;
+        'eda stream tail|--role-name') _eda_completion_nargs=1 ;;
         'eda stream tail|--output'|'eda stream tail|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda tail|--profile') _eda_completion_nargs=1 ;;
         'eda tail|--region') _eda_completion_nargs=1 ;;
         'eda tail|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda tail|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail|--regions') _eda_completion_nargs=1 ;;
+        'eda tail|--accounts') _eda_completion_nargs=1 ;;
+        'eda tail|--role-name') _eda_completion_nargs=1 ;;
         'eda tail|--output'|'eda tail|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda tail bus|--pattern') _eda_completion_nargs=1 ;;
         'eda tail bus|--rule') _eda_completion_nargs=1 ;;
@@ -458,12 +577,18 @@ _eda_completion_option() {
         'eda tail bus|--region') _eda_completion_nargs=1 ;;
         'eda tail bus|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda tail bus|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail bus|--regions') _eda_completion_nargs=1 ;;
+        'eda tail bus|--accounts') _eda_completion_nargs=1 ;;
+        'eda tail bus|--role-name') _eda_completion_nargs=1 ;;
         'eda tail bus|--output'|'eda tail bus|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda tail cleanup|--older-than') _eda_completion_nargs=1 ;;
         'eda tail cleanup|--profile') _eda_completion_nargs=1 ;;
         'eda tail cleanup|--region') _eda_completion_nargs=1 ;;
         'eda tail cleanup|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda tail cleanup|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--regions') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--accounts') _eda_completion_nargs=1 ;;
+        'eda tail cleanup|--role-name') _eda_completion_nargs=1 ;;
         'eda tail cleanup|--output'|'eda tail cleanup|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda tail queue|--count') _eda_completion_nargs=1 ;;
         'eda tail queue|--timeout') _eda_completion_nargs=1 ;;
@@ -473,6 +598,9 @@ _eda_completion_option() {
         'eda tail queue|--region') _eda_completion_nargs=1 ;;
         'eda tail queue|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda tail queue|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail queue|--regions') _eda_completion_nargs=1 ;;
+        'eda tail queue|--accounts') _eda_completion_nargs=1 ;;
+        'eda tail queue|--role-name') _eda_completion_nargs=1 ;;
         'eda tail queue|--output'|'eda tail queue|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda tail topic|--filter-policy') _eda_completion_nargs=1 ;;
         'eda tail topic|--count') _eda_completion_nargs=1 ;;
@@ -483,6 +611,9 @@ _eda_completion_option() {
         'eda tail topic|--region') _eda_completion_nargs=1 ;;
         'eda tail topic|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda tail topic|--role-arn') _eda_completion_nargs=1 ;;
+        'eda tail topic|--regions') _eda_completion_nargs=1 ;;
+        'eda tail topic|--accounts') _eda_completion_nargs=1 ;;
+        'eda tail topic|--role-name') _eda_completion_nargs=1 ;;
         'eda tail topic|--output'|'eda tail topic|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda topology|--format'|'eda topology|-f') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(tree mermaid dot) ;;
         'eda topology|--around') _eda_completion_nargs=1 ;;
@@ -492,6 +623,9 @@ _eda_completion_option() {
         'eda topology|--region') _eda_completion_nargs=1 ;;
         'eda topology|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda topology|--role-arn') _eda_completion_nargs=1 ;;
+        'eda topology|--regions') _eda_completion_nargs=1 ;;
+        'eda topology|--accounts') _eda_completion_nargs=1 ;;
+        'eda topology|--role-name') _eda_completion_nargs=1 ;;
         'eda topology|--output'|'eda topology|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda trace|--config'|'eda trace|-c') _eda_completion_nargs=1 ;;
         'eda trace|--queue'|'eda trace|-q') _eda_completion_nargs=1 ;;
@@ -508,6 +642,9 @@ _eda_completion_option() {
         'eda trace|--region') _eda_completion_nargs=1 ;;
         'eda trace|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda trace|--role-arn') _eda_completion_nargs=1 ;;
+        'eda trace|--regions') _eda_completion_nargs=1 ;;
+        'eda trace|--accounts') _eda_completion_nargs=1 ;;
+        'eda trace|--role-name') _eda_completion_nargs=1 ;;
         'eda trace|--output'|'eda trace|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
         'eda watch|--interval') _eda_completion_nargs=1 ;;
         'eda watch|--filter') _eda_completion_nargs=1 ;;
@@ -515,6 +652,9 @@ _eda_completion_option() {
         'eda watch|--region') _eda_completion_nargs=1 ;;
         'eda watch|--endpoint-url') _eda_completion_nargs=1 ;;
         'eda watch|--role-arn') _eda_completion_nargs=1 ;;
+        'eda watch|--regions') _eda_completion_nargs=1 ;;
+        'eda watch|--accounts') _eda_completion_nargs=1 ;;
+        'eda watch|--role-name') _eda_completion_nargs=1 ;;
         'eda watch|--output'|'eda watch|-o') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json jsonl yaml csv) ;;
     esac
 }

@@ -12,6 +12,9 @@ function __eda_nargs
             'eda|--region' \
             'eda|--endpoint-url' \
             'eda|--role-arn' \
+            'eda|--regions' \
+            'eda|--accounts' \
+            'eda|--role-name' \
             'eda|--output' \
             'eda|-o' \
             'eda audit|--config' \
@@ -25,12 +28,18 @@ function __eda_nargs
             'eda audit|--region' \
             'eda audit|--endpoint-url' \
             'eda audit|--role-arn' \
+            'eda audit|--regions' \
+            'eda audit|--accounts' \
+            'eda audit|--role-name' \
             'eda audit|--output' \
             'eda audit|-o' \
             'eda completion|--profile' \
             'eda completion|--region' \
             'eda completion|--endpoint-url' \
             'eda completion|--role-arn' \
+            'eda completion|--regions' \
+            'eda completion|--accounts' \
+            'eda completion|--role-name' \
             'eda completion|--output' \
             'eda completion|-o' \
             'eda demo|--port' \
@@ -39,12 +48,18 @@ function __eda_nargs
             'eda demo|--region' \
             'eda demo|--endpoint-url' \
             'eda demo|--role-arn' \
+            'eda demo|--regions' \
+            'eda demo|--accounts' \
+            'eda demo|--role-name' \
             'eda demo|--output' \
             'eda demo|-o' \
             'eda dlq|--profile' \
             'eda dlq|--region' \
             'eda dlq|--endpoint-url' \
             'eda dlq|--role-arn' \
+            'eda dlq|--regions' \
+            'eda dlq|--accounts' \
+            'eda dlq|--role-name' \
             'eda dlq|--output' \
             'eda dlq|-o' \
             'eda dlq inspect|--fail-above' \
@@ -53,12 +68,18 @@ function __eda_nargs
             'eda dlq inspect|--region' \
             'eda dlq inspect|--endpoint-url' \
             'eda dlq inspect|--role-arn' \
+            'eda dlq inspect|--regions' \
+            'eda dlq inspect|--accounts' \
+            'eda dlq inspect|--role-name' \
             'eda dlq inspect|--output' \
             'eda dlq inspect|-o' \
             'eda dlq list|--profile' \
             'eda dlq list|--region' \
             'eda dlq list|--endpoint-url' \
             'eda dlq list|--role-arn' \
+            'eda dlq list|--regions' \
+            'eda dlq list|--accounts' \
+            'eda dlq list|--role-name' \
             'eda dlq list|--output' \
             'eda dlq list|-o' \
             'eda dlq peek|--max' \
@@ -71,12 +92,19 @@ function __eda_nargs
             'eda dlq peek|--region' \
             'eda dlq peek|--endpoint-url' \
             'eda dlq peek|--role-arn' \
+            'eda dlq peek|--regions' \
+            'eda dlq peek|--accounts' \
+            'eda dlq peek|--role-name' \
             'eda dlq peek|--output' \
             'eda dlq peek|-o' \
+            'eda iam-policy|--trust' \
             'eda iam-policy|--profile' \
             'eda iam-policy|--region' \
             'eda iam-policy|--endpoint-url' \
             'eda iam-policy|--role-arn' \
+            'eda iam-policy|--regions' \
+            'eda iam-policy|--accounts' \
+            'eda iam-policy|--role-name' \
             'eda iam-policy|--output' \
             'eda iam-policy|-o' \
             'eda init|--config' \
@@ -86,6 +114,9 @@ function __eda_nargs
             'eda init|--region' \
             'eda init|--endpoint-url' \
             'eda init|--role-arn' \
+            'eda init|--regions' \
+            'eda init|--accounts' \
+            'eda init|--role-name' \
             'eda init|--output' \
             'eda init|-o' \
             'eda probe|--bus' \
@@ -105,18 +136,27 @@ function __eda_nargs
             'eda probe|--region' \
             'eda probe|--endpoint-url' \
             'eda probe|--role-arn' \
+            'eda probe|--regions' \
+            'eda probe|--accounts' \
+            'eda probe|--role-name' \
             'eda probe|--output' \
             'eda probe|-o' \
             'eda redrive|--profile' \
             'eda redrive|--region' \
             'eda redrive|--endpoint-url' \
             'eda redrive|--role-arn' \
+            'eda redrive|--regions' \
+            'eda redrive|--accounts' \
+            'eda redrive|--role-name' \
             'eda redrive|--output' \
             'eda redrive|-o' \
             'eda redrive cancel|--profile' \
             'eda redrive cancel|--region' \
             'eda redrive cancel|--endpoint-url' \
             'eda redrive cancel|--role-arn' \
+            'eda redrive cancel|--regions' \
+            'eda redrive cancel|--accounts' \
+            'eda redrive cancel|--role-name' \
             'eda redrive cancel|--output' \
             'eda redrive cancel|-o' \
             'eda redrive replay|--to' \
@@ -126,6 +166,9 @@ function __eda_nargs
             'eda redrive replay|--region' \
             'eda redrive replay|--endpoint-url' \
             'eda redrive replay|--role-arn' \
+            'eda redrive replay|--regions' \
+            'eda redrive replay|--accounts' \
+            'eda redrive replay|--role-name' \
             'eda redrive replay|--output' \
             'eda redrive replay|-o' \
             'eda redrive run|--to' \
@@ -138,22 +181,35 @@ function __eda_nargs
             'eda redrive run|--wait-seconds' \
             'eda redrive run|--redact' \
             'eda redrive run|--redact-preset' \
+            'eda redrive run|--to-file' \
+            'eda redrive run|--state-machine' \
+            'eda redrive run|--since' \
+            'eda redrive run|--status' \
             'eda redrive run|--profile' \
             'eda redrive run|--region' \
             'eda redrive run|--endpoint-url' \
             'eda redrive run|--role-arn' \
+            'eda redrive run|--regions' \
+            'eda redrive run|--accounts' \
+            'eda redrive run|--role-name' \
             'eda redrive run|--output' \
             'eda redrive run|-o' \
             'eda redrive status|--profile' \
             'eda redrive status|--region' \
             'eda redrive status|--endpoint-url' \
             'eda redrive status|--role-arn' \
+            'eda redrive status|--regions' \
+            'eda redrive status|--accounts' \
+            'eda redrive status|--role-name' \
             'eda redrive status|--output' \
             'eda redrive status|-o' \
             'eda route|--profile' \
             'eda route|--region' \
             'eda route|--endpoint-url' \
             'eda route|--role-arn' \
+            'eda route|--regions' \
+            'eda route|--accounts' \
+            'eda route|--role-name' \
             'eda route|--output' \
             'eda route|-o' \
             'eda route test|--pattern' \
@@ -168,18 +224,27 @@ function __eda_nargs
             'eda route test|--region' \
             'eda route test|--endpoint-url' \
             'eda route test|--role-arn' \
+            'eda route test|--regions' \
+            'eda route test|--accounts' \
+            'eda route test|--role-name' \
             'eda route test|--output' \
             'eda route test|-o' \
             'eda saga|--profile' \
             'eda saga|--region' \
             'eda saga|--endpoint-url' \
             'eda saga|--role-arn' \
+            'eda saga|--regions' \
+            'eda saga|--accounts' \
+            'eda saga|--role-name' \
             'eda saga|--output' \
             'eda saga|-o' \
             'eda saga compile|--profile' \
             'eda saga compile|--region' \
             'eda saga compile|--endpoint-url' \
             'eda saga compile|--role-arn' \
+            'eda saga compile|--regions' \
+            'eda saga compile|--accounts' \
+            'eda saga compile|--role-name' \
             'eda saga compile|--output' \
             'eda saga compile|-o' \
             'eda saga deploy|--name' \
@@ -188,12 +253,18 @@ function __eda_nargs
             'eda saga deploy|--region' \
             'eda saga deploy|--endpoint-url' \
             'eda saga deploy|--role-arn' \
+            'eda saga deploy|--regions' \
+            'eda saga deploy|--accounts' \
+            'eda saga deploy|--role-name' \
             'eda saga deploy|--output' \
             'eda saga deploy|-o' \
             'eda saga history|--profile' \
             'eda saga history|--region' \
             'eda saga history|--endpoint-url' \
             'eda saga history|--role-arn' \
+            'eda saga history|--regions' \
+            'eda saga history|--accounts' \
+            'eda saga history|--role-name' \
             'eda saga history|--output' \
             'eda saga history|-o' \
             'eda saga redrive|--state-machine' \
@@ -204,6 +275,9 @@ function __eda_nargs
             'eda saga redrive|--region' \
             'eda saga redrive|--endpoint-url' \
             'eda saga redrive|--role-arn' \
+            'eda saga redrive|--regions' \
+            'eda saga redrive|--accounts' \
+            'eda saga redrive|--role-name' \
             'eda saga redrive|--output' \
             'eda saga redrive|-o' \
             'eda saga run|--input' \
@@ -221,30 +295,45 @@ function __eda_nargs
             'eda saga run|--region' \
             'eda saga run|--endpoint-url' \
             'eda saga run|--role-arn' \
+            'eda saga run|--regions' \
+            'eda saga run|--accounts' \
+            'eda saga run|--role-name' \
             'eda saga run|--output' \
             'eda saga run|-o' \
             'eda saga status|--profile' \
             'eda saga status|--region' \
             'eda saga status|--endpoint-url' \
             'eda saga status|--role-arn' \
+            'eda saga status|--regions' \
+            'eda saga status|--accounts' \
+            'eda saga status|--role-name' \
             'eda saga status|--output' \
             'eda saga status|-o' \
             'eda saga validate|--profile' \
             'eda saga validate|--region' \
             'eda saga validate|--endpoint-url' \
             'eda saga validate|--role-arn' \
+            'eda saga validate|--regions' \
+            'eda saga validate|--accounts' \
+            'eda saga validate|--role-name' \
             'eda saga validate|--output' \
             'eda saga validate|-o' \
             'eda sandbox|--profile' \
             'eda sandbox|--region' \
             'eda sandbox|--endpoint-url' \
             'eda sandbox|--role-arn' \
+            'eda sandbox|--regions' \
+            'eda sandbox|--accounts' \
+            'eda sandbox|--role-name' \
             'eda sandbox|--output' \
             'eda sandbox|-o' \
             'eda sandbox seed|--profile' \
             'eda sandbox seed|--region' \
             'eda sandbox seed|--endpoint-url' \
             'eda sandbox seed|--role-arn' \
+            'eda sandbox seed|--regions' \
+            'eda sandbox seed|--accounts' \
+            'eda sandbox seed|--role-name' \
             'eda sandbox seed|--output' \
             'eda sandbox seed|-o' \
             'eda sandbox start|--port' \
@@ -253,12 +342,18 @@ function __eda_nargs
             'eda sandbox start|--region' \
             'eda sandbox start|--endpoint-url' \
             'eda sandbox start|--role-arn' \
+            'eda sandbox start|--regions' \
+            'eda sandbox start|--accounts' \
+            'eda sandbox start|--role-name' \
             'eda sandbox start|--output' \
             'eda sandbox start|-o' \
             'eda schema|--profile' \
             'eda schema|--region' \
             'eda schema|--endpoint-url' \
             'eda schema|--role-arn' \
+            'eda schema|--regions' \
+            'eda schema|--accounts' \
+            'eda schema|--role-name' \
             'eda schema|--output' \
             'eda schema|-o' \
             'eda schema check|--schema' \
@@ -269,6 +364,9 @@ function __eda_nargs
             'eda schema check|--region' \
             'eda schema check|--endpoint-url' \
             'eda schema check|--role-arn' \
+            'eda schema check|--regions' \
+            'eda schema check|--accounts' \
+            'eda schema check|--role-name' \
             'eda schema check|--output' \
             'eda schema check|-o' \
             'eda schema diff|--format' \
@@ -276,6 +374,9 @@ function __eda_nargs
             'eda schema diff|--region' \
             'eda schema diff|--endpoint-url' \
             'eda schema diff|--role-arn' \
+            'eda schema diff|--regions' \
+            'eda schema diff|--accounts' \
+            'eda schema diff|--role-name' \
             'eda schema diff|--output' \
             'eda schema diff|-o' \
             'eda schema infer|--from-file' \
@@ -290,6 +391,9 @@ function __eda_nargs
             'eda schema infer|--region' \
             'eda schema infer|--endpoint-url' \
             'eda schema infer|--role-arn' \
+            'eda schema infer|--regions' \
+            'eda schema infer|--accounts' \
+            'eda schema infer|--role-name' \
             'eda schema infer|--output' \
             'eda schema infer|-o' \
             'eda schema pull|--out' \
@@ -298,6 +402,9 @@ function __eda_nargs
             'eda schema pull|--region' \
             'eda schema pull|--endpoint-url' \
             'eda schema pull|--role-arn' \
+            'eda schema pull|--regions' \
+            'eda schema pull|--accounts' \
+            'eda schema pull|--role-name' \
             'eda schema pull|--output' \
             'eda schema pull|-o' \
             'eda schema push|--registry' \
@@ -307,12 +414,18 @@ function __eda_nargs
             'eda schema push|--region' \
             'eda schema push|--endpoint-url' \
             'eda schema push|--role-arn' \
+            'eda schema push|--regions' \
+            'eda schema push|--accounts' \
+            'eda schema push|--role-name' \
             'eda schema push|--output' \
             'eda schema push|-o' \
             'eda stream|--profile' \
             'eda stream|--region' \
             'eda stream|--endpoint-url' \
             'eda stream|--role-arn' \
+            'eda stream|--regions' \
+            'eda stream|--accounts' \
+            'eda stream|--role-name' \
             'eda stream|--output' \
             'eda stream|-o' \
             'eda stream tail|--from' \
@@ -328,12 +441,18 @@ function __eda_nargs
             'eda stream tail|--region' \
             'eda stream tail|--endpoint-url' \
             'eda stream tail|--role-arn' \
+            'eda stream tail|--regions' \
+            'eda stream tail|--accounts' \
+            'eda stream tail|--role-name' \
             'eda stream tail|--output' \
             'eda stream tail|-o' \
             'eda tail|--profile' \
             'eda tail|--region' \
             'eda tail|--endpoint-url' \
             'eda tail|--role-arn' \
+            'eda tail|--regions' \
+            'eda tail|--accounts' \
+            'eda tail|--role-name' \
             'eda tail|--output' \
             'eda tail|-o' \
             'eda tail bus|--pattern' \
@@ -346,6 +465,9 @@ function __eda_nargs
             'eda tail bus|--region' \
             'eda tail bus|--endpoint-url' \
             'eda tail bus|--role-arn' \
+            'eda tail bus|--regions' \
+            'eda tail bus|--accounts' \
+            'eda tail bus|--role-name' \
             'eda tail bus|--output' \
             'eda tail bus|-o' \
             'eda tail cleanup|--older-than' \
@@ -353,6 +475,9 @@ function __eda_nargs
             'eda tail cleanup|--region' \
             'eda tail cleanup|--endpoint-url' \
             'eda tail cleanup|--role-arn' \
+            'eda tail cleanup|--regions' \
+            'eda tail cleanup|--accounts' \
+            'eda tail cleanup|--role-name' \
             'eda tail cleanup|--output' \
             'eda tail cleanup|-o' \
             'eda tail queue|--count' \
@@ -363,6 +488,9 @@ function __eda_nargs
             'eda tail queue|--region' \
             'eda tail queue|--endpoint-url' \
             'eda tail queue|--role-arn' \
+            'eda tail queue|--regions' \
+            'eda tail queue|--accounts' \
+            'eda tail queue|--role-name' \
             'eda tail queue|--output' \
             'eda tail queue|-o' \
             'eda tail topic|--filter-policy' \
@@ -374,6 +502,9 @@ function __eda_nargs
             'eda tail topic|--region' \
             'eda tail topic|--endpoint-url' \
             'eda tail topic|--role-arn' \
+            'eda tail topic|--regions' \
+            'eda tail topic|--accounts' \
+            'eda tail topic|--role-name' \
             'eda tail topic|--output' \
             'eda tail topic|-o' \
             'eda topology|--format' \
@@ -386,6 +517,9 @@ function __eda_nargs
             'eda topology|--region' \
             'eda topology|--endpoint-url' \
             'eda topology|--role-arn' \
+            'eda topology|--regions' \
+            'eda topology|--accounts' \
+            'eda topology|--role-name' \
             'eda topology|--output' \
             'eda topology|-o' \
             'eda trace|--config' \
@@ -406,6 +540,9 @@ function __eda_nargs
             'eda trace|--region' \
             'eda trace|--endpoint-url' \
             'eda trace|--role-arn' \
+            'eda trace|--regions' \
+            'eda trace|--accounts' \
+            'eda trace|--role-name' \
             'eda trace|--output' \
             'eda trace|-o' \
             'eda watch|--interval' \
@@ -414,6 +551,9 @@ function __eda_nargs
             'eda watch|--region' \
             'eda watch|--endpoint-url' \
             'eda watch|--role-arn' \
+            'eda watch|--regions' \
+            'eda watch|--accounts' \
+            'eda watch|--role-name' \
             'eda watch|--output' \
             'eda watch|-o'
         echo 1
@@ -487,6 +627,9 @@ function __eda_default
                 --region \
                 --endpoint-url \
                 --role-arn \
+                --regions \
+                --accounts \
+                --role-name \
                 --output \
                 -o \
                 --no-color \
@@ -578,6 +721,9 @@ complete -c eda -n '__eda_at eda' -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n '__eda_at eda' -l region -r -f -d 'AWS region.'
 complete -c eda -n '__eda_at eda' -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n '__eda_at eda' -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n '__eda_at eda' -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n '__eda_at eda' -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n '__eda_at eda' -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n '__eda_at eda' -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n '__eda_at eda' -l no-color -d 'No colour in output.'
 complete -c eda -n '__eda_at eda' -l debug -d 'Show tracebacks and AWS calls.'
@@ -597,6 +743,9 @@ complete -c eda -n "__eda_at 'eda audit'" -l profile -r -f -d 'AWS profile to us
 complete -c eda -n "__eda_at 'eda audit'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda audit'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda audit'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda audit'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda audit'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda audit'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda audit'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda audit'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda audit'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -608,6 +757,9 @@ complete -c eda -n "__eda_at 'eda completion'" -l profile -r -f -d 'AWS profile 
 complete -c eda -n "__eda_at 'eda completion'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda completion'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda completion'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda completion'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda completion'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda completion'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda completion'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda completion'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda completion'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -621,6 +773,9 @@ complete -c eda -n "__eda_at 'eda demo'" -l profile -r -f -d 'AWS profile to use
 complete -c eda -n "__eda_at 'eda demo'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda demo'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda demo'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda demo'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda demo'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda demo'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda demo'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda demo'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda demo'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -635,6 +790,9 @@ complete -c eda -n "__eda_at 'eda dlq'" -l profile -r -f -d 'AWS profile to use.
 complete -c eda -n "__eda_at 'eda dlq'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda dlq'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda dlq'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda dlq'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda dlq'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda dlq'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda dlq'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda dlq'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -649,6 +807,9 @@ complete -c eda -n "__eda_at 'eda dlq inspect'" -l profile -r -f -d 'AWS profile
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda dlq inspect'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda dlq inspect'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -660,6 +821,9 @@ complete -c eda -n "__eda_at 'eda dlq list'" -l profile -r -f -d 'AWS profile to
 complete -c eda -n "__eda_at 'eda dlq list'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda dlq list'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda dlq list'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq list'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda dlq list'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda dlq list'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda dlq list'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda dlq list'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda dlq list'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -678,6 +842,9 @@ complete -c eda -n "__eda_at 'eda dlq peek'" -l profile -r -f -d 'AWS profile to
 complete -c eda -n "__eda_at 'eda dlq peek'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda dlq peek'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda dlq peek'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -686,11 +853,16 @@ complete -c eda -n "__eda_at 'eda dlq peek'" -l version -d 'Print the version an
 # eda iam-policy
 complete -c eda -n "__eda_at 'eda iam-policy'" -l read-only -d 'Only the read-only commands (no write action).'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l list -d 'List each command, whether it is read-only, and its actions.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l trust -r -f -d 'Print the trust policy of the role --accounts assumes in each account (--role-name), letting this account (or this role or user) assume it. Example: eda iam-policy --trust 111111111111'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l scopes -d 'Print what the credentials eda starts from need to run in several scopes (--accounts, --regions all): sts:AssumeRole, organizations:ListAccounts, ec2:DescribeRegions. Example: eda iam-policy --scopes'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda iam-policy'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda iam-policy'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -705,6 +877,9 @@ complete -c eda -n "__eda_at 'eda init'" -l profile -r -f -d 'AWS profile to use
 complete -c eda -n "__eda_at 'eda init'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda init'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda init'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda init'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda init'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda init'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda init'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda init'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda init'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -731,6 +906,9 @@ complete -c eda -n "__eda_at 'eda probe'" -l profile -r -f -d 'AWS profile to us
 complete -c eda -n "__eda_at 'eda probe'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda probe'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda probe'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda probe'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda probe'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda probe'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda probe'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda probe'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda probe'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -746,6 +924,9 @@ complete -c eda -n "__eda_at 'eda redrive'" -l profile -r -f -d 'AWS profile to 
 complete -c eda -n "__eda_at 'eda redrive'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda redrive'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda redrive'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda redrive'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda redrive'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda redrive'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda redrive'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda redrive'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -757,6 +938,9 @@ complete -c eda -n "__eda_at 'eda redrive cancel'" -l profile -r -f -d 'AWS prof
 complete -c eda -n "__eda_at 'eda redrive cancel'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda redrive cancel'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda redrive cancel'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda redrive cancel'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda redrive cancel'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda redrive cancel'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda redrive cancel'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -772,6 +956,9 @@ complete -c eda -n "__eda_at 'eda redrive replay'" -l profile -r -f -d 'AWS prof
 complete -c eda -n "__eda_at 'eda redrive replay'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda redrive replay'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda redrive replay'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda redrive replay'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda redrive replay'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda redrive replay'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda redrive replay'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -794,11 +981,18 @@ complete -c eda -n "__eda_at 'eda redrive run'" -l force -d 'With --archive: app
 complete -c eda -n "__eda_at 'eda redrive run'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
+complete -c eda -n "__eda_at 'eda redrive run'" -l to-file -r -F -d "Stream on-failure records (an event source mapping's DLQ): append the stream records each names to this JSON Lines file, one a line, instead of invoking the function again."
+complete -c eda -n "__eda_at 'eda redrive run'" -l state-machine -r -f -d "Instead of a DLQ: redrive this state machine's failed executions (as eda saga redrive --state-machine; --max, --dry-run and --yes apply)."
+complete -c eda -n "__eda_at 'eda redrive run'" -l since -r -f -d 'With --state-machine: executions that ended since then (30m, 2h, 1d, or ISO 8601). Default: 24h.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l status -r -f -d 'With --state-machine: which endings to redrive: FAILED, TIMED_OUT, ABORTED. Default: FAILED,TIMED_OUT.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive run'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda redrive run'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda redrive run'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda redrive run'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda redrive run'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -810,6 +1004,9 @@ complete -c eda -n "__eda_at 'eda redrive status'" -l profile -r -f -d 'AWS prof
 complete -c eda -n "__eda_at 'eda redrive status'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda redrive status'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda redrive status'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda redrive status'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda redrive status'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda redrive status'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda redrive status'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda redrive status'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda redrive status'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -822,6 +1019,9 @@ complete -c eda -n "__eda_at 'eda route'" -l profile -r -f -d 'AWS profile to us
 complete -c eda -n "__eda_at 'eda route'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda route'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda route'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda route'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda route'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda route'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda route'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda route'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda route'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -841,6 +1041,9 @@ complete -c eda -n "__eda_at 'eda route test'" -l profile -r -f -d 'AWS profile 
 complete -c eda -n "__eda_at 'eda route test'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda route test'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda route test'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda route test'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda route test'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda route test'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda route test'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda route test'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda route test'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -859,6 +1062,9 @@ complete -c eda -n "__eda_at 'eda saga'" -l profile -r -f -d 'AWS profile to use
 complete -c eda -n "__eda_at 'eda saga'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -870,6 +1076,9 @@ complete -c eda -n "__eda_at 'eda saga compile'" -l profile -r -f -d 'AWS profil
 complete -c eda -n "__eda_at 'eda saga compile'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga compile'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga compile'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga compile'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga compile'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga compile'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga compile'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga compile'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga compile'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -885,6 +1094,9 @@ complete -c eda -n "__eda_at 'eda saga deploy'" -l profile -r -f -d 'AWS profile
 complete -c eda -n "__eda_at 'eda saga deploy'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga deploy'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga deploy'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -896,6 +1108,9 @@ complete -c eda -n "__eda_at 'eda saga history'" -l profile -r -f -d 'AWS profil
 complete -c eda -n "__eda_at 'eda saga history'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga history'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga history'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga history'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga history'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga history'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga history'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga history'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga history'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -913,6 +1128,9 @@ complete -c eda -n "__eda_at 'eda saga redrive'" -l profile -r -f -d 'AWS profil
 complete -c eda -n "__eda_at 'eda saga redrive'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga redrive'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga redrive'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga redrive'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga redrive'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga redrive'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga redrive'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -933,6 +1151,9 @@ complete -c eda -n "__eda_at 'eda saga run'" -l profile -r -f -d 'AWS profile to
 complete -c eda -n "__eda_at 'eda saga run'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga run'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga run'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga run'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga run'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga run'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga run'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga run'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga run'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -944,6 +1165,9 @@ complete -c eda -n "__eda_at 'eda saga status'" -l profile -r -f -d 'AWS profile
 complete -c eda -n "__eda_at 'eda saga status'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga status'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga status'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga status'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga status'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga status'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga status'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga status'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga status'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -955,6 +1179,9 @@ complete -c eda -n "__eda_at 'eda saga validate'" -l profile -r -f -d 'AWS profi
 complete -c eda -n "__eda_at 'eda saga validate'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda saga validate'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda saga validate'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda saga validate'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda saga validate'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda saga validate'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda saga validate'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda saga validate'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda saga validate'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -968,6 +1195,9 @@ complete -c eda -n "__eda_at 'eda sandbox'" -l profile -r -f -d 'AWS profile to 
 complete -c eda -n "__eda_at 'eda sandbox'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda sandbox'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda sandbox'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda sandbox'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda sandbox'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda sandbox'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda sandbox'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda sandbox'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda sandbox'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -980,6 +1210,9 @@ complete -c eda -n "__eda_at 'eda sandbox seed'" -l profile -r -f -d 'AWS profil
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda sandbox seed'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda sandbox seed'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -994,6 +1227,9 @@ complete -c eda -n "__eda_at 'eda sandbox start'" -l profile -r -f -d 'AWS profi
 complete -c eda -n "__eda_at 'eda sandbox start'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda sandbox start'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda sandbox start'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1010,6 +1246,9 @@ complete -c eda -n "__eda_at 'eda schema'" -l profile -r -f -d 'AWS profile to u
 complete -c eda -n "__eda_at 'eda schema'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda schema'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda schema'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda schema'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda schema'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda schema'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda schema'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda schema'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1025,6 +1264,9 @@ complete -c eda -n "__eda_at 'eda schema check'" -l profile -r -f -d 'AWS profil
 complete -c eda -n "__eda_at 'eda schema check'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda schema check'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda schema check'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema check'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda schema check'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda schema check'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda schema check'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda schema check'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda schema check'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1037,6 +1279,9 @@ complete -c eda -n "__eda_at 'eda schema diff'" -l profile -r -f -d 'AWS profile
 complete -c eda -n "__eda_at 'eda schema diff'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda schema diff'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda schema diff'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema diff'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda schema diff'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda schema diff'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda schema diff'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda schema diff'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda schema diff'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1057,6 +1302,9 @@ complete -c eda -n "__eda_at 'eda schema infer'" -l profile -r -f -d 'AWS profil
 complete -c eda -n "__eda_at 'eda schema infer'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda schema infer'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda schema infer'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda schema infer'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda schema infer'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1070,6 +1318,9 @@ complete -c eda -n "__eda_at 'eda schema pull'" -l profile -r -f -d 'AWS profile
 complete -c eda -n "__eda_at 'eda schema pull'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda schema pull'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda schema pull'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema pull'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda schema pull'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda schema pull'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda schema pull'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda schema pull'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda schema pull'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1084,6 +1335,9 @@ complete -c eda -n "__eda_at 'eda schema push'" -l profile -r -f -d 'AWS profile
 complete -c eda -n "__eda_at 'eda schema push'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda schema push'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda schema push'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda schema push'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda schema push'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda schema push'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda schema push'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda schema push'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda schema push'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1096,6 +1350,9 @@ complete -c eda -n "__eda_at 'eda stream'" -l profile -r -f -d 'AWS profile to u
 complete -c eda -n "__eda_at 'eda stream'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda stream'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda stream'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda stream'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda stream'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda stream'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda stream'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda stream'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda stream'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1119,6 +1376,9 @@ complete -c eda -n "__eda_at 'eda stream tail'" -l profile -r -f -d 'AWS profile
 complete -c eda -n "__eda_at 'eda stream tail'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda stream tail'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda stream tail'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda stream tail'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda stream tail'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda stream tail'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda stream tail'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1134,6 +1394,9 @@ complete -c eda -n "__eda_at 'eda tail'" -l profile -r -f -d 'AWS profile to use
 complete -c eda -n "__eda_at 'eda tail'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda tail'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda tail'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda tail'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda tail'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda tail'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda tail'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda tail'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1152,6 +1415,9 @@ complete -c eda -n "__eda_at 'eda tail bus'" -l profile -r -f -d 'AWS profile to
 complete -c eda -n "__eda_at 'eda tail bus'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda tail bus'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda tail bus'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail bus'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda tail bus'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda tail bus'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda tail bus'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda tail bus'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda tail bus'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1166,6 +1432,9 @@ complete -c eda -n "__eda_at 'eda tail cleanup'" -l profile -r -f -d 'AWS profil
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda tail cleanup'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda tail cleanup'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1182,6 +1451,9 @@ complete -c eda -n "__eda_at 'eda tail queue'" -l profile -r -f -d 'AWS profile 
 complete -c eda -n "__eda_at 'eda tail queue'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda tail queue'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda tail queue'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail queue'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda tail queue'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda tail queue'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda tail queue'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda tail queue'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda tail queue'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1199,6 +1471,9 @@ complete -c eda -n "__eda_at 'eda tail topic'" -l profile -r -f -d 'AWS profile 
 complete -c eda -n "__eda_at 'eda tail topic'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda tail topic'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda tail topic'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda tail topic'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda tail topic'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda tail topic'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda tail topic'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda tail topic'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda tail topic'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1214,6 +1489,9 @@ complete -c eda -n "__eda_at 'eda topology'" -l profile -r -f -d 'AWS profile to
 complete -c eda -n "__eda_at 'eda topology'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda topology'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda topology'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda topology'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda topology'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda topology'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda topology'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda topology'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda topology'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1239,6 +1517,9 @@ complete -c eda -n "__eda_at 'eda trace'" -l profile -r -f -d 'AWS profile to us
 complete -c eda -n "__eda_at 'eda trace'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda trace'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda trace'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda trace'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda trace'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda trace'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda trace'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda trace'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda trace'" -l debug -d 'Show tracebacks and AWS calls.'
@@ -1253,6 +1534,9 @@ complete -c eda -n "__eda_at 'eda watch'" -l profile -r -f -d 'AWS profile to us
 complete -c eda -n "__eda_at 'eda watch'" -l region -r -f -d 'AWS region.'
 complete -c eda -n "__eda_at 'eda watch'" -l endpoint-url -r -f -d 'Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).'
 complete -c eda -n "__eda_at 'eda watch'" -l role-arn -r -f -d 'Assume this IAM role through STS first.'
+complete -c eda -n "__eda_at 'eda watch'" -l regions -r -f -d 'Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1'
+complete -c eda -n "__eda_at 'eda watch'" -l accounts -r -f -d 'Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).'
+complete -c eda -n "__eda_at 'eda watch'" -l role-name -r -f -d 'With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).'
 complete -c eda -n "__eda_at 'eda watch'" -l output -s o -r -f -a 'table json jsonl yaml csv' -d 'Output format.'
 complete -c eda -n "__eda_at 'eda watch'" -l no-color -d 'No colour in output.'
 complete -c eda -n "__eda_at 'eda watch'" -l debug -d 'Show tracebacks and AWS calls.'

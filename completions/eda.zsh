@@ -17,6 +17,9 @@ _eda() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -93,6 +96,9 @@ _eda__audit() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -108,6 +114,9 @@ _eda__completion() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -126,6 +135,9 @@ _eda__demo() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -143,6 +155,9 @@ _eda__dlq() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -183,6 +198,9 @@ _eda__dlq__inspect() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -199,6 +217,9 @@ _eda__dlq__list() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -222,6 +243,9 @@ _eda__dlq__peek() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -234,12 +258,17 @@ _eda__iam-policy() {
     _arguments -s -S : \
         '(--read-only)--read-only[Only the read-only commands (no write action).]' \
         '(--list)--list[List each command, whether it is read-only, and its actions.]' \
+        '(--trust)--trust=[Print the trust policy of the role --accounts assumes in each account (--role-name), letting this account (or this role or user) assume it. Example: eda iam-policy --trust 111111111111]:account|arn: ' \
+        '(--scopes)--scopes[Print what the credentials eda starts from need to run in several scopes (--accounts, --regions all): sts:AssumeRole, organizations:ListAccounts, ec2:DescribeRegions. Example: eda iam-policy --scopes]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -260,6 +289,9 @@ _eda__init() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -292,6 +324,9 @@ _eda__probe() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -309,6 +344,9 @@ _eda__redrive() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -352,6 +390,9 @@ _eda__redrive__cancel() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -373,6 +414,9 @@ _eda__redrive__replay() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -399,18 +443,25 @@ _eda__redrive__run() {
         '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
         '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
         '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
+        '(--to-file)--to-file=[Stream on-failure records (an event source mapping'"'"'s DLQ): append the stream records each names to this JSON Lines file, one a line, instead of invoking the function again.]:file.jsonl:_files' \
+        '(--state-machine)--state-machine=[Instead of a DLQ: redrive this state machine'"'"'s failed executions (as eda saga redrive --state-machine; --max, --dry-run and --yes apply).]:name|arn: ' \
+        '(--since)--since=[With --state-machine: executions that ended since then (30m, 2h, 1d, or ISO 8601). Default: 24h.]:age|time: ' \
+        '(--status)--status=[With --state-machine: which endings to redrive: FAILED, TIMED_OUT, ABORTED. Default: FAILED,TIMED_OUT.]:status[,status: ' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
         '(--debug)--debug[Show tracebacks and AWS calls.]' \
         '(--version)--version[Print the version and exit.]' \
-        ':The dead-letter queue (name, URL or ARN).: '
+        '::The dead-letter queue (name, URL or ARN); or --state-machine NAME.: '
 }
 
 _eda__redrive__status() {
@@ -421,6 +472,9 @@ _eda__redrive__status() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -439,6 +493,9 @@ _eda__route() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -480,6 +537,9 @@ _eda__route__test() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -498,6 +558,9 @@ _eda__saga() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -543,6 +606,9 @@ _eda__saga__compile() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -564,6 +630,9 @@ _eda__saga__deploy() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -580,6 +649,9 @@ _eda__saga__history() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -603,6 +675,9 @@ _eda__saga__redrive() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -630,6 +705,9 @@ _eda__saga__run() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -646,6 +724,9 @@ _eda__saga__status() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -662,6 +743,9 @@ _eda__saga__validate() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -680,6 +764,9 @@ _eda__sandbox() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -717,6 +804,9 @@ _eda__sandbox__seed() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -736,6 +826,9 @@ _eda__sandbox__start() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -753,6 +846,9 @@ _eda__schema() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -799,6 +895,9 @@ _eda__schema__check() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -816,6 +915,9 @@ _eda__schema__diff() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -843,6 +945,9 @@ _eda__schema__infer() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -860,6 +965,9 @@ _eda__schema__pull() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -880,6 +988,9 @@ _eda__schema__push() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -898,6 +1009,9 @@ _eda__stream() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -943,6 +1057,9 @@ _eda__stream__tail() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -961,6 +1078,9 @@ _eda__tail() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -1007,6 +1127,9 @@ _eda__tail__bus() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -1027,6 +1150,9 @@ _eda__tail__cleanup() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -1047,6 +1173,9 @@ _eda__tail__queue() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -1069,6 +1198,9 @@ _eda__tail__topic() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -1091,6 +1223,9 @@ _eda__topology() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -1123,6 +1258,9 @@ _eda__trace() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
@@ -1142,6 +1280,9 @@ _eda__watch() {
         '(--region)--region=[AWS region.]:region: ' \
         '(--endpoint-url)--endpoint-url=[Send every AWS call to this endpoint (moto, LocalStack, a VPC endpoint).]:endpoint-url: ' \
         '(--role-arn)--role-arn=[Assume this IAM role through STS first.]:role-arn: ' \
+        '(--regions)--regions=[Read commands: run in each of these regions at once (all: every region enabled for the account). Example: --regions us-east-1,eu-west-1]:region,...|all: ' \
+        '(--accounts)--accounts=[Read commands: run in each of these accounts at once, through --role-name (org: every ACTIVE account of the organization).]:account,...|org: ' \
+        '(--role-name)--role-name=[With --accounts: the role eda assumes in each account (arn:aws:iam::ACCOUNT:role/NAME).]:name: ' \
         '(--output -o)--output=[Output format.]:output:(table json jsonl yaml csv)' \
         '(--output -o)-o+[Output format.]:output:(table json jsonl yaml csv)' \
         '(--no-color)--no-color[No colour in output.]' \
