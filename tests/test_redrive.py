@@ -411,6 +411,7 @@ def test_a_line_cut_by_a_killed_run_is_skipped_and_never_glued(cli: Eda, sqs: An
     fill(sqs, dlq, 3)
     archive = tmp_path / "run.jsonl"
     archive.write_text('{"format": "eda-redrive-archive/1", "message_id": "half')  # a killed run's last write
+    archive.chmod(0o600)  # as eda created it
     result = cli("redrive", "orders-dlq", "--archive", str(archive), "--yes", "--wait-seconds", "0")
     assert result.code == 0, result.stderr
     lines = archive.read_text().splitlines()
