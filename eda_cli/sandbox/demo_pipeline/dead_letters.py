@@ -114,12 +114,9 @@ def envelope_text(envelope: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
-def drifted_event(index: int, order_id: str, amount: Any, sku: str, created: float, region: str,
-                  account: str) -> dict[str, Any]:
-    """An order.created event of the producer release that changed its shape: `customerId` and `email`
-    moved into `customer` ({id, email})."""
-    detail = order_document(index, (order_id, amount, "EU", sku, f"customer{index}@example.com"), created)
-    detail["customer"] = {"id": detail.pop("customerId"), "email": detail.pop("email")}
+def order_event(index: int, order_id: str, amount: Any, sku: str, created: float, region: str,
+                account: str) -> dict[str, Any]:
+    """An order.created event of the EU producer, as EventBridge delivers it."""
     return {
         "version": "0",
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"event/{order_id}")),
@@ -129,8 +126,18 @@ def drifted_event(index: int, order_id: str, amount: Any, sku: str, created: flo
         "time": iso(created),
         "region": region,
         "resources": [],
-        "detail": detail,
+        "detail": order_document(index, (order_id, amount, "EU", sku, f"customer{index}@example.com"), created),
     }
+
+
+def drifted_event(index: int, order_id: str, amount: Any, sku: str, created: float, region: str,
+                  account: str) -> dict[str, Any]:
+    """An order.created event of the producer release that changed its shape: `customerId` and `email`
+    moved into `customer` ({id, email})."""
+    event = order_event(index, order_id, amount, sku, created, region, account)
+    detail = event["detail"]
+    detail["customer"] = {"id": detail.pop("customerId"), "email": detail.pop("email")}
+    return event
 
 
 def write_schema_drift(sqs: SQSClient, made: dict[str, tuple[str, str]], *, region: str, account: str,
@@ -153,17 +160,7 @@ def write_dead_letters(sqs: SQSClient, made: dict[str, tuple[str, str]], *, topi
     sent = 0
     for index, order_id, amount, sku, code, message, exhausted, attempts in TARGET_FAILURES:
         created = outage + 20 * index
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"event/{order_id}")),
-            "detail-type": "order.created",
-            "source": EVENT_SOURCE,
-            "account": account,
-            "time": iso(created),
-            "region": region,
-            "resources": [],
-            "detail": order_document(index, (order_id, amount, "EU", sku, f"customer{index}@example.com"), created),
-        }
+        event = order_event(index, order_id, amount, sku, created, region, account)
         body, attributes = eventbridge_dlq_message(event, eu_rule_arn, target_arn, code,
                                                    message.format(region=region), attempts, exhausted)
         sqs.send_message(QueueUrl=made[TARGET_DLQ][0], MessageBody=body, MessageAttributes=attributes)
