@@ -123,11 +123,12 @@ def expect_receive(stub: Stubber, messages: list[dict[str, Any]], dlq: QueueRef 
 
 def expect_end(stub: Stubber, visible: int = 0, release: list[str] | None = None, dlq: QueueRef = DLQ,
                empties: int = 1) -> None:
-    """The end of a run: the empty receive(s), the depth check, putting held messages back, the final depth."""
+    """The end of a run: the empty receive(s), the depth check (visible, in flight, delayed: the quick end), putting
+    held messages back, the final depth."""
     for _ in range(empties):
         expect_receive(stub, [], dlq)
     stub.add_response("get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": str(visible)}},
-                      {"QueueUrl": dlq.url, "AttributeNames": ["ApproximateNumberOfMessages"]})
+                      {"QueueUrl": dlq.url, "AttributeNames": DEPTH_ATTRIBUTES})
     if release:
         stub.add_response(
             "change_message_visibility_batch",
@@ -205,7 +206,8 @@ def test_partial_batch_failure_exits_4_and_lists_the_failures(
     stub_session: Stubber, cli: Callable[..., Result]
 ) -> None:
     expect_resolve(stub_session, DLQ)
-    script_partial_failure(stub_session, empties=3)  # the CLI ends after 3 receives in a row bring nothing
+    # once the plan's 3 messages were seen, the first receive that brings nothing is followed by the depth check
+    script_partial_failure(stub_session)
     result = cli("--output", "json", "redrive", "orders-dlq", "--mode", "copy", "--yes",
                  "--concurrency", "1", "--wait-seconds", "0")
     assert result.code == 4, result.stderr
@@ -215,7 +217,7 @@ def test_partial_batch_failure_exits_4_and_lists_the_failures(
 
 def test_partial_failure_human_output(stub_session: Stubber, cli: Callable[..., Result]) -> None:
     expect_resolve(stub_session, DLQ)
-    script_partial_failure(stub_session, empties=3)
+    script_partial_failure(stub_session)
     result = cli("redrive", "orders-dlq", "--mode", "copy", "--yes", "--concurrency", "1", "--wait-seconds", "0")
     assert result.code == 4, result.stderr
     assert "moved 2 message(s)" in result.stdout
