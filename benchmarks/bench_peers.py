@@ -75,14 +75,44 @@ GOALS = {"wall_10k": 0.9, "wall_2k": 0.75, "cpu_per_message": 1.0, "rss": 0.7, "
 # -- the server (this script with --serve PORT) --------------------------------------------------------
 
 
-def serve(port: int) -> None:
-    """moto with bench_redrive.py's patches, counting the requests it answers (GET /_bench/counts?reset)."""
+class _NoDrain:
+    """Stands in for the `selectors` module in werkzeug.serving: after each answer werkzeug reads whatever else the
+    client sent and throws it away (it closes every connection), which on a kept-alive connection would swallow
+    the next request. moto reads every request's whole body (its Content-Length), so there is nothing to drain."""
+
+    class DefaultSelector:
+        def register(self, *args: Any) -> None:
+            pass
+
+        def select(self, timeout: float | None = None) -> list[Any]:
+            return []
+
+        def close(self) -> None:
+            pass
+
+
+def serve(port: int, keep_alive: bool = True) -> None:
+    """moto with bench_redrive.py's patches, counting the requests it answers (GET /_bench/counts?reset).
+
+    With `keep_alive`, connections stay open between requests, as AWS's do: werkzeug 3's server (moto's) answers
+    every request with `Connection: close` whatever the handler's protocol_version (bench_redrive.py's
+    KeepAlive handler no longer has the effect it had), so each request of either tool paid a TCP connect
+    and the server a new thread."""
     _patch_moto()
+    import werkzeug.serving
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    if keep_alive:
+        setattr(werkzeug.serving, "selectors", _NoDrain)  # noqa: B010
+
     class KeepAlive(MotoRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keep_alive and keyword.lower() == "connection" and value.lower() == "close":
+                return
+            super().send_header(keyword, value)
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass  # no line per request on stderr: it costs the server CPU that is being measured
@@ -110,12 +140,13 @@ def serve(port: int) -> None:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = True) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve", str(self.port)], stdout=subprocess.PIPE,
+        serve_ = [sys.executable, __file__, "--serve", str(self.port)] + ([] if keep_alive else ["--close-connections"])
+        self.process = subprocess.Popen(serve_, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True,
                                         env={**os.environ, "MOTO_PORT": str(self.port)})
         assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
@@ -305,9 +336,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="300 messages, 1 run: a smoke test")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
+    parser.add_argument("--close-connections", action="store_true",
+                        help="the server closes the connection after every answer (werkzeug's way) instead of "
+                        "keeping it alive as AWS does")
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, keep_alive=not args.close_connections)
         return
     sizes = [300] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     runs = 1 if args.quick else args.runs
@@ -318,7 +352,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         preload = os.path.join(tmp, "lumigo-preload.js")
         Path(preload).write_text(LUMIGO_PRELOAD, encoding="utf-8")
-        server = Server()
+        server = Server(keep_alive=not args.close_connections)
         try:
             sqs = client(server.url)
             for count in sizes:
