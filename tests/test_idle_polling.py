@@ -67,7 +67,7 @@ class CountingProxy:
                     action = params.get("Action", "?")
                 with lock:
                     seen.append(Seen(time.monotonic(), action, params))
-                upstream = HTTPConnection(target.hostname, target.port, timeout=60)
+                upstream = HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=60)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                     upstream.request("POST", self.path, body=body, headers=headers)
