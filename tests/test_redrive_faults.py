@@ -195,6 +195,7 @@ def stub_session(monkeypatch: pytest.MonkeyPatch, stubbed: tuple[Any, Stubber]) 
     client, stub = stubbed
     monkeypatch.setattr(AwsSession, "client", lambda self, service: client)
     monkeypatch.setattr(AwsSession, "single_attempt_client", lambda self, service: client)
+    monkeypatch.setattr(AwsSession, "unvalidated_client", lambda self, service: client)
     return stub
 
 

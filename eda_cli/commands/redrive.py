@@ -248,7 +248,9 @@ def run_cmd(
     # lose the account of what moved.
     with deferred_interrupts() as cancel:
         with _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
-            result = run_redrive(sqs, plan, on_progress=bar.update, cancel=cancel, clients=session.client)
+            # the run's receives, sends and deletes are built from what SQS answered: no client-side validation
+            result = run_redrive(session.unvalidated_client("sqs"), plan, on_progress=bar.update, cancel=cancel,
+                                 clients=session.client)
         _finish(app_, plan, result)
 
 
