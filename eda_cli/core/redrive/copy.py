@@ -94,8 +94,10 @@ class CopyRun:
         self.receiving = 0
         #: Workers between the start of a receive and the end of what it brought (sends, deletes).
         self.busy = 0
-        #: New messages received so far, and whether the quick end is still on (see the module's docstring).
+        #: New messages received so far; messages the receives in flight may bring (asked for, not yet counted in
+        #: `seen`); whether the quick end is still on (see the module's docstring).
         self.seen = 0
+        self.claimed = 0
         self.quick_end = True
         self.notes: list[str] = list(plan.notes)
         self.error: BaseException | None = None
@@ -132,9 +134,10 @@ class CopyRun:
             if self.bucket is not None and not self.bucket.acquire(want, self.stop):
                 break
             with self.lock:
-                wait = self._wait_seconds()
+                wait = self._wait_seconds(want)
                 self.receiving += 1
                 self.busy += 1
+                self.claimed += want
             try:
                 new = self._receive(want, wait)
             finally:
@@ -146,10 +149,10 @@ class CopyRun:
             if not new:
                 self._nothing_new()
 
-    def _wait_seconds(self) -> int:
-        """Under the lock: the receive's long-poll wait, 0 once the receives in flight could take every
+    def _wait_seconds(self, want: int) -> int:
+        """Under the lock: the receive's long-poll wait, 0 once this receive and those in flight could take every
         message the plan counted (the queue is about drained: a long poll would only hold the end)."""
-        if self.quick_end and self.seen + (self.receiving + 1) * MAX_BATCH_ENTRIES >= self.plan.visible:
+        if self.quick_end and self.seen + self.claimed + want >= self.plan.visible:
             return 0
         return self.options.wait_seconds
 
@@ -166,18 +169,23 @@ class CopyRun:
                 MessageAttributeNames=["All"],
             )
         except Exception as exc:
-            self._fail_run(exc)
-            return None
-        finally:
             with self.lock:
                 self.receiving -= 1
+                self.claimed -= want
                 self.changed.notify_all()
+            self._fail_run(exc)
+            return None
         raws = response.get("Messages", [])
+        with self.lock:
+            self.receiving -= 1
+            self.claimed -= want - len(raws)  # what it brought stays claimed until `seen` counts it
+            self.changed.notify_all()
         if self.bucket is not None:
             self.bucket.refund(want - len(raws))
         self.router.prepare(raws)
         with self.lock:
             received = self.ledger.classify(raws, stopping=self.interrupted)
+            self.claimed -= len(raws)
             if received.full:
                 self._halt()
             if received.new:
