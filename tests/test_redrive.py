@@ -136,9 +136,11 @@ def test_api_calls_stay_near_three_per_ten_messages(cli: Eda, sqs: Any) -> None:
     assert summary["api_calls"] <= 30 + 12, summary["api_calls"]
 
 
-def test_the_summary_counts_every_request_the_command_sent(url: str, sqs: Any, capsys: Any, backend: Backend) -> None:
+def test_the_summary_counts_every_request_the_command_sent(url: str, sqs: Any, capsys: Any, backend: Backend,
+                                                           tmp_path: Path) -> None:
     """api_calls is every request eda sent (counted here on the wire, by botocore's before-send on every client of
-    eda's session), from the GetQueueUrl that resolves the DLQ's name to the depth check at the end."""
+    eda's session), from the GetQueueUrl that resolves the DLQ's name to the depth check at the end; for a replay
+    too."""
     import boto3
 
     from eda_cli.aws.session import AwsSession
@@ -149,8 +151,9 @@ def test_the_summary_counts_every_request_the_command_sent(url: str, sqs: Any, c
     wire = boto3.Session(region_name=REGION)
     wire.events.register("before-send", lambda event_name, **_: sent.append(event_name.rsplit(".", 1)[-1]))
     run = in_process(url, capsys, lambda settings: AwsSession(settings, boto_session=wire))
+    archive = tmp_path / "moved.jsonl"
     result = run("--output", "json", "redrive", "orders-dlq", "--yes", "--mode", "copy", "--concurrency", "1",
-                 "--wait-seconds", "0")
+                 "--wait-seconds", "0", "--archive", str(archive))
     assert result.code == 0, result.stderr
     summary = result.json()
     assert summary["moved"] == 25 and summary["left_in_dlq"] == 0
@@ -168,6 +171,12 @@ def test_the_summary_counts_every_request_the_command_sent(url: str, sqs: Any, c
     if backend.name == "moto":  # moto always hands out 10 while it has them; SQS (and LocalStack) may hand fewer
         # 3 with 10, 10 and 5 messages, then one (short poll) that brings nothing: the depth check ends the run
         assert receives == 3 + 1, receives
+    sent.clear()
+    replayed = run("--output", "json", "redrive", "replay", str(archive), "--to", "orders-dlq", "--yes")
+    assert replayed.code == 0, replayed.stderr
+    assert replayed.json()["moved"] == 25
+    # the --to queue's GetQueueUrl, its attributes, and 3 batches
+    assert replayed.json()["api_calls"] == len(sent) == 5, Counter(sent)
 
 
 def test_dry_run_changes_nothing_and_puts_visibility_back(cli: Eda, sqs: Any, url: str) -> None:
