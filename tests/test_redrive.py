@@ -159,18 +159,18 @@ def test_the_summary_counts_every_request_the_command_sent(url: str, sqs: Any, c
     assert summary["moved"] == 25 and summary["left_in_dlq"] == 0
     seen = Counter(sent)
     assert summary["api_calls"] == len(sent), seen
-    receives = seen.pop("ReceiveMessage")
-    assert dict(seen) == {
-        "GetQueueUrl": 1,  # the DLQ's name
-        "GetQueueAttributes": 4,  # the DLQ's and its source's (the plan), "is it empty?", the depth left
-        "ListDeadLetterSourceQueues": 1,
-        "ListMessageMoveTasks": 1,  # can the endpoint run move tasks (for the plan's mode reason)
-        "SendMessageBatch": 3,
-        "DeleteMessageBatch": 3,
-    }, seen
-    if backend.name == "moto":  # moto always hands out 10 while it has them; SQS (and LocalStack) may hand fewer
-        # 3 with 10, 10 and 5 messages, then one (short poll) that brings nothing: the depth check ends the run
-        assert receives == 3 + 1, receives
+    assert seen["GetQueueUrl"] == 1 and seen["SendMessageBatch"] == seen["DeleteMessageBatch"] >= 3, seen
+    if backend.name == "moto":  # moto hands out 10 while it has them and its counts never lag: the exact conversation
+        assert dict(seen) == {
+            "GetQueueUrl": 1,  # the DLQ's name
+            "GetQueueAttributes": 4,  # the DLQ's and its source's (the plan), "is it empty?", the depth left
+            "ListDeadLetterSourceQueues": 1,
+            "ListMessageMoveTasks": 1,  # can the endpoint run move tasks (for the plan's mode reason)
+            # 3 with 10, 10 and 5 messages, then one (short poll) that brings nothing: the depth check ends the run
+            "ReceiveMessage": 3 + 1,
+            "SendMessageBatch": 3,
+            "DeleteMessageBatch": 3,
+        }, seen
     sent.clear()
     replayed = run("--output", "json", "redrive", "replay", str(archive), "--to", "orders-dlq", "--yes")
     assert replayed.code == 0, replayed.stderr
