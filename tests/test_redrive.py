@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.backends import Backend
-from tests.fixtures.cli import REGION, Result
+from tests.fixtures.cli import REGION, Result, in_process
 from tests.fixtures.redrive import ATTRIBUTES, arn_of, assert_one_line_error, fill, make_pipeline
 
 Eda = Callable[..., Result]
@@ -133,6 +134,49 @@ def test_api_calls_stay_near_three_per_ten_messages(cli: Eda, sqs: Any) -> None:
     assert summary["moved"] == 100
     # 10 receives + 10 sends + 10 deletes, plus setup, the empty receives that end the run and the summary.
     assert summary["api_calls"] <= 30 + 12, summary["api_calls"]
+
+
+def test_the_summary_counts_every_request_the_command_sent(url: str, sqs: Any, capsys: Any, backend: Backend,
+                                                           tmp_path: Path) -> None:
+    """api_calls is every request eda sent (counted here on the wire, by botocore's before-send on every client of
+    eda's session), from the GetQueueUrl that resolves the DLQ's name to the depth check at the end; for a replay
+    too."""
+    import boto3
+
+    from eda_cli.aws.session import AwsSession
+
+    _, dlq = make_pipeline(sqs)
+    fill(sqs, dlq, 25, attributes=False)
+    sent: list[str] = []
+    wire = boto3.Session(region_name=REGION)
+    wire.events.register("before-send", lambda event_name, **_: sent.append(event_name.rsplit(".", 1)[-1]))
+    run = in_process(url, capsys, lambda settings: AwsSession(settings, boto_session=wire))
+    archive = tmp_path / "moved.jsonl"
+    result = run("--output", "json", "redrive", "orders-dlq", "--yes", "--mode", "copy", "--concurrency", "1",
+                 "--wait-seconds", "0", "--archive", str(archive))
+    assert result.code == 0, result.stderr
+    summary = result.json()
+    assert summary["moved"] == 25 and summary["left_in_dlq"] == 0
+    seen = Counter(sent)
+    assert summary["api_calls"] == len(sent), seen
+    assert seen["GetQueueUrl"] == 1 and seen["SendMessageBatch"] == seen["DeleteMessageBatch"] >= 3, seen
+    if backend.name == "moto":  # moto hands out 10 while it has them and its counts never lag: the exact conversation
+        assert dict(seen) == {
+            "GetQueueUrl": 1,  # the DLQ's name
+            "GetQueueAttributes": 4,  # the DLQ's and its source's (the plan), "is it empty?", the depth left
+            "ListDeadLetterSourceQueues": 1,
+            "ListMessageMoveTasks": 1,  # can the endpoint run move tasks (for the plan's mode reason)
+            # 3 with 10, 10 and 5 messages, then one (short poll) that brings nothing: the depth check ends the run
+            "ReceiveMessage": 3 + 1,
+            "SendMessageBatch": 3,
+            "DeleteMessageBatch": 3,
+        }, seen
+    sent.clear()
+    replayed = run("--output", "json", "redrive", "replay", str(archive), "--to", "orders-dlq", "--yes")
+    assert replayed.code == 0, replayed.stderr
+    assert replayed.json()["moved"] == 25
+    # the --to queue's GetQueueUrl, its attributes, and 3 batches
+    assert replayed.json()["api_calls"] == len(sent) == 5, Counter(sent)
 
 
 def test_dry_run_changes_nothing_and_puts_visibility_back(cli: Eda, sqs: Any, url: str) -> None:

@@ -123,11 +123,12 @@ def expect_receive(stub: Stubber, messages: list[dict[str, Any]], dlq: QueueRef 
 
 def expect_end(stub: Stubber, visible: int = 0, release: list[str] | None = None, dlq: QueueRef = DLQ,
                empties: int = 1) -> None:
-    """The end of a run: the empty receive(s), the depth check, putting held messages back, the final depth."""
+    """The end of a run: the empty receive(s), the depth check (visible, in flight, delayed: the quick end), putting
+    held messages back, the final depth."""
     for _ in range(empties):
         expect_receive(stub, [], dlq)
     stub.add_response("get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": str(visible)}},
-                      {"QueueUrl": dlq.url, "AttributeNames": ["ApproximateNumberOfMessages"]})
+                      {"QueueUrl": dlq.url, "AttributeNames": DEPTH_ATTRIBUTES})
     if release:
         stub.add_response(
             "change_message_visibility_batch",
@@ -194,6 +195,7 @@ def stub_session(monkeypatch: pytest.MonkeyPatch, stubbed: tuple[Any, Stubber]) 
     client, stub = stubbed
     monkeypatch.setattr(AwsSession, "client", lambda self, service: client)
     monkeypatch.setattr(AwsSession, "single_attempt_client", lambda self, service: client)
+    monkeypatch.setattr(AwsSession, "unvalidated_client", lambda self, service: client)
     return stub
 
 
@@ -205,7 +207,8 @@ def test_partial_batch_failure_exits_4_and_lists_the_failures(
     stub_session: Stubber, cli: Callable[..., Result]
 ) -> None:
     expect_resolve(stub_session, DLQ)
-    script_partial_failure(stub_session, empties=3)  # the CLI ends after 3 receives in a row bring nothing
+    # once the plan's 3 messages were seen, the first receive that brings nothing is followed by the depth check
+    script_partial_failure(stub_session)
     result = cli("--output", "json", "redrive", "orders-dlq", "--mode", "copy", "--yes",
                  "--concurrency", "1", "--wait-seconds", "0")
     assert result.code == 4, result.stderr
@@ -215,11 +218,41 @@ def test_partial_batch_failure_exits_4_and_lists_the_failures(
 
 def test_partial_failure_human_output(stub_session: Stubber, cli: Callable[..., Result]) -> None:
     expect_resolve(stub_session, DLQ)
-    script_partial_failure(stub_session, empties=3)
+    script_partial_failure(stub_session)
     result = cli("redrive", "orders-dlq", "--mode", "copy", "--yes", "--concurrency", "1", "--wait-seconds", "0")
     assert result.code == 4, result.stderr
     assert "moved 2 message(s)" in result.stdout
     assert "1 message(s) failed (still in the DLQ)" in result.stdout and "m-1" in result.stdout
+
+
+def receive_waiting(stub: Stubber, wait: int, messages: list[dict[str, Any]]) -> None:
+    stub.add_response("receive_message", {"Messages": messages} if messages else {}, {
+        "QueueUrl": DLQ.url, "MaxNumberOfMessages": 10, "VisibilityTimeout": ANY, "WaitTimeSeconds": wait,
+        "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"]})
+
+
+def test_the_quick_end_falls_back_to_long_polls_when_the_queue_is_not_empty(stubbed: tuple[Any, Stubber]) -> None:
+    """The plan's 3 messages are seen: receives stop waiting, and the first empty one asks for the depth. Messages in
+    flight that are not the run's (someone else's) keep it going: back to long polls and the empty-streak end."""
+    client, stub = stubbed
+    expect_plan(stub, visible=3)
+    receive_waiting(stub, 0, [message(0), message(1), message(2)])  # 3 could be all: no long poll
+    stub.add_response("send_message_batch", sent(0, 1, 2), {"QueueUrl": SRC.url, "Entries": ANY})
+    stub.add_response("delete_message_batch", {"Successful": [{"Id": str(i)} for i in range(3)], "Failed": []},
+                      delete_params(["h-0", "h-1", "h-2"]))
+    receive_waiting(stub, 0, [])
+    stub.add_response("get_queue_attributes", {"Attributes": {
+        "ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "2",
+        "ApproximateNumberOfMessagesDelayed": "0"}}, {"QueueUrl": DLQ.url, "AttributeNames": DEPTH_ATTRIBUTES})
+    # not empty: the run ends as it always did (here after 1 empty receive, then a check of what is visible)
+    stub.add_response("get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": "1"}},
+                      {"QueueUrl": DLQ.url, "AttributeNames": ["ApproximateNumberOfMessages"]})
+    receive_waiting(stub, 5, [])  # a long poll again
+    stub.add_response("get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": "0"}},
+                      {"QueueUrl": DLQ.url, "AttributeNames": ["ApproximateNumberOfMessages"]})
+    stub.add_response("get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": "0"}}, None)
+    result = redrive(client, DLQ, options=options(wait_seconds=5), sleep=Sleeps())
+    assert (result.moved, result.failed, result.left_in_dlq) == (3, 0, 0)
 
 
 # -- retries ---------------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def run_cmd(
     Example: eda redrive payments-dlq --filter '{"body": {"v": [1]}}' --archive redrive.jsonl --yes
     """
     from eda_cli.aws.resolve import resolve_queue
-    from eda_cli.core.redrive import RedriveOptions, plan_redrive, run_redrive
+    from eda_cli.core.redrive import ApiCounter, RedriveOptions, plan_redrive, run_redrive
 
     app_ = ctx_of(ctx)
     if state_machine is not None:
@@ -295,10 +295,11 @@ def run_cmd(
         _can_confirm(yes)
     session = app_.session
     sqs = session.client("sqs")
-    dlq_ref = resolve_queue(sqs, dlq, session.region, session.where())
-    to_ref = resolve_queue(sqs, to, session.region, session.where()) if to else None
+    with ApiCounter(sqs) as lookups:  # the summary counts every call the command made, these too
+        dlq_ref = resolve_queue(sqs, dlq, session.region, session.where())
+        to_ref = resolve_queue(sqs, to, session.region, session.where()) if to else None
     plan = plan_redrive(sqs, dlq_ref, to=to_ref, options=options, probe=session.single_attempt_client("sqs"),
-                        clients=session.client)
+                        clients=session.client, prior_calls=lookups.calls)
     renderer.note(_describe_plan(plan))
     for note in plan.notes:
         renderer.note(note)
@@ -314,7 +315,9 @@ def run_cmd(
     # lose the account of what moved.
     with deferred_interrupts() as cancel:
         with _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
-            result = run_redrive(sqs, plan, on_progress=bar.update, cancel=cancel, clients=session.client)
+            # the run's receives, sends and deletes are built from what SQS answered: no client-side validation
+            result = run_redrive(session.unvalidated_client("sqs"), plan, on_progress=bar.update, cancel=cancel,
+                                 clients=session.client)
         _finish(app_, plan, result)
 
 
@@ -447,7 +450,7 @@ def replay_cmd(
     Example: eda redrive replay redrive.jsonl --to payments --yes
     """
     from eda_cli.aws.resolve import resolve_queue
-    from eda_cli.core.redrive import replay, scan_archive
+    from eda_cli.core.redrive import ApiCounter, replay, scan_archive
 
     app_ = ctx_of(ctx)
     matcher = _matcher(filter_)
@@ -455,12 +458,14 @@ def replay_cmd(
     _can_confirm(yes)
     session = app_.session
     sqs = session.client("sqs")
-    to_ref = resolve_queue(sqs, to, session.region, session.where())
+    with ApiCounter(sqs) as lookups:
+        to_ref = resolve_queue(sqs, to, session.region, session.where())
     if summary.bad_lines:
         app_.renderer.warn(f"{len(summary.bad_lines)} line(s) of {archive} are not archive records and are skipped")
     _confirm(app_, f"Send {summary.unique} archived message(s) to {to_ref.name}?", yes)
     with _Bar(app_.renderer, f"replay {archive.name}", enabled=True) as bar:
-        result = replay(sqs, str(archive), to_ref, matcher=matcher, rate=rate, on_progress=bar.update)
+        result = replay(sqs, str(archive), to_ref, matcher=matcher, rate=rate, on_progress=bar.update,
+                        prior_calls=lookups.calls)
     _finish(app_, None, result)
 
 

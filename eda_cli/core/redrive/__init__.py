@@ -54,6 +54,7 @@ from eda_cli.core.redrive.run import redrive, run_redrive
 from eda_cli.core.redrive.sqs_io import (
     MAX_BATCH_BYTES,
     MAX_BATCH_ENTRIES,
+    ApiCounter,
     TokenBucket,
     build_entry,
     dedup_id,
@@ -79,6 +80,7 @@ __all__ = [
     "MAX_CONCURRENCY",
     "MODES",
     "NATIVE_MAX_RATE",
+    "ApiCounter",
     "ArchiveSummary",
     "ArchivedMessage",
     "CancelResult",

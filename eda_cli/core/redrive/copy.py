@@ -1,10 +1,17 @@
 """Copy mode: workers receive from the DLQ, archive, SendMessageBatch, and delete exactly what was sent.
 
 Messages seen but not moved stay hidden by their receive's visibility timeout until the run ends (so
-a receive does not hand them back again and again), then are made visible again at once. The run
-ends when several receives in a row bring nothing new and ApproximateNumberOfMessages says nothing
-unseen is left. What each message became is the ledger's business (ledger.py); this module drives
-the calls and the workers.
+a receive does not hand them back again and again), then are made visible again at once.
+
+The end: once the receives in flight could take every message the plan counted, receives stop waiting
+(WaitTimeSeconds=0: a long poll on an emptied queue would hold the run for its whole wait). The first
+receive that then brings nothing new, with no batch in hand anywhere, asks SQS for the queue's depth: when
+it holds nothing but the messages this run keeps hidden (ApproximateNumberOfMessages and ...NotVisible),
+and nothing delayed, the run ends at once. Otherwise (more messages arrived, a count lags, a short poll
+missed messages on real SQS) the run goes back to long polls and ends as it always did: when several
+receives in a row bring nothing new and ApproximateNumberOfMessages says nothing unseen is left.
+
+What each message became is the ledger's business (ledger.py); this module drives the calls and the workers.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from eda_cli.core.redrive.ledger import Ledger, Work
 from eda_cli.core.redrive.model import MAX_DEPTH_CHECKS, Clock, RedrivePlan, RedriveProgress, RedriveResult, Sleep
 from eda_cli.core.redrive.routes import Router
 from eda_cli.core.redrive.sqs_io import (
+    DEPTH_ATTRIBUTES,
     MAX_BATCH_ENTRIES,
     ApiCounter,
     Caller,
@@ -84,6 +92,13 @@ class CopyRun:
         self.depth_checks = 0
         self.checking = False
         self.receiving = 0
+        #: Workers between the start of a receive and the end of what it brought (sends, deletes).
+        self.busy = 0
+        #: New messages received so far; messages the receives in flight may bring (asked for, not yet counted in
+        #: `seen`); whether the quick end is still on (see the module's docstring).
+        self.seen = 0
+        self.claimed = 0
+        self.quick_end = True
         self.notes: list[str] = list(plan.notes)
         self.error: BaseException | None = None
         self.interrupted = False
@@ -119,46 +134,75 @@ class CopyRun:
             if self.bucket is not None and not self.bucket.acquire(want, self.stop):
                 break
             with self.lock:
+                wait = self._wait_seconds(want)
                 self.receiving += 1
+                self.busy += 1
+                self.claimed += want
             try:
-                response = self.call(
-                    self.sqs.receive_message,
-                    QueueUrl=self.plan.dlq.url,
-                    MaxNumberOfMessages=want,
-                    VisibilityTimeout=self.visibility,
-                    WaitTimeSeconds=self.options.wait_seconds,
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                )
-            except Exception as exc:
-                self._fail_run(exc)
-                break
+                new = self._receive(want, wait)
             finally:
                 with self.lock:
-                    self.receiving -= 1
+                    self.busy -= 1
                     self.changed.notify_all()
-            raws = response.get("Messages", [])
-            if self.bucket is not None:
-                self.bucket.refund(want - len(raws))
-            self.router.prepare(raws)
-            with self.lock:
-                received = self.ledger.classify(raws, stopping=self.interrupted)
-                if received.full:
-                    self._halt()
-                if received.new:
-                    self.streak = 0
-                    self.depth_checks = 0
-                    self.changed.notify_all()
-            if received.redelete:
-                self._delete(received.redelete)
-            if not received.new:
+            if new is None:
+                break
+            if not new:
                 self._nothing_new()
-                continue
-            if received.work:
-                self._process(received.work)
+
+    def _wait_seconds(self, want: int) -> int:
+        """Under the lock: the receive's long-poll wait, 0 once this receive and those in flight could take every
+        message the plan counted (the queue is about drained: a long poll would only hold the end)."""
+        if self.quick_end and self.seen + self.claimed + want >= self.plan.visible:
+            return 0
+        return self.options.wait_seconds
+
+    def _receive(self, want: int, wait: int) -> int | None:
+        """One receive and what it brought, sent and deleted: how many new messages (None: the run failed)."""
+        try:
+            response = self.call(
+                self.sqs.receive_message,
+                QueueUrl=self.plan.dlq.url,
+                MaxNumberOfMessages=want,
+                VisibilityTimeout=self.visibility,
+                WaitTimeSeconds=wait,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+        except Exception as exc:
+            with self.lock:
+                self.receiving -= 1
+                self.claimed -= want
+                self.changed.notify_all()
+            self._fail_run(exc)
+            return None
+        raws = response.get("Messages", [])
+        with self.lock:
+            self.receiving -= 1
+            self.claimed -= want - len(raws)  # what it brought stays claimed until `seen` counts it
+            self.changed.notify_all()
+        if self.bucket is not None:
+            self.bucket.refund(want - len(raws))
+        self.router.prepare(raws)
+        with self.lock:
+            received = self.ledger.classify(raws, stopping=self.interrupted)
+            self.claimed -= len(raws)
+            if received.full:
+                self._halt()
+            if received.new:
+                self.seen += received.new
+                self.streak = 0
+                self.depth_checks = 0
+                self.changed.notify_all()
+        if received.redelete:
+            self._delete(received.redelete)
+        if received.work:
+            self._process(received.work)
+        return received.new
 
     def _nothing_new(self) -> None:
         """A receive brought nothing new: after several in a row, ask SQS whether unseen messages remain."""
+        if self.quick_end and self._quick_end():
+            return
         patience = self.options.wait_seconds + 2.0
         with self.lock:
             self.streak += 1
@@ -201,6 +245,41 @@ class CopyRun:
                     "(delayed messages, a FIFO group held back by a message not moved, or a stale count)"
                 )
                 self._halt()
+
+    def _quick_end(self) -> bool:
+        """The queue looked drained: once no worker has a batch in hand, one depth check decides whether the run
+        ends now. False: it does not, and the run ends as it always did (long polls, empty streaks)."""
+        with self.lock:
+            if not self.changed.wait_for(lambda: self.busy == 0 or self.stop.is_set() or self.checking,
+                                         timeout=self.options.wait_seconds + 2.0):
+                return True  # others are still busy: receive again
+            if self.stop.is_set():
+                return True
+            if self.checking:
+                self.changed.wait_for(lambda: not self.checking or self.stop.is_set(), timeout=5.0)
+                return True
+            self.checking = True
+            held = len(self.ledger.held)
+        try:
+            attributes = self.call(
+                self.sqs.get_queue_attributes, QueueUrl=self.plan.dlq.url, AttributeNames=list(DEPTH_ATTRIBUTES)
+            ).get("Attributes", {})
+        except Exception as exc:
+            with self.lock:
+                self.checking = False
+                self.changed.notify_all()
+            self._fail_run(exc)
+            return True
+        visible, hidden, delayed = (int(attributes.get(key, "0")) for key in DEPTH_ATTRIBUTES)
+        with self.lock:
+            self.checking = False
+            self.changed.notify_all()
+            if visible + hidden <= held and not delayed and self.busy == 0:
+                self._halt()  # nothing but the messages this run keeps hidden: done
+                return True
+            self.quick_end = False
+            self.streak = 0
+        return False
 
     def _process(self, work: list[Work]) -> None:
         groups = {w.message.group_id for w in work if w.message.group_id} if self.plan.dlq.fifo else set()

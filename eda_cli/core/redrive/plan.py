@@ -139,8 +139,12 @@ def plan_redrive(
     probe: SQSClient | None = None,
     run_id: str | None = None,
     clients: Clients | None = None,
+    prior_calls: int = 0,
 ) -> RedrivePlan:
     """Read the DLQ, its sources and the target, and choose the mode. Changes nothing.
+
+    `prior_calls`: the API calls the caller already made for this redrive (resolving the queues' names to
+    URLs): the plan's count, and so the summary's, starts from them.
 
     `probe` is the client used to ask whether the endpoint supports move tasks (a client without
     retries answers at once on an endpoint that lacks them); it defaults to `sqs`. A move task
@@ -278,7 +282,7 @@ def plan_redrive(
         run_id=run_id or uuid.uuid4().hex,
         options=options,
         notes=tuple(notes),
-        api_calls=counter.calls + probe_calls,
+        api_calls=prior_calls + counter.calls + probe_calls,
         origin=origin,
         configured=configured,
     )

@@ -79,8 +79,11 @@ def replay(
     clock: Clock = time.monotonic,
     on_progress: Callable[[RedriveProgress], None] | None = None,
     run_id: str | None = None,
+    prior_calls: int = 0,
 ) -> RedriveResult:
-    """Send every message of an archive (each message id once) to `to`. Nothing is deleted anywhere."""
+    """Send every message of an archive (each message id once) to `to`. Nothing is deleted anywhere.
+
+    `prior_calls`: the API calls the caller already made for this replay (resolving `to`), counted in the result."""
     if rate is not None and rate <= 0:
         raise UsageError("--rate must be more than 0 messages per second")
     summary = scan_archive(path)
@@ -141,7 +144,7 @@ def replay(
         moved=moved,
         skipped=skipped,
         failures=failures,
-        api_calls=counter.calls,
+        api_calls=prior_calls + counter.calls,
         seconds=clock() - started,
         archive=path,
         moved_by_target={target.name: moved},
