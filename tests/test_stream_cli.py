@@ -252,7 +252,8 @@ def test_count_not_reached_before_timeout_exits_1(eda: Eda, boto: Any) -> None:
     assert time.monotonic() - started < 5
 
 
-def test_ctrl_c_exits_130_cleanly(endpoint: str, boto: Any) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_exits_130_cleanly(endpoint: str, boto: Any, sig: signal.Signals) -> None:
     make_table(boto("dynamodb"))
     env = {**os.environ, "EDA_ENDPOINT_URL": endpoint}
     process = subprocess.Popen([sys.executable, "-m", "eda_cli", "stream", "tail", "orders", "--poll", "0.2"],
@@ -261,7 +262,7 @@ def test_ctrl_c_exits_130_cleanly(endpoint: str, boto: Any) -> None:
     banner = process.stderr.readline()  # the tail is running once it has said so
     assert "tailing orders" in banner
     time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     _, err = process.communicate(timeout=20)
     assert process.returncode == 130, err
     assert "Traceback" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import typer
 from eda_cli.commands._common import ctx_of, exit_with, read_pattern
 from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode, UsageError
+from eda_cli.interrupts import interruptible
 
 if TYPE_CHECKING:
     from eda_cli.core.records import Change
@@ -107,17 +109,18 @@ def tail_cmd(
     collected: list[dict[str, Any]] = []
     interrupted = False
     try:
-        for item in tail:
-            if isinstance(item, Notice):
-                _notice(renderer, item)
-                continue
-            item = masking.results.change(item, masker)
-            if output == "jsonl":
-                renderer.raw(_dumps(item.to_dict()) + "\n")
-            elif output == "json":
-                collected.append(item.to_dict())
-            else:
-                _print_change(renderer, item, tail.info)
+        with interruptible(threading.Event()):  # Ctrl-C and SIGTERM end the tail alike: summary, exit 130
+            for item in tail:
+                if isinstance(item, Notice):
+                    _notice(renderer, item)
+                    continue
+                item = masking.results.change(item, masker)
+                if output == "jsonl":
+                    renderer.raw(_dumps(item.to_dict()) + "\n")
+                elif output == "json":
+                    collected.append(item.to_dict())
+                else:
+                    _print_change(renderer, item, tail.info)
     except KeyboardInterrupt:
         interrupted = True
     finally:
