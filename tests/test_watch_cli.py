@@ -128,7 +128,7 @@ def test_selection_moves_over_the_shown_dlqs() -> None:
     board.move(1)
     board.move(1)
     board.move(1)  # stops at the last
-    assert board.selected == "c-dlq"
+    assert board.selected == "arn:c-dlq"  # by ARN: names repeat across scopes
     board.filter = "b-"
     assert board.selected_row().name == "b-dlq"  # type: ignore[union-attr]  # the selection hidden: the first shown
     assert sparkline((0, 4, None, 8)) == "▁▄ █"
