@@ -183,7 +183,7 @@ def test_the_board_fits_the_screen_and_keeps_the_selection_in_view() -> None:
     from eda_cli.commands._watch_board import Board, draw
     from eda_cli.core.watch import DlqRow, Snapshot
 
-    rows = tuple(DlqRow(f"q{i:02d}-dlq", "u", "a", "by name", 30 - i, 0, None) for i in range(30))
+    rows = tuple(DlqRow(f"q{i:02d}-dlq", "u", f"arn:q{i:02d}", "by name", 30 - i, 0, None) for i in range(30))
     board = Board(snapshot=Snapshot("us-east-1", "2026-12-05T09:00:00Z", 1, 0.1, 31, dlqs=rows))
     for _ in range(25):
         board.move(1)
