@@ -62,3 +62,32 @@ def test_an_account_whose_role_is_refused_is_a_problem_and_exit_4(endpoint: str,
     [problem] = [p for p in body["problems"] if p.get("account") == refused]
     assert problem["service"] == "role" and problem["resource"] == f"arn:aws:iam::{refused}:role/{ROLE}"
     assert f"could not assume role arn:aws:iam::{refused}:role/{ROLE}" in result.stderr
+
+
+def test_p_peeks_a_dlq_through_its_own_scope(endpoint: str, account: str) -> None:
+    """The board's peek of a row from eu-west-1 goes through eu-west-1's client (the home region's would not
+    find the queue there)."""
+    import queue
+
+    import boto3
+
+    from eda_cli.aws.scopes import parse_scope_options
+    from eda_cli.aws.session import AwsSettings
+    from eda_cli.commands._watch_board import _peek
+    from eda_cli.commands.watch import _scopes_reader
+    from eda_cli.context import AppContext
+
+    west = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
+    west.send_message(QueueUrl=queue_with_dlq(west, "billing"), MessageBody='{"error": "card declined"}')
+    app_ = AppContext(AwsSettings(region="us-east-1", endpoint_url=endpoint),
+                      scope_options=parse_scope_options("us-east-1,eu-west-1", None, None))
+    reader, sqs_of = _scopes_reader(app_, 2.0)
+    try:
+        [row] = reader.refresh().dlqs
+    finally:
+        reader.close()
+    events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+    _peek(sqs_of, row, events)
+    _, (state, label, *rest) = events.get_nowait()
+    assert (state, label) == ("done", f"billing-dlq (eu-west-1/{account})"), rest
+    assert len(rest[0].messages) == 1 and sqs_of(row).meta.region_name == "eu-west-1"

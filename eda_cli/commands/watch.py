@@ -72,7 +72,7 @@ def watch(
         if once or not (renderer.human and renderer.is_terminal):
             snapshot = reader.refresh().filtered(filter_)
             emit_snapshot(renderer, snapshot)
-            if snapshot.multi_scope and not snapshot.scopes:
+            if snapshot.scopes_failed and not snapshot.scopes:
                 exit_with(ExitCode.AWS)  # no scope could be opened
             exit_with(ExitCode.PARTIAL if snapshot.partial else ExitCode.OK)
             return
