@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.cli import Result, in_process
+from tests.fixtures.cli import Result, assert_one_line_error, in_process
 from tests.fixtures.fakes import Failing
 from tests.fixtures.scopes import ACCOUNTS, ROLE, clients_in, queue_with_dlq
 from tests.fixtures.sessions import session_factory
@@ -62,6 +62,11 @@ def test_an_account_whose_role_is_refused_is_a_problem_and_exit_4(endpoint: str,
     [problem] = [p for p in body["problems"] if p.get("account") == refused]
     assert problem["service"] == "role" and problem["resource"] == f"arn:aws:iam::{refused}:role/{ROLE}"
     assert f"could not assume role arn:aws:iam::{refused}:role/{ROLE}" in result.stderr
+
+    nowhere = in_process(endpoint, capsys, session_factory(sts=lambda real: Failing(
+        "sts", real, {"assume_role": "AccessDenied"})))("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE,
+                                                        "-o", "json", "watch", "--once")
+    assert_one_line_error(nowhere, 3)  # no scope opened, each for the same reason: that reason, in one line
 
 
 def test_p_peeks_a_dlq_through_its_own_scope(endpoint: str, account: str) -> None:
