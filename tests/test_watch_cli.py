@@ -128,7 +128,7 @@ def test_selection_moves_over_the_shown_dlqs() -> None:
     board.move(1)
     board.move(1)
     board.move(1)  # stops at the last
-    assert board.selected == "c-dlq"
+    assert board.selected == "arn:c-dlq"  # by ARN: names repeat across scopes
     board.filter = "b-"
     assert board.selected_row().name == "b-dlq"  # type: ignore[union-attr]  # the selection hidden: the first shown
     assert sparkline((0, 4, None, 8)) == "▁▄ █"
@@ -183,7 +183,7 @@ def test_the_board_fits_the_screen_and_keeps_the_selection_in_view() -> None:
     from eda_cli.commands._watch_board import Board, draw
     from eda_cli.core.watch import DlqRow, Snapshot
 
-    rows = tuple(DlqRow(f"q{i:02d}-dlq", "u", "a", "by name", 30 - i, 0, None) for i in range(30))
+    rows = tuple(DlqRow(f"q{i:02d}-dlq", "u", f"arn:q{i:02d}", "by name", 30 - i, 0, None) for i in range(30))
     board = Board(snapshot=Snapshot("us-east-1", "2026-12-05T09:00:00Z", 1, 0.1, 31, dlqs=rows))
     for _ in range(25):
         board.move(1)

@@ -197,3 +197,55 @@ def test_stale_values_are_marked_in_the_tables() -> None:
     row = DlqRow("a-dlq", "u", "a", "by name", 2, 0, 30.0, history=(1, 2), alarm="OK", stale=("depth", "alarm"))
     [dlqs] = [v for v in views(Snapshot("us-east-1", "t", 2, 0.1, 3, dlqs=(row,))) if v.title == "DLQs"]
     assert [str(cell) for cell in dlqs.rows[0]] == ["!", "a-dlq", "2~", "0~", "30s", "▄█", "OK~"]
+
+
+def test_scopes_refresh_at_once_within_one_budget_and_a_slow_scope_is_shown_stale() -> None:
+    from eda_cli.aws.scopes import Scope as Where
+    from eda_cli.core.problems import Problem
+    from eda_cli.core.watch import ScopesReader
+
+    east, west = Where("111111111111", "us-east-1"), Where("222222222222", "eu-west-1")
+    met = threading.Barrier(2, timeout=2)
+
+    class Meeting(FakeSqs):
+        """Answers only once the other scope has asked too: scopes refreshed one after the other never meet."""
+
+        meet = True
+
+        def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, object]:
+            if self.meet:
+                met.wait()
+            return super().get_queue_attributes(QueueUrl=QueueUrl, AttributeNames=AttributeNames)
+
+    east_sqs, west_sqs = Meeting({"orders-dlq": 2}), Meeting({"orders-dlq": 5})
+    denied = Problem("role", "arn:aws:iam::333333333333:role/eda", "access denied", account="333333333333")
+    scopes = ScopesReader([(where, reader(scope_of(["orders-dlq"]), budget=0.5, sqs=sqs, cloudwatch=FakeCloudWatch()))
+                           for where, sqs in ((east, east_sqs), (west, west_sqs))],
+                          budget=0.5, failed=[denied], planned=3, now=lambda: NOW)
+    gate = threading.Event()
+    try:
+        first = scopes.refresh()
+        assert not first.stale and first.elapsed_seconds < 0.5  # they met: both asked at once
+        assert [(d.account, d.region, d.visible) for d in first.dlqs] == [
+            ("222222222222", "eu-west-1", 5), ("111111111111", "us-east-1", 2)]
+        assert first.calls == 6  # each scope's GetQueueAttributes, GetMetricData and DescribeAlarms
+        assert first.problems == (denied,) and first.partial and first.multi_scope
+        assert (first.scopes, first.scopes_failed) == (("us-east-1/111111111111", "eu-west-1/222222222222"), 1)
+        assert first.to_dict()["region"] is None and first.records()[0]["region"] == "eu-west-1"
+
+        east_sqs.meet = west_sqs.meet = False
+        west_sqs.slow["orders-dlq"] = gate
+        west_sqs.depth["orders-dlq"] = 9
+        started = time.monotonic()
+        second = scopes.refresh()
+        assert time.monotonic() - started < 0.5 + 0.4  # the slow scope is not waited for past the budget
+        rows = {d.region: d for d in second.dlqs}
+        assert rows["eu-west-1"].visible == 5 and rows["eu-west-1"].stale == ("depth",)
+        assert rows["us-east-1"].stale == ()
+        [slow] = [p for p in second.problems if p.service == "sqs"]
+        assert (slow.account, slow.region, slow.resource) == (
+            "222222222222", "eu-west-1", "GetQueueAttributes orders-dlq")
+        assert [d.region for d in second.filtered("eu-west").dlqs] == ["eu-west-1"]
+    finally:
+        gate.set()
+        scopes.close()

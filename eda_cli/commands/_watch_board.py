@@ -7,7 +7,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from eda_cli.errors import ExitCode
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-    from eda_cli.core.watch import DlqRow, Snapshot, WatchReader
+    from eda_cli.core.watch import DlqRow, ScopesReader, Snapshot, WatchReader
     from eda_cli.render import Renderer
 
 HELP = "q quit   / filter   up/down select   p peek the selected DLQ   r refresh now   esc close"
@@ -32,7 +32,7 @@ class Board:
 
     filter: str = ""
     editing: str | None = None  # the filter being typed, or None
-    selected: str | None = None  # the selected DLQ's name
+    selected: str | None = None  # the selected DLQ's ARN (names repeat across regions and accounts)
     peek: Any = None  # ("busy", queue) | ("done", queue, PeekResult, groups) | ("error", queue, message)
     refreshing: bool = False
     snapshot: Snapshot | None = None
@@ -54,7 +54,7 @@ class Board:
         if not rows:
             return None
         for row in rows:
-            if row.name == self.selected:
+            if row.arn == self.selected:
                 return row
         return rows[0]
 
@@ -64,7 +64,7 @@ class Board:
             return
         current = self.selected_row()
         index = rows.index(current) if current in rows else 0
-        self.selected = rows[max(0, min(len(rows) - 1, index + step))].name
+        self.selected = rows[max(0, min(len(rows) - 1, index + step))].arn
 
 
 # -- drawing ------------------------------------------------------------------------------------------------
@@ -121,12 +121,12 @@ def draw(board: Board, width: int, height: int = 50) -> Any:
         room = max(3, height - len(top) - others - (len(bottom) - (1 if board.peek is not None else 0))
                    - peek_lines - 6)
         rows = list(enumerate(view.rows))
-        index = next((i for i, d in enumerate(shown.dlqs) if selected is not None and d.name == selected.name), 0)
+        index = next((i for i, d in enumerate(shown.dlqs) if selected is not None and d.arn == selected.arn), 0)
         first = min(max(0, index - room + 1), max(0, len(rows) - room))
         for i, row in rows[first:first + room]:
             dlq = shown.dlqs[i]
             cells, style = [str(cell) for cell in row], None
-            if selected is not None and dlq.name == selected.name:
+            if selected is not None and dlq.arn == selected.arn:
                 cells[0], style = ">" + cells[0], "reverse"
             else:
                 style = "red" if dlq.level == "fire" else "yellow" if dlq.level == "warn" else None
@@ -249,26 +249,32 @@ def _start(target: Any, *args: Any) -> None:
     threading.Thread(target=target, args=args, daemon=True, name="eda-watch-ui").start()
 
 
-def _refresh(reader: WatchReader, events: queue.Queue[tuple[Any, ...]]) -> None:
+def _refresh(reader: WatchReader | ScopesReader, events: queue.Queue[tuple[Any, ...]]) -> None:
     try:
         events.put(("snapshot", reader.refresh()))
     except Exception as exc:  # shown on the board; the next refresh tries again
         events.put(("refresh-error", exc))
 
 
-def _peek(sqs: SQSClient, row: DlqRow, events: queue.Queue[tuple[Any, ...]]) -> None:
+def _peek_label(row: DlqRow) -> str:
+    """The DLQ's name, and its scope when the board watches several."""
+    return f"{row.name} ({row.region}/{row.account})" if row.account and row.region else row.name
+
+
+def _peek(sqs_of: Callable[[DlqRow], SQSClient], row: DlqRow, events: queue.Queue[tuple[Any, ...]]) -> None:
+    """Peek `row`'s DLQ through the SQS client of its own scope (account and region)."""
     from eda_cli.aws.errors import describe
     from eda_cli.aws.resolve import QueueRef
     from eda_cli.core.dlq import group_by_error, peek
     from eda_cli.errors import EdaError
 
     try:
-        result = peek(sqs, QueueRef(row.name, row.url, row.arn), 10)
-        events.put(("peek", ("done", row.name, result, group_by_error(result.messages))))
+        result = peek(sqs_of(row), QueueRef(row.name, row.url, row.arn), 10)
+        events.put(("peek", ("done", _peek_label(row), result, group_by_error(result.messages))))
     except EdaError as exc:
-        events.put(("peek", ("error", row.name, exc.message + (f" ({exc.hint})" if exc.hint else ""))))
+        events.put(("peek", ("error", _peek_label(row), exc.message + (f" ({exc.hint})" if exc.hint else ""))))
     except Exception as exc:
-        events.put(("peek", ("error", row.name, f"could not peek: {describe(exc)}")))
+        events.put(("peek", ("error", _peek_label(row), f"could not peek: {describe(exc)}")))
 
 
 def handle_key(board: Board, key: str) -> str | None:
@@ -300,9 +306,10 @@ def handle_key(board: Board, key: str) -> str | None:
     return None
 
 
-def run_board(renderer: Renderer, reader: WatchReader, board: Board, interval: float, sqs: SQSClient,
-              stdin: IO[str]) -> int:
-    """The board until q (exit 0) or Ctrl-C (exit 130); the terminal is put back as it was either way."""
+def run_board(renderer: Renderer, reader: WatchReader | ScopesReader, board: Board, interval: float,
+              sqs_of: Callable[[DlqRow], SQSClient], stdin: IO[str]) -> int:
+    """The board until q (exit 0) or Ctrl-C (exit 130); the terminal is put back as it was either way.
+    `sqs_of` is the SQS client a DLQ row is peeked through (its own scope's)."""
     from rich.live import Live
 
     events: queue.Queue[tuple[Any, ...]] = queue.Queue()
@@ -344,9 +351,9 @@ def run_board(renderer: Renderer, reader: WatchReader, board: Board, interval: f
                     elif action == "peek":
                         row = board.selected_row()
                         if row is not None and (board.peek is None or board.peek[0] != "busy"):
-                            board.selected = row.name
-                            board.peek = ("busy", row.name)
-                            _start(_peek, sqs, row, events)
+                            board.selected = row.arn
+                            board.peek = ("busy", _peek_label(row))
+                            _start(_peek, sqs_of, row, events)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -11,7 +11,14 @@ from eda_cli.commands._common import ctx_of, exit_with, humanize_seconds
 from eda_cli.errors import ExitCode
 
 if TYPE_CHECKING:
-    from eda_cli.core.watch import Snapshot
+    from collections.abc import Callable
+
+    from mypy_boto3_sqs import SQSClient
+
+    from eda_cli.aws.scopes import Scope as Where
+    from eda_cli.aws.session import AwsSession
+    from eda_cli.context import AppContext
+    from eda_cli.core.watch import DlqRow, ScopesReader, Snapshot
     from eda_cli.render import Renderer, TableView
 
 #: Of the interval, what a refresh may spend waiting for its calls (the rest draws the board).
@@ -40,28 +47,62 @@ def watch(
     consumed), r refresh now. Not a terminal, a machine --output, or --once: one snapshot in the --output
     format (exit 4 when part of it could not be read).
 
+    With --regions/--accounts, one board of every scope (account and region), read at once within the same
+    refresh budget, with Account and Region columns; a scope that cannot be opened is a problem line (exit 4
+    with --once), and p peeks a DLQ in its own scope.
+
     Example: eda watch --interval 5 --filter payments
+    Example: eda --regions us-east-1,eu-west-1 watch --once
     """
     from eda_cli.core.watch import WatchReader, read_scope
 
     app_ = ctx_of(ctx)
-    session = app_.session
     renderer = app_.renderer
-    scope = read_scope(session.client, session.region, probe=session.single_attempt_client)
-    reader = WatchReader(session.client, scope, budget=interval * BUDGET_SHARE)
+    reader: WatchReader | ScopesReader
+    if app_.multi_scope:
+        reader, sqs_of = _scopes_reader(app_, interval * BUDGET_SHARE)
+    else:
+        session = app_.session
+        scope = read_scope(session.client, session.region, probe=session.single_attempt_client)
+        reader = WatchReader(session.client, scope, budget=interval * BUDGET_SHARE)
+
+        def sqs_of(row: DlqRow) -> SQSClient:
+            return session.client("sqs")
     try:
         if once or not (renderer.human and renderer.is_terminal):
             snapshot = reader.refresh().filtered(filter_)
             emit_snapshot(renderer, snapshot)
+            if snapshot.scopes_failed and not snapshot.scopes:
+                exit_with(ExitCode.AWS)  # no scope could be opened
             exit_with(ExitCode.PARTIAL if snapshot.partial else ExitCode.OK)
             return
         from eda_cli.commands._watch_board import Board, run_board
 
-        code = run_board(renderer, reader, Board(filter=filter_), interval, session.client("sqs"),
-                         sys.stdin)
+        code = run_board(renderer, reader, Board(filter=filter_), interval, sqs_of, sys.stdin)
         exit_with(code)
     finally:
         reader.close()
+
+
+def _scopes_reader(app_: AppContext, budget: float) -> tuple[ScopesReader, Callable[[DlqRow], SQSClient]]:
+    """A reader per scope the options name, each opened (what it watches read) at once; a scope that cannot be
+    opened is a problem at every refresh. And the SQS client of a DLQ row's own scope, to peek it."""
+    from eda_cli.commands._scoped import run_in_scopes
+    from eda_cli.core.watch import ScopesReader, WatchReader, read_scope
+
+    def open_scope(where: Where, session: AwsSession) -> tuple[AwsSession, WatchReader]:
+        scope = read_scope(session.client, session.region, probe=session.single_attempt_client)
+        return session, WatchReader(session.client, scope, budget=budget)
+
+    run = run_in_scopes(app_, open_scope)
+    sessions = {(where.account, where.region): session for where, (session, _) in run.results}
+
+    def sqs_of(row: DlqRow) -> SQSClient:
+        return sessions[(row.account or "", row.region or "")].client("sqs")
+
+    reader = ScopesReader([(where, r) for where, (_, r) in run.results], budget, failed=run.problems,
+                          planned=run.planned)
+    return reader, sqs_of
 
 
 def emit_snapshot(renderer: Renderer, snapshot: Snapshot) -> None:
@@ -83,7 +124,14 @@ def emit_snapshot(renderer: Renderer, snapshot: Snapshot) -> None:
 
 
 def headline(snapshot: Snapshot) -> str:
-    parts = [f"eda watch  {snapshot.region}  {snapshot.taken_at}",
+    where = snapshot.region
+    if snapshot.multi_scope:
+        accounts = len({label.split("/", 1)[1] for label in snapshot.scopes})
+        regions = len({label.split("/", 1)[0] for label in snapshot.scopes})
+        failed = f", {snapshot.scopes_failed} not opened" if snapshot.scopes_failed else ""
+        where = (f"{len(snapshot.scopes)} scopes ({accounts} account{'s' * (accounts != 1)} x "
+                 f"{regions} region{'s' * (regions != 1)}{failed})")
+    parts = [f"eda watch  {where}  {snapshot.taken_at}",
              f"refresh {snapshot.refresh}: {snapshot.calls} API calls in {snapshot.elapsed_seconds:.1f}s"]
     if snapshot.problems:
         parts.append(f"{len(snapshot.problems)} not read (~ marks a previous value)")
@@ -112,7 +160,27 @@ def _count(value: int | None) -> str:
 
 
 def views(snapshot: Snapshot) -> list[TableView]:
-    """The board's tables, one per kind: alarms, DLQs, state machines, streams, redrives."""
+    """The board's tables, one per kind: alarms, DLQs, state machines, streams, redrives. Watching several scopes,
+    each table has Account and Region columns (the DLQs' after their marker column, where `>` selects)."""
+    tables = _views(snapshot)
+    if not snapshot.multi_scope:
+        return tables
+    from dataclasses import replace
+
+    kinds: list[tuple[Any, ...]] = [snapshot.alarms, snapshot.dlqs, snapshot.state_machines, snapshot.streams,
+                                    snapshot.redrives]
+    scoped = []
+    for view, rows in zip(tables, kinds, strict=True):
+        at = 1 if view.title == "DLQs" else 0
+        scoped.append(replace(
+            view, columns=[*view.columns[:at], "Account", "Region", *view.columns[at:]],
+            rows=[[*cells[:at], row.account, row.region, *cells[at:]]
+                  for cells, row in zip(view.rows, rows, strict=True)],
+            drop_first=(*view.drop_first, "Account")))
+    return scoped
+
+
+def _views(snapshot: Snapshot) -> list[TableView]:
     from eda_cli.render import TableView
 
     dlq_rows = []

@@ -2,11 +2,13 @@
 
 Modules: `model` (the rows and the `Snapshot` of one refresh, sorted by urgency), `reader` (`read_scope`: what
 is watched, read once; `WatchReader`: each refresh, batched and bounded by a deadline), `pool` (the deadline-bound
-pool of calls and the count of API calls).
+pool of calls and the count of API calls), `fleet` (`ScopesReader`: one reader per account and region, refreshed
+at once and joined into one snapshot).
 """
 
 from __future__ import annotations
 
+from eda_cli.core.watch.fleet import ScopesReader
 from eda_cli.core.watch.model import (
     FIRE,
     OK,
@@ -41,6 +43,7 @@ __all__ = [
     "MachineRow",
     "RedriveRow",
     "Scope",
+    "ScopesReader",
     "Snapshot",
     "StreamRow",
     "WatchReader",

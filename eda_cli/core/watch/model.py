@@ -21,6 +21,11 @@ def _level(urgency: int) -> str:
     return FIRE if urgency >= 50 else WARN if urgency > 0 else OK
 
 
+def _where(row: Any) -> dict[str, Any]:
+    """`account` and `region` first in a row's record, when the board watches several scopes."""
+    return {k: v for k, v in (("account", row.account), ("region", row.region)) if v is not None}
+
+
 @dataclass(frozen=True)
 class DlqRow:
     name: str
@@ -41,6 +46,10 @@ class DlqRow:
     #: What is shown from an earlier refresh because the call did not answer in time: "depth", "age", "alarm".
     stale: tuple[str, ...] = ()
 
+    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
+    account: str | None = None
+    region: str | None = None
+
     @property
     def urgency(self) -> int:
         score = 0
@@ -58,7 +67,7 @@ class DlqRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "queue": self.name, "url": self.url, "arn": self.arn, "found_by": self.found_by,
+            **_where(self), "queue": self.name, "url": self.url, "arn": self.arn, "found_by": self.found_by,
             "visible": self.visible, "in_flight": self.in_flight, "oldest_age_seconds": self.oldest_age_seconds,
             "history": list(self.history), "alarm": self.alarm, "alarm_names": list(self.alarm_names),
             "grew": self.grew, "stale": list(self.stale), "level": self.level,
@@ -79,6 +88,10 @@ class StreamRow:
     history: tuple[float | None, ...] = ()
     stale: bool = False
 
+    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
+    account: str | None = None
+    region: str | None = None
+
     @property
     def urgency(self) -> int:
         age = self.iterator_age_seconds or 0.0
@@ -90,7 +103,7 @@ class StreamRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "stream": self.stream, "stream_arn": self.stream_arn, "function": self.function,
+            **_where(self), "stream": self.stream, "stream_arn": self.stream_arn, "function": self.function,
             "mapping_uuid": self.mapping_uuid, "mapping_state": self.mapping_state,
             "iterator_age_seconds": self.iterator_age_seconds, "history": list(self.history),
             "stale": self.stale, "level": self.level,
@@ -111,6 +124,10 @@ class MachineRow:
     last_failure_at: str | None = None
     stale: bool = False
 
+    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
+    account: str | None = None
+    region: str | None = None
+
     @property
     def urgency(self) -> int:
         return 55 if (self.failed or 0) + (self.timed_out or 0) else 0
@@ -121,8 +138,8 @@ class MachineRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "state_machine": self.name, "arn": self.arn, "failed": self.failed, "timed_out": self.timed_out,
-            "window_minutes": self.window_minutes, "last_failure": self.last_failure,
+            **_where(self), "state_machine": self.name, "arn": self.arn, "failed": self.failed,
+            "timed_out": self.timed_out, "window_minutes": self.window_minutes, "last_failure": self.last_failure,
             "last_failure_at": self.last_failure_at, "stale": self.stale, "level": self.level,
         }
 
@@ -135,6 +152,10 @@ class RedriveRow:
     task: MoveTask
     stale: bool = False
 
+    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
+    account: str | None = None
+    region: str | None = None
+
     @property
     def urgency(self) -> int:
         return 5
@@ -144,7 +165,7 @@ class RedriveRow:
         return WARN
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dlq": self.dlq, **self.task.to_dict(), "stale": self.stale, "level": self.level}
+        return {**_where(self), "dlq": self.dlq, **self.task.to_dict(), "stale": self.stale, "level": self.level}
 
 
 @dataclass(frozen=True)
@@ -160,6 +181,10 @@ class AlarmRow:
     resources: tuple[str, ...]
     stale: bool = False
 
+    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
+    account: str | None = None
+    region: str | None = None
+
     @property
     def urgency(self) -> int:
         return 100
@@ -169,17 +194,19 @@ class AlarmRow:
         return FIRE
 
     def to_dict(self) -> dict[str, Any]:
-        return {"alarm": self.name, "arn": self.arn, "metrics": list(self.metrics),
+        return {**_where(self), "alarm": self.name, "arn": self.arn, "metrics": list(self.metrics),
                 "resources": list(self.resources), "stale": self.stale, "level": self.level}
 
 
 def _by_urgency(rows: Any, size: Any, name: Any) -> tuple[Any, ...]:
-    return tuple(sorted(rows, key=lambda r: (-r.urgency, -(size(r) or 0), name(r))))
+    return tuple(sorted(rows, key=lambda r: (-r.urgency, -(size(r) or 0), name(r), r.account or "", r.region or "")))
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One refresh. Every list is sorted by urgency (most urgent first)."""
+    """One refresh. Every list is sorted by urgency (most urgent first). Of several scopes (`--regions`,
+    `--accounts`), one snapshot of them all: every row names its `account` and `region`, `calls` and `problems`
+    are all the scopes' (a scope that could not be opened is one problem), `region` is "" then."""
 
     region: str
     #: When the refresh started (ISO 8601, UTC), its number in the session (1 = the first), how long it took.
@@ -201,6 +228,12 @@ class Snapshot:
     filter: str = ""
     #: Rows before the filter, all kinds together.
     total_rows: int = field(default=0)
+    #: The account, when known (the scopes' snapshot: of one scope only).
+    account: str | None = None
+    #: The scopes watched (`REGION/ACCOUNT`), and how many more could not be opened; () for one scope without
+    #: scope options.
+    scopes: tuple[str, ...] = ()
+    scopes_failed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dlqs", _by_urgency(self.dlqs, lambda r: r.visible, lambda r: r.name))
@@ -222,6 +255,11 @@ class Snapshot:
         return bool(self.problems)
 
     @property
+    def multi_scope(self) -> bool:
+        """More than one scope asked for: the tables then have Account and Region columns."""
+        return len(self.scopes) + self.scopes_failed > 1
+
+    @property
     def stale(self) -> bool:
         rows: tuple[Any, ...] = (*self.dlqs, *self.streams, *self.state_machines, *self.redrives, *self.alarms)
         return any(r.stale for r in rows)
@@ -232,16 +270,16 @@ class Snapshot:
         if not needle:
             return replace(self, filter="", total_rows=self.total_rows)
 
-        def hit(*names: str) -> bool:
-            return any(needle in n.lower() for n in names)
+        def hit(row: Any, *names: str) -> bool:  # a scope's rows match its account id or region too
+            return any(needle in n.lower() for n in (*names, row.account or "", row.region or ""))
 
         return replace(
             self,
-            dlqs=tuple(r for r in self.dlqs if hit(r.name)),
-            streams=tuple(r for r in self.streams if hit(r.stream, r.function)),
-            state_machines=tuple(r for r in self.state_machines if hit(r.name)),
-            redrives=tuple(r for r in self.redrives if hit(r.dlq)),
-            alarms=tuple(r for r in self.alarms if hit(r.name, *r.resources)),
+            dlqs=tuple(r for r in self.dlqs if hit(r, r.name)),
+            streams=tuple(r for r in self.streams if hit(r, r.stream, r.function)),
+            state_machines=tuple(r for r in self.state_machines if hit(r, r.name)),
+            redrives=tuple(r for r in self.redrives if hit(r, r.dlq)),
+            alarms=tuple(r for r in self.alarms if hit(r, r.name, *r.resources)),
             filter=text.strip(),
             total_rows=self.total_rows,
         )
@@ -257,8 +295,14 @@ class Snapshot:
         return [{"kind": kind, "urgency": row.urgency, **row.to_dict()} for kind, row in ordered]
 
     def to_dict(self) -> dict[str, Any]:
+        where: dict[str, Any] = {"region": self.region or None}
+        if self.account is not None:
+            where = {"account": self.account, **where}
+        if self.scopes or self.scopes_failed:
+            where["scopes"] = list(self.scopes)
+            where["scopes_failed"] = self.scopes_failed
         return {
-            "region": self.region, "taken_at": self.taken_at, "refresh": self.refresh,
+            **where, "taken_at": self.taken_at, "refresh": self.refresh,
             "elapsed_seconds": round(self.elapsed_seconds, 3), "calls": self.calls, "filter": self.filter,
             "dlqs": [r.to_dict() for r in self.dlqs],
             "streams": [r.to_dict() for r in self.streams],
