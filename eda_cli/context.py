@@ -82,8 +82,8 @@ class AppContext:
         command = command or _command_path() or "this command"
         raise UsageError(f"{command} works in one account and region: it does not take "
                          f"{self.scope_options.describe()}",
-                         hint="pick one with --region (and --role-arn for another account); --regions and "
-                              "--accounts are for the read commands: dlq list, dlq inspect, audit, topology, trace, watch")
+                         hint="pick one with --region (and --role-arn for another account); --regions and --accounts "
+                              "are for the read commands: dlq list, dlq inspect, audit, topology, trace, watch")
 
     def _base_session(self) -> AwsSession:
         if self._session is None:
