@@ -196,6 +196,7 @@ READ_ONLY_RUNS: list[tuple[str, list[str], set[int]]] = [
     ("watch", ["watch", "--once"], {0}),
     ("topology", ["topology"], {0}),
     ("audit", ["audit"], {1}),
+    ("audit", ["audit", "--sample-dlqs", "3"], {1}),
     ("init", ["init"], {0}),
     ("stream tail", ["stream", "tail", "orders", "--from", "trim-horizon", "--no-follow"], {0}),
     ("route test", ["route", "test", str(EVENTS / "order-created-eu.json"), "--bus", "orders-bus"], {0, 1}),

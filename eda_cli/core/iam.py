@@ -231,7 +231,13 @@ POLICIES: tuple[CommandPolicy, ...] = (
         "peeks DLQs without consuming them (ChangeMessageVisibility puts what it read back at once)",
     ),
     CommandPolicy("topology", DISCOVERY_ACTIONS, True),
-    CommandPolicy("audit", DISCOVERY_ACTIONS, True),
+    CommandPolicy(
+        "audit",
+        (*DISCOVERY_ACTIONS, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"),
+        True,
+        "sqs:ReceiveMessage and sqs:ChangeMessageVisibility only for --sample-dlqs, which peeks rule targets' "
+        "DLQs as `dlq peek` does (nothing deleted; what it read is made visible again at once)",
+    ),
     CommandPolicy("init", DISCOVERY_ACTIONS, True, "writes eda.yaml locally; changes nothing in AWS"),
     CommandPolicy("iam-policy", (), True, "prints a policy; calls no AWS API"),
     CommandPolicy("demo", (), True, "runs on the embedded sandbox; calls no AWS API"),
