@@ -110,7 +110,14 @@ POLICIES: tuple[CommandPolicy, ...] = (
          "dynamodb:DescribeTable", "dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"),
         True,
         "--from-queue peeks (ChangeMessageVisibility puts what it read back at once); --from-stream reads the "
-        "table's stream; --from-file calls no AWS API",
+        "table's stream; --from-file calls no AWS API; --from-tail also needs 'schema infer --from-tail'",
+    ),
+    CommandPolicy(
+        "schema infer --from-tail",
+        (*_TAP, *_TAP_RULE),
+        False,
+        "only for --from-tail: creates a temporary queue and a rule on the bus (eda-tap-*) and removes them when "
+        "it has its events",
     ),
     CommandPolicy(
         "schema check",
