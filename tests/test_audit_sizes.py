@@ -157,6 +157,7 @@ def test_audit_sample_dlqs_finds_an_event_near_the_limit_in_json_junit_and_sarif
     plain = eda("-o", "json", "audit", "--only", RULE, "--allow-empty")
     assert plain.code == 0, plain.stderr
     assert plain.json()["findings"] == [] and plain.json()["summary"]["checks"] == 0
+    assert f"{RULE} checks nothing without --sample-dlqs N" in plain.stderr
 
     result = eda("-o", "json", "audit", "--sample-dlqs", "5", "--only", RULE, "--fail-on", "warning")
     assert result.code == 1, result.stdout + result.stderr

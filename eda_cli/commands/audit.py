@@ -59,13 +59,14 @@ def audit(
     """Check the pipeline against the rules teams forget: a DLQ on every queue, maxReceiveCount 3-5,
     an alarm on every DLQ, DLQ retention, queue policies that block SNS, EventBridge target DLQs and
     retry policies, stream and TTL settings, Lambda mapping failure handling, Step Functions
-    Retry/Catch, type and logging; with --sample-dlqs N, events over or near EventBridge's 256 KB limit
-    in the DLQs of rule targets.
+    Retry/Catch, type and logging.
 
     Each finding: rule, severity, resource, what is wrong, how to fix it, and where the rule comes
-    from. Exit 1 when a finding is at or above --fail-on (default error), 4 when discovery was
-    partial, 5 when there was nothing to audit (unless --allow-empty), else 0. Read-only: --sample-dlqs
-    receives messages but deletes none and makes each visible again at once.
+    from. With --sample-dlqs N, also events over or near EventBridge's 256 KB limit in the DLQs of rule
+    targets (N messages read from each). Exit 1 when a finding is at or above --fail-on (default
+    error), 4 when discovery was partial, 5 when there was nothing to audit (unless --allow-empty),
+    else 0. Read-only: --sample-dlqs receives messages but deletes none and makes each visible again
+    at once.
 
     Example: eda audit --format junit > audit.xml     # CI: the job fails on any error finding
 
@@ -87,6 +88,9 @@ def audit(
         select_rules(only or (), skip or ())
     except UnknownRule as exc:
         raise UsageError(f"--{exc.selector} {exc}", hint=exc.hint) from None
+    if sample_dlqs is None and only and any(r.id == _SAMPLED_RULE for r in select_rules(only, skip or ())):
+        renderer.note(f"{_SAMPLED_RULE} checks nothing without --sample-dlqs N (it reads the messages of rule "
+                      "targets' DLQs)")
     none_answered = False
     if app_.multi_scope:
         report, none_answered = _audit_scopes(app_, config, only or (), skip or (), sample_dlqs)
@@ -132,6 +136,8 @@ def audit(
 
 
 _ALLOW = "pass --allow-empty if that is expected"
+#: The rule that reads what --sample-dlqs samples.
+_SAMPLED_RULE = "dlq-oversized-events"
 
 
 def _sample(session: AwsSession, pipeline: Pipeline, per_dlq: int | None, only: list[str] | tuple[str, ...],
@@ -140,7 +146,7 @@ def _sample(session: AwsSession, pipeline: Pipeline, per_dlq: int | None, only: 
     that uses them is selected; else None."""
     from eda_cli.core.audit import rule_target_dlqs, sample_dlqs, select_rules
 
-    if per_dlq is None or not any(r.id == "dlq-oversized-events" for r in select_rules(only, skip)):
+    if per_dlq is None or not any(r.id == _SAMPLED_RULE for r in select_rules(only, skip)):
         return None
     return sample_dlqs(session.client("sqs"), rule_target_dlqs(pipeline), per_dlq)
 

@@ -224,7 +224,7 @@ def _tail_events(app_: AppContext, bus: str, count: int, timeout: float | None) 
     if interrupted:
         renderer.warn(f"interrupted after receiving {tap.received} event(s)")
         exit_with(ExitCode.INTERRUPTED)
-    if count > len(samples):
+    if 0 < len(samples) < count:
         renderer.note(f"{len(samples)} of {count} event(s) arrived before the timeout")
     if not samples:
         from eda_cli.errors import EdaError
