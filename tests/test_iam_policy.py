@@ -518,6 +518,20 @@ def test_tail_runs_under_exactly_its_policy(iam_server: IamServer, as_user: Call
     assert _taps(iam_server) == []
 
 
+def test_schema_infer_from_tail_runs_under_schema_infers_policies(iam_server: IamServer,
+                                                                  as_user: Callable[..., Result]) -> None:
+    """`iam-policy "schema infer"`: the read entry and --from-tail's write entry, enough to open, listen
+    on and remove a tap (nothing is put on the bus: exit 5, no event)."""
+    policies = policies_for("schema infer")
+    assert [p.read_only for p in policies] == [True, False]
+    result = as_user(policy_document(policies), "schema", "infer", "--from-tail", "bus", "orders-bus", "--count", "1",
+                     "--timeout", "1")
+    assert result.code == 5, result.stderr
+    assert not _denied(result), result.stderr
+    assert "removed queue eda-tap-" in result.stderr
+    assert _taps(iam_server) == []
+
+
 def test_tail_cleanup_runs_under_exactly_its_policy(iam_server: IamServer, as_user: Callable[..., Result]) -> None:
     from eda_cli.core.tap import Tap
 
