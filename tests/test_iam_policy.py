@@ -196,6 +196,7 @@ READ_ONLY_RUNS: list[tuple[str, list[str], set[int]]] = [
     ("watch", ["watch", "--once"], {0}),
     ("topology", ["topology"], {0}),
     ("audit", ["audit"], {1}),
+    ("audit", ["audit", "--sample-dlqs", "3"], {1}),
     ("init", ["init"], {0}),
     ("stream tail", ["stream", "tail", "orders", "--from", "trim-horizon", "--no-follow"], {0}),
     ("route test", ["route", "test", str(EVENTS / "order-created-eu.json"), "--bus", "orders-bus"], {0, 1}),
@@ -223,8 +224,7 @@ def _denied(result: Result) -> bool:
 def test_read_only_command_runs_under_exactly_its_policy(
     as_user: Callable[..., Result], command: str, args: list[str], ok: set[int]
 ) -> None:
-    [policy] = policies_for(command)
-    assert policy.read_only
+    [policy] = policies_for(command, read_only=True)  # `schema infer` has a write entry too: --from-tail's
     result = as_user(policy_document([policy]), *args)
     assert result.code in ok, result.stdout[-2000:] + result.stderr[-2000:]
     assert not _denied(result), result.stderr
@@ -513,6 +513,20 @@ def test_tail_runs_under_exactly_its_policy(iam_server: IamServer, as_user: Call
     [policy] = policies_for(command)
     result = as_user(policy_document([policy]), *args)
     assert result.code in ({0, 1} if command == "probe" else {0}), result.stderr  # the demo has broken routes
+    assert not _denied(result), result.stderr
+    assert "removed queue eda-tap-" in result.stderr
+    assert _taps(iam_server) == []
+
+
+def test_schema_infer_from_tail_runs_under_schema_infers_policies(iam_server: IamServer,
+                                                                  as_user: Callable[..., Result]) -> None:
+    """`iam-policy "schema infer"`: the read entry and --from-tail's write entry, enough to open, listen
+    on and remove a tap (nothing is put on the bus: exit 5, no event)."""
+    policies = policies_for("schema infer")
+    assert [p.read_only for p in policies] == [True, False]
+    result = as_user(policy_document(policies), "schema", "infer", "--from-tail", "bus", "orders-bus", "--count", "1",
+                     "--timeout", "1")
+    assert result.code == 5, result.stderr
     assert not _denied(result), result.stderr
     assert "removed queue eda-tap-" in result.stderr
     assert _taps(iam_server) == []

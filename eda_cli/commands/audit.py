@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from eda_cli.aws.scopes import Scope
     from eda_cli.aws.session import AwsSession
     from eda_cli.context import AppContext
-    from eda_cli.core.audit import AuditReport
+    from eda_cli.core.audit import AuditReport, DlqSamples
+    from eda_cli.core.pipeline import Pipeline
     from eda_cli.render import Renderer
 
 
@@ -49,6 +50,11 @@ def audit(
     allow_empty: bool = typer.Option(
         False, "--allow-empty", help="Exit 0, not 5, when there is nothing to audit (no resource a rule checks)."
     ),
+    sample_dlqs: int | None = typer.Option(
+        None, "--sample-dlqs", min=1, max=1000, metavar="N",
+        help="Also read up to N messages of each DLQ behind an EventBridge rule target, as `dlq peek` does "
+        "(none consumed; sqs:ReceiveMessage, sqs:ChangeMessageVisibility), for dlq-oversized-events.",
+    ),
 ) -> None:
     """Check the pipeline against the rules teams forget: a DLQ on every queue, maxReceiveCount 3-5,
     an alarm on every DLQ, DLQ retention, queue policies that block SNS, EventBridge target DLQs and
@@ -56,10 +62,15 @@ def audit(
     Retry/Catch, type and logging.
 
     Each finding: rule, severity, resource, what is wrong, how to fix it, and where the rule comes
-    from. Exit 1 when a finding is at or above --fail-on (default error), 4 when discovery was
-    partial, 5 when there was nothing to audit (unless --allow-empty), else 0. Read-only.
+    from. With --sample-dlqs N, also events over or near EventBridge's 256 KB limit in the DLQs of rule
+    targets (N messages read from each). Exit 1 when a finding is at or above --fail-on (default
+    error), 4 when discovery was partial, 5 when there was nothing to audit (unless --allow-empty),
+    else 0. Read-only: --sample-dlqs receives messages but deletes none and makes each visible again
+    at once.
 
     Example: eda audit --format junit > audit.xml     # CI: the job fails on any error finding
+
+    Example: eda audit --sample-dlqs 20 --only dlq-oversized-events
     """
     from eda_cli import __version__
     from eda_cli.core.audit import UnknownRule, rules, select_rules, to_junit, to_sarif
@@ -77,13 +88,18 @@ def audit(
         select_rules(only or (), skip or ())
     except UnknownRule as exc:
         raise UsageError(f"--{exc.selector} {exc}", hint=exc.hint) from None
+    if sample_dlqs is None and only and any(r.id == _SAMPLED_RULE for r in select_rules(only, skip or ())):
+        renderer.note(f"{_SAMPLED_RULE} checks nothing without --sample-dlqs N (it reads the messages of rule "
+                      "targets' DLQs)")
     none_answered = False
     if app_.multi_scope:
-        report, none_answered = _audit_scopes(app_, config, only or (), skip or ())
+        report, none_answered = _audit_scopes(app_, config, only or (), skip or (), sample_dlqs)
         where = f"{len(report.scopes)} scope(s)"
     else:
         loaded = load(app_, config)
-        report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing)
+        samples = _sample(app_.session, loaded.pipeline, sample_dlqs, only or (), skip or ())
+        report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing,
+                           samples=samples)
         where = ""
 
     # A CI gate that checked nothing (wrong region or account, an empty pipeline file) must not pass.
@@ -120,10 +136,23 @@ def audit(
 
 
 _ALLOW = "pass --allow-empty if that is expected"
+#: The rule that reads what --sample-dlqs samples.
+_SAMPLED_RULE = "dlq-oversized-events"
+
+
+def _sample(session: AwsSession, pipeline: Pipeline, per_dlq: int | None, only: list[str] | tuple[str, ...],
+            skip: list[str] | tuple[str, ...]) -> DlqSamples | None:
+    """--sample-dlqs: the sizes of up to N messages of each rule target's DLQ (none consumed), when a rule
+    that uses them is selected; else None."""
+    from eda_cli.core.audit import rule_target_dlqs, sample_dlqs, select_rules
+
+    if per_dlq is None or not any(r.id == _SAMPLED_RULE for r in select_rules(only, skip)):
+        return None
+    return sample_dlqs(session.client("sqs"), rule_target_dlqs(pipeline), per_dlq)
 
 
 def _audit_scopes(app_: AppContext, config: str | None, only: list[str] | tuple[str, ...],
-                  skip: list[str] | tuple[str, ...]) -> tuple[AuditReport, bool]:
+                  skip: list[str] | tuple[str, ...], sample_dlqs: int | None = None) -> tuple[AuditReport, bool]:
     """The audit in every scope at once, as one report (each finding and check marked with its scope), and
     whether no scope answered. The pipeline file, if any, narrows each scope's discovery alike; its warnings
     are told once."""
@@ -135,7 +164,9 @@ def _audit_scopes(app_: AppContext, config: str | None, only: list[str] | tuple[
 
     def work(scope: Scope, session: AwsSession) -> tuple[Loaded, AuditReport]:
         loaded = load_pipeline(session.client, session.region, config)
-        return loaded, run_audit(loaded.pipeline, loaded.spec, only=only, skip=skip, missing=loaded.missing)
+        samples = _sample(session, loaded.pipeline, sample_dlqs, only, skip)
+        return loaded, run_audit(loaded.pipeline, loaded.spec, only=only, skip=skip, missing=loaded.missing,
+                                 samples=samples)
 
     plan = app_.scopes()
     with config_errors():  # a pipeline file that cannot be used is exit 2 once, not a failure of every scope

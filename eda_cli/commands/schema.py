@@ -98,8 +98,14 @@ def infer_cmd(
                                           help="Events peeked from a queue (name, URL or ARN), none consumed."),
     from_stream: str | None = typer.Option(None, "--from-stream", metavar="TABLE",
                                            help="The new images of a table's DynamoDB stream records."),
+    from_tail: tuple[str, str] | None = typer.Option(
+        None, "--from-tail", metavar="bus NAME",
+        help="Events put on a bus from now on, through a temporary rule and queue (eda-tap-*) removed at the end: "
+        "a write (see eda iam-policy 'schema infer'). Until --count events or --timeout."),
     count: int = typer.Option(100, "--count", "-n", min=1, max=10000,
-                              help="At most this many events from --from-queue or --from-stream."),
+                              help="At most this many events from --from-queue, --from-stream or --from-tail."),
+    timeout: float | None = typer.Option(None, "--timeout", min=0.0, metavar="SECONDS",
+                                         help="With --from-tail: stop after this many seconds, with what arrived."),
     format_: SchemaFormat = typer.Option(SchemaFormat.jsonschema, "--format",
                                          help="jsonschema (JSON Schema Draft 4) or openapi (OpenAPI 3), the "
                                          "two types the EventBridge schema registry stores."),
@@ -118,24 +124,42 @@ def infer_cmd(
     detail-type, one per source and detail-type, named as schema discovery names them
     (source@DetailType). Events that are not JSON are left out (counted on stderr).
 
+    --from-tail bus NAME is the one mode that changes the account: like `eda tail bus`, it creates a
+    rule on the bus matching every event and a queue it feeds (eda-tap-*), says so on stderr, and
+    removes both at the end (after --count events, --timeout, Ctrl-C or an error); `eda tail cleanup`
+    removes what a killed run left.
+
     Example: eda schema infer --from-queue orders-dlq --by detail-type --out schemas/
+
+    Example: eda schema infer --from-tail bus orders-bus --count 50 --timeout 300 --by detail-type
     """
     from eda_cli.core.schemas import JSON_SCHEMA, OPENAPI, decoded, infer_schemas, render_schema
 
     app_ = ctx_of(ctx)
-    given = [o for o in (from_file, from_queue, from_stream) if o is not None]
+    given = [o for o in (from_file, from_queue, from_stream, from_tail) if o is not None]
     if len(given) != 1:
-        raise UsageError("give exactly one of --from-file, --from-queue, --from-stream",
+        raise UsageError("give exactly one of --from-file, --from-queue, --from-stream, --from-tail",
                          hint="e.g. eda schema infer --from-file events.jsonl")
+    if timeout is not None and from_tail is None:
+        raise UsageError("--timeout goes with --from-tail", hint="e.g. eda schema infer --from-tail bus "
+                         "orders-bus --count 50 --timeout 300")
     if from_file is not None:
         samples = _file_events(from_file)
         where = "stdin" if from_file == "-" else from_file
     elif from_queue is not None:
         samples = _queue_events(app_, from_queue, count, force)
         where = from_queue
-    else:
-        samples = _stream_events(app_, str(from_stream), count)
+    elif from_stream is not None:
+        samples = _stream_events(app_, from_stream, count)
         where = f"the stream of {from_stream}"
+    else:
+        kind, bus = from_tail or ("", "")
+        if kind != "bus":
+            raise UsageError(f"--from-tail {kind} {bus}: only a bus can be tailed", hint="e.g. --from-tail bus "
+                             "orders-bus")
+        bus = bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
+        samples = _tail_events(app_, bus, count, timeout)
+        where = f"bus {bus}"
     events, skipped = decoded(samples)
     if skipped:
         app_.renderer.warn(f"{skipped} event(s) of {where} are not JSON: left out")
@@ -169,6 +193,46 @@ def _write_schemas(app_: AppContext, inferred: list[InferredSchema], kind: str, 
                      "samples": schema.samples, "file": path})
     app_.renderer.emit(rows, TableView(columns=["Schema", "Samples", "File"],
                                        rows=[[r["name"], r["samples"], r["file"]] for r in rows]))
+
+
+def _tail_events(app_: AppContext, bus: str, count: int, timeout: float | None) -> list[Sample]:
+    """Events put on `bus` while a temporary tap listens, as `tail bus` taps it: stale taps warned about,
+    each resource created and removed told on stderr, the tap removed on every way out. Ctrl-C: exit 130."""
+    from eda_cli.commands.tail import say_removed, warn_stale_taps
+    from eda_cli.core.schemas import tap_events
+    from eda_cli.core.tap import Tap
+    from eda_cli.interrupts import deferred_interrupts, interruptible
+
+    renderer = app_.renderer
+    session = app_.session
+    sqs = session.client("sqs")
+    warn_stale_taps(renderer, sqs)
+    tap = Tap(sqs, events=session.client("events"), lifetime=timeout)
+    samples: list[Sample] = []
+    with deferred_interrupts() as cancel:
+        try:
+            until = f"{count} event(s)" + (f" or {timeout:g} s" if timeout is not None else "")
+            with interruptible(cancel):
+                samples = tap_events(tap, bus, count, timeout, cancel=cancel,
+                                     on_created=lambda r: renderer.note(f"created {r.describe()}"))
+                renderer.note(f"received {len(samples)} event(s) (listened until {until})")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            say_removed(renderer, tap.close(), tap.left)
+        interrupted = cancel.is_set()
+    if interrupted:
+        renderer.warn(f"interrupted after receiving {tap.received} event(s)")
+        exit_with(ExitCode.INTERRUPTED)
+    if 0 < len(samples) < count:
+        renderer.note(f"{len(samples)} of {count} event(s) arrived before the timeout")
+    if not samples:
+        from eda_cli.errors import EdaError
+
+        raise EdaError(f"no event arrived on bus {bus} within {timeout:g} s" if timeout is not None else
+                       f"no event arrived on bus {bus}", hint="put events on the bus while it listens, or give a "
+                       "longer --timeout", exit_code=ExitCode.EMPTY)
+    return samples
 
 
 def _stream_events(app_: AppContext, table: str, count: int) -> list[Sample]:

@@ -110,7 +110,14 @@ POLICIES: tuple[CommandPolicy, ...] = (
          "dynamodb:DescribeTable", "dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"),
         True,
         "--from-queue peeks (ChangeMessageVisibility puts what it read back at once); --from-stream reads the "
-        "table's stream; --from-file calls no AWS API",
+        "table's stream; --from-file calls no AWS API; --from-tail also needs 'schema infer --from-tail'",
+    ),
+    CommandPolicy(
+        "schema infer --from-tail",
+        (*_TAP, *_TAP_RULE),
+        False,
+        "only for --from-tail: creates a temporary queue and a rule on the bus (eda-tap-*) and removes them when "
+        "it has its events",
     ),
     CommandPolicy(
         "schema check",
@@ -231,7 +238,13 @@ POLICIES: tuple[CommandPolicy, ...] = (
         "peeks DLQs without consuming them (ChangeMessageVisibility puts what it read back at once)",
     ),
     CommandPolicy("topology", DISCOVERY_ACTIONS, True),
-    CommandPolicy("audit", DISCOVERY_ACTIONS, True),
+    CommandPolicy(
+        "audit",
+        (*DISCOVERY_ACTIONS, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"),
+        True,
+        "sqs:ReceiveMessage and sqs:ChangeMessageVisibility only for --sample-dlqs, which peeks rule targets' "
+        "DLQs as `dlq peek` does (nothing deleted; what it read is made visible again at once)",
+    ),
     CommandPolicy("init", DISCOVERY_ACTIONS, True, "writes eda.yaml locally; changes nothing in AWS"),
     CommandPolicy("iam-policy", (), True, "prints a policy; calls no AWS API"),
     CommandPolicy("demo", (), True, "runs on the embedded sandbox; calls no AWS API"),

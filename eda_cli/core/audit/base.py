@@ -2,14 +2,15 @@
 
 A rule is a function over a `RuleContext` that records one check per resource it examined
 (`ctx.check`, or the `check_*` shorthands that name the resource and its line in the pipeline file
-the same way for every rule); `@rule(...)` attaches the rule's metadata. Rules never call AWS.
+the same way for every rule); `@rule(...)` attaches the rule's metadata. Rules never call AWS: what
+`audit --sample-dlqs` read from the DLQs comes in `ctx.samples`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eda_cli.core.audit.model import Check, Finding, RuleInfo
 from eda_cli.core.pipeline.model import (
@@ -25,6 +26,9 @@ from eda_cli.core.pipeline.model import (
 )
 from eda_cli.core.pipeline.spec import PipelineSpec
 
+if TYPE_CHECKING:
+    from eda_cli.core.audit.samples import DlqSamples
+
 TIP = "eda production tip"
 
 #: What a rule found wrong with a resource: (message, fix), or (message, fix, severity) to override
@@ -39,6 +43,8 @@ class RuleContext:
     info: RuleInfo
     #: What the pipeline file names and the account lacks: (kind, name, line).
     missing: tuple[tuple[str, str, int], ...] = ()
+    #: Messages sampled from the DLQs (`audit --sample-dlqs`), else None: rules that need them check nothing.
+    samples: DlqSamples | None = None
     checks: list[Check] = field(default_factory=list)
 
     def line(self, kind: str, name: str) -> int | None:
@@ -102,8 +108,9 @@ class AuditRule:
     info: RuleInfo
     run: CheckFn
 
-    def checks(self, pipeline: Pipeline, spec: PipelineSpec, missing: tuple[tuple[str, str, int], ...]) -> list[Check]:
-        ctx = RuleContext(pipeline, spec, self.info, missing)
+    def checks(self, pipeline: Pipeline, spec: PipelineSpec, missing: tuple[tuple[str, str, int], ...],
+               samples: DlqSamples | None = None) -> list[Check]:
+        ctx = RuleContext(pipeline, spec, self.info, missing, samples)
         self.run(ctx)
         return ctx.checks
 

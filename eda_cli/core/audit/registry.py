@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from eda_cli.core.audit import access, dynamodb, events, lambda_mappings, pipeline_file, sns, sqs, stepfunctions
+from eda_cli.core.audit import (
+    access,
+    dynamodb,
+    events,
+    lambda_mappings,
+    pipeline_file,
+    sizes,
+    sns,
+    sqs,
+    stepfunctions,
+)
 from eda_cli.core.audit.base import AuditRule
 from eda_cli.core.audit.model import AuditReport, RuleInfo
 from eda_cli.core.pipeline.model import Pipeline
 from eda_cli.core.pipeline.spec import PipelineSpec
 from eda_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from eda_cli.core.audit.samples import DlqSamples
 
 ALL_RULES: tuple[AuditRule, ...] = (
     *pipeline_file.RULES,
@@ -18,6 +32,7 @@ ALL_RULES: tuple[AuditRule, ...] = (
     *sns.RULES,
     *access.RULES,
     *events.RULES,
+    *sizes.RULES,
     *dynamodb.RULES,
     *lambda_mappings.RULES,
     *stepfunctions.RULES,
@@ -56,22 +71,25 @@ def select_rules(only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Rul
 
 
 def audit(pipeline: Pipeline, spec: PipelineSpec | None = None, *, only: Iterable[str] = (),
-          skip: Iterable[str] = (), missing: Iterable[tuple[str, str, int]] = ()) -> AuditReport:
+          skip: Iterable[str] = (), missing: Iterable[tuple[str, str, int]] = (),
+          samples: DlqSamples | None = None) -> AuditReport:
     """Run the selected rules over `pipeline` (already scoped to the spec, if any).
 
-    `missing` lists what the pipeline file names and the account lacks (`Loaded.missing`)."""
+    `missing` lists what the pipeline file names and the account lacks (`Loaded.missing`); `samples`, what
+    `sample_dlqs` read from the DLQs (`audit --sample-dlqs`; without it the rules that need it check
+    nothing), its problems joining discovery's."""
     spec = spec or PipelineSpec()
     missing = tuple(missing)
     selected = select_rules(only, skip)
     wanted = {r.id for r in selected}
-    checks = [c for r in ALL_RULES if r.info.id in wanted for c in r.checks(pipeline, spec, missing)]
+    checks = [c for r in ALL_RULES if r.info.id in wanted for c in r.checks(pipeline, spec, missing, samples)]
     checkable = 0
     if not checks:  # nothing checked: because of --only/--skip, or because there is nothing to check?
-        checkable = sum(len(r.checks(pipeline, spec, missing)) for r in ALL_RULES if r.info.id not in wanted)
+        checkable = sum(len(r.checks(pipeline, spec, missing, samples)) for r in ALL_RULES if r.info.id not in wanted)
     return AuditReport(
         checks=tuple(checks),
         rules=tuple(selected),
-        problems=pipeline.problems,
+        problems=pipeline.problems + (samples.problems if samples is not None else ()),
         resources=pipeline.resource_count,
         config_path=spec.path,
         checkable=checkable,

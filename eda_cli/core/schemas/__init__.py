@@ -35,10 +35,12 @@ from eda_cli.core.schemas.documents import (
 from eda_cli.core.schemas.events import (
     Sample,
     decoded,
+    delivery_samples,
     message_events,
     queue_events,
     read_events,
     stream_events,
+    tap_events,
 )
 from eda_cli.core.schemas.infer import InferredSchema, infer_schema, infer_schemas, pascal
 from eda_cli.core.schemas.registry import (
@@ -81,6 +83,7 @@ __all__ = [
     "check_events",
     "check_one",
     "decoded",
+    "delivery_samples",
     "describe_schema",
     "diff_schemas",
     "group_violations",
@@ -101,6 +104,7 @@ __all__ = [
     "schema_doc",
     "size_flags",
     "stream_events",
+    "tap_events",
     "to_openapi",
     "to_sarif",
 ]

@@ -1,11 +1,12 @@
 """Events to check or learn from, each as (ref, decoded value, size in bytes, parse error or None): from
-a file's text (JSON Lines, a JSON array, or one JSON document) or from peeked SQS messages."""
+a file's text (JSON Lines, a JSON array, or one JSON document), from peeked SQS messages, from a table's
+stream, or from what a temporary tap on a bus receives."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.core.schemas.size import byte_size
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from eda_cli.aws.resolve import QueueRef
     from eda_cli.core.dlq import PeekResult
+    from eda_cli.core.tap import Delivery, Tap, TapResource
 
 #: (ref, event, size, parse error)
 Sample = tuple[str, Any, int, "str | None"]
@@ -132,6 +134,31 @@ def stream_events(dynamodb: DynamoDBClient, streams: DynamoDBStreamsClient, tabl
     finally:
         tail.close()
     return out
+
+
+def delivery_samples(deliveries: Iterable[Delivery]) -> list[Sample]:
+    """What a tap received as events, named `event N`: each body as EventBridge delivered it; one that is
+    not JSON is kept with its error."""
+    out: list[Sample] = []
+    for number, delivery in enumerate(deliveries, start=1):
+        ref, size = f"event {number}", byte_size(delivery.raw)
+        if isinstance(delivery.body, str):  # the tap decodes JSON bodies; a str is what failed to decode
+            out.append((ref, None, size, "not JSON"))
+        else:
+            out.append((ref, delivery.body, size, None))
+    return out
+
+
+def tap_events(tap: Tap, bus: str, count: int, timeout: float | None, *,
+               on_created: Callable[[TapResource], None] = lambda r: None,
+               cancel: threading.Event | None = None) -> list[Sample]:
+    """Up to `count` events put on `bus` from now on (all of them: the tap's rule matches every event),
+    within `timeout` seconds when given, received through `tap` (opened here: a temporary rule and queue,
+    each reported to `on_created`). The caller closes the tap, on every way out (`Tap.close`)."""
+    from eda_cli.core.tap import MATCH_ALL
+
+    tap.open_bus(bus, MATCH_ALL, on_created)
+    return delivery_samples(tap.receive(count=count, timeout=timeout, cancel=cancel))
 
 
 def _number(value: Any) -> Any:
