@@ -19,7 +19,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version --help -h)
             ;;
         'eda audit')
-            _eda_completion_opts=(--config -c --fail-on --format -f --only --skip --list-rules --allow-empty --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
+            _eda_completion_opts=(--config -c --fail-on --format -f --only --skip --list-rules --allow-empty --sample-dlqs --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda completion')
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
@@ -119,7 +119,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--format --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema infer')
-            _eda_completion_opts=(--from-file --from-queue --from-stream --count -n --format --by --enums --out --force --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
+            _eda_completion_opts=(--from-file --from-queue --from-stream --from-tail --count -n --timeout --format --by --enums --out --force --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema pull')
             _eda_completion_opts=(--out --prefix --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
@@ -182,6 +182,7 @@ _eda_completion_option() {
         'eda audit|--format'|'eda audit|-f') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(table json junit sarif) ;;
         'eda audit|--only') _eda_completion_nargs=1 ;;
         'eda audit|--skip') _eda_completion_nargs=1 ;;
+        'eda audit|--sample-dlqs') _eda_completion_nargs=1 ;;
         'eda audit|--profile') _eda_completion_nargs=1 ;;
         'eda audit|--region') _eda_completion_nargs=1 ;;
         'eda audit|--endpoint-url') _eda_completion_nargs=1 ;;
@@ -501,7 +502,9 @@ _eda_completion_option() {
         'eda schema infer|--from-file') _eda_completion_nargs=1 ;;
         'eda schema infer|--from-queue') _eda_completion_nargs=1 ;;
         'eda schema infer|--from-stream') _eda_completion_nargs=1 ;;
+        'eda schema infer|--from-tail') _eda_completion_nargs=2 ;;
         'eda schema infer|--count'|'eda schema infer|-n') _eda_completion_nargs=1 ;;
+        'eda schema infer|--timeout') _eda_completion_nargs=1 ;;
         'eda schema infer|--format') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(jsonschema openapi) ;;
         'eda schema infer|--by') _eda_completion_nargs=1; _eda_completion_kind=choice; _eda_completion_choices=(detail-type) ;;
         'eda schema infer|--out') _eda_completion_nargs=1 ;;

@@ -24,6 +24,7 @@ function __eda_nargs
             'eda audit|-f' \
             'eda audit|--only' \
             'eda audit|--skip' \
+            'eda audit|--sample-dlqs' \
             'eda audit|--profile' \
             'eda audit|--region' \
             'eda audit|--endpoint-url' \
@@ -384,6 +385,7 @@ function __eda_nargs
             'eda schema infer|--from-stream' \
             'eda schema infer|--count' \
             'eda schema infer|-n' \
+            'eda schema infer|--timeout' \
             'eda schema infer|--format' \
             'eda schema infer|--by' \
             'eda schema infer|--out' \
@@ -557,6 +559,11 @@ function __eda_nargs
             'eda watch|--output' \
             'eda watch|-o'
         echo 1
+        return
+    end
+    if contains -- $argv[1] \
+            'eda schema infer|--from-tail'
+        echo 2
         return
     end
     echo 0
@@ -738,6 +745,7 @@ complete -c eda -n "__eda_at 'eda audit'" -l only -r -f -d "Run only this rule (
 complete -c eda -n "__eda_at 'eda audit'" -l skip -r -f -d 'Skip this rule (id or glob). Repeatable.'
 complete -c eda -n "__eda_at 'eda audit'" -l list-rules -d 'List the rules and exit.'
 complete -c eda -n "__eda_at 'eda audit'" -l allow-empty -d 'Exit 0, not 5, when there is nothing to audit (no resource a rule checks).'
+complete -c eda -n "__eda_at 'eda audit'" -l sample-dlqs -r -f -d 'Also read up to N messages of each DLQ behind an EventBridge rule target, as `dlq peek` does (none consumed; sqs:ReceiveMessage, sqs:ChangeMessageVisibility), for dlq-oversized-events.'
 complete -c eda -n "__eda_at 'eda audit'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda audit'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda audit'" -l region -r -f -d 'AWS region.'
@@ -1291,7 +1299,9 @@ complete -c eda -n "__eda_at 'eda schema diff'" -l version -d 'Print the version
 complete -c eda -n "__eda_at 'eda schema infer'" -l from-file -r -f -d 'Events from a file: JSON Lines, a JSON array or one event; - for stdin.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l from-queue -r -f -d 'Events peeked from a queue (name, URL or ARN), none consumed.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l from-stream -r -f -d "The new images of a table's DynamoDB stream records."
-complete -c eda -n "__eda_at 'eda schema infer'" -l count -s n -r -f -d 'At most this many events from --from-queue or --from-stream.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l from-tail -r -f -d "Events put on a bus from now on, through a temporary rule and queue (eda-tap-*) removed at the end: a write (see eda iam-policy 'schema infer'). Until --count events or --timeout."
+complete -c eda -n "__eda_at 'eda schema infer'" -l count -s n -r -f -d 'At most this many events from --from-queue, --from-stream or --from-tail.'
+complete -c eda -n "__eda_at 'eda schema infer'" -l timeout -r -f -d 'With --from-tail: stop after this many seconds, with what arrived.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l format -r -f -a 'jsonschema openapi' -d 'jsonschema (JSON Schema Draft 4) or openapi (OpenAPI 3), the two types the EventBridge schema registry stores.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l by -r -f -a detail-type -d 'One schema per source and detail-type.'
 complete -c eda -n "__eda_at 'eda schema infer'" -l enums -d 'Make a string field an enum when it takes a few (at most 10) repeated values.'

@@ -90,6 +90,7 @@ _eda__audit() {
         '*--skip=[Skip this rule (id or glob). Repeatable.]:rule: ' \
         '(--list-rules)--list-rules[List the rules and exit.]' \
         '(--allow-empty)--allow-empty[Exit 0, not 5, when there is nothing to audit (no resource a rule checks).]' \
+        '(--sample-dlqs)--sample-dlqs=[Also read up to N messages of each DLQ behind an EventBridge rule target, as `dlq peek` does (none consumed; sqs:ReceiveMessage, sqs:ChangeMessageVisibility), for dlq-oversized-events.]:n: ' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \
@@ -932,8 +933,10 @@ _eda__schema__infer() {
         '(--from-file)--from-file=[Events from a file: JSON Lines, a JSON array or one event; - for stdin.]:events: ' \
         '(--from-queue)--from-queue=[Events peeked from a queue (name, URL or ARN), none consumed.]:queue: ' \
         '(--from-stream)--from-stream=[The new images of a table'"'"'s DynamoDB stream records.]:table: ' \
-        '(--count -n)--count=[At most this many events from --from-queue or --from-stream.]:count: ' \
-        '(--count -n)-n+[At most this many events from --from-queue or --from-stream.]:count: ' \
+        '(--from-tail)--from-tail=[Events put on a bus from now on, through a temporary rule and queue (eda-tap-*) removed at the end: a write (see eda iam-policy '"'"'schema infer'"'"'). Until --count events or --timeout.]:bus name: :bus name: ' \
+        '(--count -n)--count=[At most this many events from --from-queue, --from-stream or --from-tail.]:count: ' \
+        '(--count -n)-n+[At most this many events from --from-queue, --from-stream or --from-tail.]:count: ' \
+        '(--timeout)--timeout=[With --from-tail: stop after this many seconds, with what arrived.]:seconds: ' \
         '(--format)--format=[jsonschema (JSON Schema Draft 4) or openapi (OpenAPI 3), the two types the EventBridge schema registry stores.]:format-:(jsonschema openapi)' \
         '(--by)--by=[One schema per source and detail-type.]:by:(detail-type)' \
         '(--enums)--enums[Make a string field an enum when it takes a few (at most 10) repeated values.]' \
