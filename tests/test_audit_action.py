@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.fixtures.scopes import ACCOUNTS, ROLE, clients_in
+from tests.fixtures.scopes import ROLE, clients_in, fresh_accounts
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "audit-action.sh"
@@ -29,24 +29,26 @@ def run_script(endpoint: str, tmp_path: Path, **env: str) -> tuple[int, str, dic
 
 
 def test_the_script_audits_two_accounts_into_one_sarif_and_exits_by_the_finding(endpoint: str, tmp_path: Path) -> None:
-    clients_in(endpoint, ACCOUNTS[1], "us-east-1")("sqs").create_queue(QueueName="orders")
-    scopes = {"EDA_ACCOUNTS": ",".join(ACCOUNTS), "EDA_ROLE_NAME": ROLE, "EDA_REGIONS": ""}
+    accounts = fresh_accounts()
+    clients_in(endpoint, accounts[1], "us-east-1")("sqs").create_queue(QueueName="orders")
+    scopes = {"EDA_ACCOUNTS": ",".join(accounts), "EDA_ROLE_NAME": ROLE, "EDA_REGIONS": ""}
     code, stderr, outputs = run_script(endpoint, tmp_path, **scopes)
     assert code == 1, stderr  # sqs-redrive-policy (an error) in the second account
     assert outputs == {"exit-code": "1", "sarif-file": "eda-audit.sarif", "sarif-written": "true"}
     assert "a finding at or above 'error'" in stderr
     [run] = json.loads((tmp_path / "eda-audit.sarif").read_text())["runs"]
     assert [(r["ruleId"], r["properties"]["account"]) for r in run["results"]] == [
-        ("sqs-redrive-policy", ACCOUNTS[1])]
-    assert run["results"][0]["locations"][0]["logicalLocations"][1]["name"] == f"us-east-1/{ACCOUNTS[1]}"
+        ("sqs-redrive-policy", accounts[1])]
+    assert run["results"][0]["locations"][0]["logicalLocations"][1]["name"] == f"us-east-1/{accounts[1]}"
 
 
 def test_bad_inputs_write_no_sarif_and_exit_2(endpoint: str, tmp_path: Path) -> None:
-    code, stderr, outputs = run_script(endpoint, tmp_path, EDA_ACCOUNTS=ACCOUNTS[0])  # no role name
+    accounts = fresh_accounts()
+    code, stderr, outputs = run_script(endpoint, tmp_path, EDA_ACCOUNTS=accounts[0])  # no role name
     assert code == 2 and "--accounts needs --role-name" in stderr
     assert outputs["sarif-written"] == "false" and not (tmp_path / "eda-audit.sarif").exists()
     # as the action runs it: exit 0 now, the code in the outputs for the step that fails the job
-    deferred, _, outputs = run_script(endpoint, tmp_path, EDA_ACCOUNTS=ACCOUNTS[0], EDA_DEFER_EXIT="true")
+    deferred, _, outputs = run_script(endpoint, tmp_path, EDA_ACCOUNTS=accounts[0], EDA_DEFER_EXIT="true")
     assert deferred == 0 and outputs["exit-code"] == "2"
 
 

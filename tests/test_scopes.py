@@ -28,7 +28,7 @@ from eda_cli.errors import UsageError
 from tests.aws_shapes import AwsFake, aws_error
 from tests.fixtures.cli import Result, assert_one_line_error, in_process
 from tests.fixtures.fakes import Failing
-from tests.fixtures.scopes import ACCOUNTS, ROLE, clients_in, queue_with_dlq
+from tests.fixtures.scopes import ACCOUNTS, ROLE, clients_in, fresh_accounts, queue_with_dlq
 from tests.fixtures.sessions import ReplacingSession, session_factory
 
 # -- parsing ---------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_an_unreachable_region_is_a_problem_beside_the_region_that_answered(endp
     from eda_cli.core.dlq import scan_dlqs
     from tests.fixtures.servers import free_port
 
-    queue_with_dlq(boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
+    queue_with_dlq(boto3.Session().client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
     nowhere = f"http://127.0.0.1:{free_port()}"
 
     def make(settings: AwsSettings, boto: Any, account: str) -> AwsSession:
@@ -262,8 +262,8 @@ def test_an_unreachable_region_is_a_problem_beside_the_region_that_answered(endp
 def test_dlq_inspect_over_two_regions(eda: Callable[..., Result], endpoint: str, account: str) -> None:
     import boto3
 
-    queue_with_dlq(boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
-    west = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
+    queue_with_dlq(boto3.Session().client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
+    west = boto3.Session().client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
     dlq = queue_with_dlq(west, "payments")
     west.send_message(QueueUrl=dlq, MessageBody="poison")
 
@@ -282,47 +282,49 @@ def test_dlq_inspect_over_two_regions(eda: Callable[..., Result], endpoint: str,
 
 
 def test_audit_over_two_accounts_is_one_sarif_and_junit(eda: Callable[..., Result], endpoint: str) -> None:
-    for account in ACCOUNTS:
+    accounts = fresh_accounts()
+    for account in accounts:
         sqs = clients_in(endpoint, account, "us-east-1")("sqs")
         sqs.create_queue(QueueName=f"no-dlq-{account[:3]}")  # sqs-redrive-policy: an error in each account
-    accounts = ("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE)
+    scoped = ("--accounts", ",".join(accounts), "--role-name", ROLE)
 
-    sarif = eda(*accounts, "audit", "--only", "sqs-redrive-policy", "--format", "sarif")
+    sarif = eda(*scoped, "audit", "--only", "sqs-redrive-policy", "--format", "sarif")
     assert sarif.code == 1, sarif.stderr  # the worst scope: an error finding
     [run] = sarif.json()["runs"]
     scopes = {r["properties"]["account"]: r for r in run["results"]}
-    assert set(scopes) == set(ACCOUNTS)
+    assert set(scopes) == set(accounts)
     for account, finding in scopes.items():
         names = [loc["name"] for loc in finding["locations"][0]["logicalLocations"]]
         assert names == [f"no-dlq-{account[:3]}", f"us-east-1/{account}"]
         assert f"(us-east-1/{account})" in finding["message"]["text"]
 
-    junit = eda(*accounts, "audit", "--only", "sqs-redrive-policy", "--format", "junit")
+    junit = eda(*scoped, "audit", "--only", "sqs-redrive-policy", "--format", "junit")
     names = {case.get("name") for case in ET.fromstring(junit.stdout).iter("testcase")}
-    assert names == {f"no-dlq-{a[:3]} (us-east-1/{a})" for a in ACCOUNTS}
+    assert names == {f"no-dlq-{a[:3]} (us-east-1/{a})" for a in accounts}
 
-    clean = eda(*accounts, "audit", "--only", "sqs-max-receive-count", "-o", "json", "--allow-empty")
+    clean = eda(*scoped, "audit", "--only", "sqs-max-receive-count", "-o", "json", "--allow-empty")
     assert clean.code == 0, clean.stderr
-    assert clean.json()["summary"]["scopes"] == [f"us-east-1/{a}" for a in ACCOUNTS]
+    assert clean.json()["summary"]["scopes"] == [f"us-east-1/{a}" for a in accounts]
 
 
 def test_topology_joins_the_accounts_graphs(eda: Callable[..., Result], endpoint: str) -> None:
-    a, b = (clients_in(endpoint, account, "us-east-1") for account in ACCOUNTS)
+    accounts = fresh_accounts()
+    a, b = (clients_in(endpoint, account, "us-east-1") for account in accounts)
     url = b("sqs").create_queue(QueueName="billing")["QueueUrl"]
     queue = b("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     a("events").put_rule(Name="to-billing", EventPattern='{"source": ["orders"]}')
     a("events").put_targets(Rule="to-billing", Targets=[{"Id": "billing", "Arn": queue}])
 
-    result = eda("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE, "topology", "-o", "json")
+    result = eda("--accounts", ",".join(accounts), "--role-name", ROLE, "topology", "-o", "json")
     assert result.code == 0, result.stderr
     body = result.json()
     nodes = {n["id"]: n for n in body["nodes"]}
-    assert nodes[queue]["kind"] == "queue" and nodes[queue]["account"] == ACCOUNTS[1]  # not an external stub
+    assert nodes[queue]["kind"] == "queue" and nodes[queue]["account"] == accounts[1]  # not an external stub
     rule = next(n for n in body["nodes"] if n["name"] == "to-billing")
-    assert rule["account"] == ACCOUNTS[0]
+    assert rule["account"] == accounts[0]
     assert any(e["source"] == rule["id"] and e["target"] == queue for e in body["edges"])
-    tree = eda("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE, "topology")
-    assert f"us-east-1/{ACCOUNTS[0]}" in tree.stdout and f"us-east-1/{ACCOUNTS[1]}" in tree.stdout
+    tree = eda("--accounts", ",".join(accounts), "--role-name", ROLE, "topology")
+    assert f"us-east-1/{accounts[0]}" in tree.stdout and f"us-east-1/{accounts[1]}" in tree.stdout
 
 
 def test_trace_follows_an_id_across_regions(eda: Callable[..., Result], endpoint: str, account: str) -> None:
@@ -330,8 +332,8 @@ def test_trace_follows_an_id_across_regions(eda: Callable[..., Result], endpoint
 
     import boto3
 
-    queue_with_dlq(boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
-    west = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
+    queue_with_dlq(boto3.Session().client("sqs", region_name="us-east-1", endpoint_url=endpoint), "orders")
+    west = boto3.Session().client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
     west.send_message(QueueUrl=queue_with_dlq(west, "payments"), MessageBody=json.dumps({"correlationId": "c-42"}))
 
     result = eda("--regions", "us-east-1,eu-west-1", "trace", "c-42", "-o", "json")
@@ -348,29 +350,31 @@ def test_trace_follows_an_id_across_regions(eda: Callable[..., Result], endpoint
 
 
 def test_a_denied_account_is_partial_exit_4(endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
-    queue_with_dlq(clients_in(endpoint, ACCOUNTS[0], "us-east-1")("sqs"), "orders")
+    accounts = fresh_accounts()
+    queue_with_dlq(clients_in(endpoint, accounts[0], "us-east-1")("sqs"), "orders")
     denied = session_factory(sts=lambda real: Failing(
-        "sts", real, {"assume_role": "AccessDenied"}, when=lambda kw: ACCOUNTS[1] in kw["RoleArn"]))
+        "sts", real, {"assume_role": "AccessDenied"}, when=lambda kw: accounts[1] in kw["RoleArn"]))
     eda = in_process(endpoint, capsys, denied)
-    accounts = ("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE)
+    scoped = ("--accounts", ",".join(accounts), "--role-name", ROLE)
 
-    listed = eda(*accounts, "dlq", "list", "-o", "json")
+    listed = eda(*scoped, "dlq", "list", "-o", "json")
     assert listed.code == 4, listed.stderr
-    assert [(r["account"], r["queue"]) for r in listed.items()] == [(ACCOUNTS[0], "orders-dlq")]
+    assert [(r["account"], r["queue"]) for r in listed.items()] == [(accounts[0], "orders-dlq")]
     [problem] = listed.json()["problems"]
-    assert problem["service"] == "role" and problem["account"] == ACCOUNTS[1]
-    assert f"could not assume role arn:aws:iam::{ACCOUNTS[1]}:role/{ROLE}" in listed.stderr
+    assert problem["service"] == "role" and problem["account"] == accounts[1]
+    assert f"could not assume role arn:aws:iam::{accounts[1]}:role/{ROLE}" in listed.stderr
 
-    audited = eda(*accounts, "audit", "--only", "sqs-max-receive-count", "--format", "sarif")
+    audited = eda(*scoped, "audit", "--only", "sqs-max-receive-count", "--format", "sarif")
     assert audited.code == 4, audited.stderr
     [run] = audited.json()["runs"]
     assert run["invocations"][0]["executionSuccessful"] is False
-    assert ACCOUNTS[1] in run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+    assert accounts[1] in run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
 
 
 def test_every_scope_failing_alike_is_one_error_exit_3(endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    accounts = fresh_accounts()
     refused = session_factory(sts=lambda real: Failing("sts", real, {"assume_role": "AccessDenied"}))
-    result = in_process(endpoint, capsys, refused)("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE,
+    result = in_process(endpoint, capsys, refused)("--accounts", ",".join(accounts), "--role-name", ROLE,
                                                    "dlq", "list")
     assert_one_line_error(result, 3)
     assert "access denied to AssumeRole" in result.stderr

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fixtures.cli import Result, assert_one_line_error, in_process
 from tests.fixtures.fakes import Failing
-from tests.fixtures.scopes import ACCOUNTS, ROLE, clients_in, queue_with_dlq
+from tests.fixtures.scopes import ROLE, clients_in, fresh_accounts, queue_with_dlq
 from tests.fixtures.sessions import session_factory
 
 TWO_REGIONS = ("--regions", "us-east-1,eu-west-1")
@@ -19,8 +19,8 @@ TWO_REGIONS = ("--regions", "us-east-1,eu-west-1")
 def test_once_over_two_regions(eda: Callable[..., Result], endpoint: str, account: str) -> None:
     import boto3
 
-    east = boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint)
-    west = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
+    east = boto3.Session().client("sqs", region_name="us-east-1", endpoint_url=endpoint)
+    west = boto3.Session().client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
     east.send_message(QueueUrl=queue_with_dlq(east, "orders"), MessageBody="{}")
     for _ in range(2):
         west.send_message(QueueUrl=queue_with_dlq(west, "billing"), MessageBody="{}")
@@ -46,7 +46,8 @@ def test_once_over_two_regions(eda: Callable[..., Result], endpoint: str, accoun
 
 def test_an_account_whose_role_is_refused_is_a_problem_and_exit_4(endpoint: str,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    allowed, refused = ACCOUNTS
+    accounts = fresh_accounts()
+    allowed, refused = accounts
     sqs = clients_in(endpoint, allowed, "us-east-1")("sqs")
     sqs.send_message(QueueUrl=queue_with_dlq(sqs, "orders"), MessageBody="{}")
 
@@ -54,7 +55,7 @@ def test_an_account_whose_role_is_refused_is_a_problem_and_exit_4(endpoint: str,
         return Failing("sts", real, {"assume_role": "AccessDenied"}, when=lambda kw: f":{refused}:" in kw["RoleArn"])
 
     eda = in_process(endpoint, capsys, session_factory(sts=sts))
-    result = eda("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE, "-o", "json", "watch", "--once")
+    result = eda("--accounts", ",".join(accounts), "--role-name", ROLE, "-o", "json", "watch", "--once")
     assert result.code == 4, result.stderr
     body = result.json()
     assert body["partial"] is True and body["scopes"] == [f"us-east-1/{allowed}"] and body["scopes_failed"] == 1
@@ -64,7 +65,7 @@ def test_an_account_whose_role_is_refused_is_a_problem_and_exit_4(endpoint: str,
     assert f"could not assume role arn:aws:iam::{refused}:role/{ROLE}" in result.stderr
 
     nowhere = in_process(endpoint, capsys, session_factory(sts=lambda real: Failing(
-        "sts", real, {"assume_role": "AccessDenied"})))("--accounts", ",".join(ACCOUNTS), "--role-name", ROLE,
+        "sts", real, {"assume_role": "AccessDenied"})))("--accounts", ",".join(accounts), "--role-name", ROLE,
                                                         "-o", "json", "watch", "--once")
     assert_one_line_error(nowhere, 3)  # no scope opened, each for the same reason: that reason, in one line
 
@@ -82,7 +83,7 @@ def test_p_peeks_a_dlq_through_its_own_scope(endpoint: str, account: str) -> Non
     from eda_cli.commands.watch import _scopes_reader
     from eda_cli.context import AppContext
 
-    west = boto3.client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
+    west = boto3.Session().client("sqs", region_name="eu-west-1", endpoint_url=endpoint)
     west.send_message(QueueUrl=queue_with_dlq(west, "billing"), MessageBody='{"error": "card declined"}')
     app_ = AppContext(AwsSettings(region="us-east-1", endpoint_url=endpoint),
                       scope_options=parse_scope_options("us-east-1,eu-west-1", None, None))
