@@ -43,7 +43,7 @@ def _outcome(coerce: Any, value: Any, param: Any, ctx: Any) -> tuple[str, Any]:
 def _samples(param: Any) -> list[Any]:
     annotation = param.type_descriptor.annotation
     inner = get_args(annotation)[0] if get_origin(annotation) is list else annotation
-    values = SAMPLES + [None, param.default]
+    values = [*SAMPLES, None, param.default]
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         values += [*inner, *(m.value for m in inner), *(str(m.value).upper() for m in inner)]
     if getattr(param, "multiple", False) or getattr(param, "nargs", 1) == -1:
