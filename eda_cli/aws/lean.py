@@ -153,6 +153,8 @@ class LeanSqs:
         return self._client.exceptions
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not the client's privates (nor a loop before __init__ has set _client)
+            raise AttributeError(name)
         return getattr(self._client, name)
 
     def _method(self, operation: str) -> Callable[..., dict[str, Any]]:
