@@ -1,6 +1,6 @@
 """`eda redrive` against its peer, lumigo-cli's `replay-sqs-dlq`, side by side on one local moto server.
 
-    .venv/bin/python benchmarks/bench_peers.py [--sizes 2000,10000] [--runs 3] [--concurrency 10] [--quick]
+    .venv/bin/python benchmarks/bench_peers.py [--sizes 2000,10000] [--runs 3] [--concurrency 10] [--quick] [--baseline]
 
 (about 10 minutes on 2 cores; `--quick`: 300 messages, 1 run each, for a smoke test). From a fresh clone it
 needs Node and npm: lumigo-cli 0.48.4 is installed from the npm registry into benchmarks/.peers/ (ignored by
@@ -8,7 +8,8 @@ git) on first use, with `--ignore-scripts`.
 
 What runs, on the same data (a DLQ of N messages with 1 KB bodies and a String, a Number and a Binary
 message attribute each; its source queue names it in a RedrivePolicy), the tools taking turns (eda first
-in odd runs, the peer first in even ones) against one server reset and seeded before every run:
+in odd runs, the peer first in even ones; with --baseline each of the three first in turn) against one server
+reset and seeded before every run:
 
   * eda:  `python -m eda_cli --endpoint-url URL -o json redrive bench-dlq --yes --mode copy --concurrency C`
   * peer: `lumigo-cli replay-sqs-dlq -d bench-dlq -n bench -r us-east-1 -c C` (AWS SDK for JavaScript v2).
@@ -282,10 +283,11 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
                 "stderr": err.read().decode("utf-8", "replace")}
 
 
-def run_eda(url: str, concurrency: int) -> dict[str, Any]:
+def run_eda(url: str, concurrency: int, lean: bool = True) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "eda_cli", "--endpoint-url", url, "--output", "json", "redrive", DLQ, "--yes",
            "--mode", "copy", "--concurrency", str(concurrency)]
-    result = timed(cmd, {**os.environ, **ENV}, ROOT)
+    # EDA_LEAN_SQS=0: every SQS call through botocore's client (the baseline of --baseline)
+    result = timed(cmd, {**os.environ, **ENV, "EDA_LEAN_SQS": "1" if lean else "0"}, ROOT)
     if result["code"] == 0:
         result["summary"] = json.loads(result["stdout"])
     return result
@@ -305,7 +307,10 @@ def measure(server: Server, sqs: Any, tool: str, count: int, concurrency: int, p
     dlq, source = seed(server, sqs, count)
     server.counts(reset=True)
     cpu_before = server.cpu()
-    result = run_eda(server.url, concurrency) if tool == "eda" else run_peer(server.url, concurrency, preload)
+    if tool == "lumigo":
+        result = run_peer(server.url, concurrency, preload)
+    else:
+        result = run_eda(server.url, concurrency, lean=tool == "eda")
     result["server_cpu"] = server.cpu() - cpu_before
     result["requests"] = server.counts(reset=True)
     if result["code"] != 0:
@@ -343,6 +348,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="300 messages, 1 run: a smoke test")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run eda with every SQS call through botocore's client (EDA_LEAN_SQS=0, "
+                        "'eda-botocore'), interleaved with the others: the lean transport's share")
     parser.add_argument("--close-connections", action="store_true",
                         help="the server closes the connection after every answer (werkzeug's way) instead of "
                         "keeping it alive as AWS does")
@@ -363,9 +371,10 @@ def main() -> None:
         try:
             sqs = client(server.url)
             for count in sizes:
-                results[count] = {"eda": [], "lumigo": []}
+                tools = ["eda", "lumigo"] + (["eda-botocore"] if args.baseline else [])
+                results[count] = {tool: [] for tool in tools}
                 for i in range(runs):
-                    order = ("eda", "lumigo") if i % 2 == 0 else ("lumigo", "eda")
+                    order = tools[i % len(tools):] + tools[:i % len(tools)]  # each tool first in turn
                     for tool in order:
                         result = measure(server, sqs, tool, count, args.concurrency, preload)
                         results[count][tool].append(result)
@@ -405,12 +414,20 @@ def report(results: dict[int, dict[str, list[dict[str, Any]]]], concurrency: int
                          "rss": eda["peak_rss_mib"] / peer["peak_rss_mib"],
                          "requests": eda["requests"] / peer["requests"],
                          "busy": eda["wall"] / eda["server_cpu"] if eda["server_cpu"] else float("inf")}
+        if "eda-botocore" in rows:
+            base = rows["eda-botocore"]
+            ratios[count].update(base_wall=eda["wall"] / base["wall"], base_cpu=eda["cpu"] / base["cpu"])
     print("\n| messages | wall eda/peer | client CPU eda/peer | peak RSS eda/peer | requests eda/peer "
           "| eda wall / server CPU in its run |")
     print("|---:|---:|---:|---:|---:|---:|")
     for count, r in ratios.items():
         print(f"| {count:,} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss']:.2f} | {r['requests']:.2f} | "
               f"{r['busy']:.2f} |")
+    if any("base_cpu" in r for r in ratios.values()):
+        print("\n| messages | wall eda/eda-botocore | client CPU eda/eda-botocore |")
+        print("|---:|---:|---:|")
+        for count, r in ratios.items():
+            print(f"| {count:,} | {r['base_wall']:.2f} | {r['base_cpu']:.2f} |")
     print("\nRequests by action (median run):")
     for count, tools in results.items():
         for tool, runs_ in tools.items():

@@ -9,6 +9,8 @@ Global options anywhere: `hoist_global_options`, which the root command runs on 
 from __future__ import annotations
 
 import importlib
+import re
+from enum import Enum
 from pathlib import PurePath
 from typing import Any, get_args, get_origin
 
@@ -74,16 +76,95 @@ def _plain(param: Any, convert: Any) -> None:
         param._runtime_param = _PlainCoercion(convert)
 
 
+_UNSURE = object()
+_INTEGER = re.compile(r"0|[1-9][0-9]*")
+_DECIMAL = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+
+def _leaf(annotation: Any, info: Any, value: Any, ctx: Any) -> Any:
+    """What typer 0.29's pydantic coercion makes of `value` for a plain annotation, or _UNSURE."""
+    if annotation is str:
+        return value if isinstance(value, str) else _UNSURE
+    if annotation is int or annotation is float:
+        if type(value) is annotation or (annotation is float and type(value) is int):
+            number = value
+        elif isinstance(value, str) and (_INTEGER if annotation is int else _DECIMAL).fullmatch(value):
+            number = annotation(value)
+        else:
+            return _UNSURE
+        if (info.min is not None and number < info.min) or (info.max is not None and number > info.max):
+            return _UNSURE  # clamped or refused: typer's own words
+        return annotation(number)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        from typer._param_types import coerce_cli_choice  # typer's own choice matching (no pydantic)
+
+        try:
+            return coerce_cli_choice(value, choices=tuple(annotation), case_sensitive=info.case_sensitive, ctx=ctx)
+        except ValueError:
+            return _UNSURE
+    return _UNSURE
+
+
+class _FastCoercion:
+    """typer 0.29's coercion of a parameter for the plain cases (str, int, float, an Enum, a list of those; None),
+    without building a pydantic TypeAdapter, whose import alone costs ~0.1 s of every command's start-up. Anything
+    else, and every value it could not convert, goes to the runtime parameter typer would have built: the same
+    results, the same errors (tests/test_help.py compares both on every option of every command)."""
+
+    def __init__(self, descriptor: Any) -> None:
+        self.descriptor = descriptor
+        self._typer: Any = None
+
+    def typer_param(self) -> Any:
+        if self._typer is None:
+            from typer._coercion import build_runtime_param
+
+            self._typer = build_runtime_param(self.descriptor)
+        return self._typer
+
+    def fast(self, value: Any, param: Any, ctx: Any) -> Any:
+        multi = bool(getattr(param, "multiple", False)) or getattr(param, "nargs", 1) == -1
+        if value is None:
+            return () if multi else None  # typer's RuntimeParam.coerce
+        descriptor = self.descriptor
+        info = descriptor.parameter_info
+        if descriptor.file_annotation is not None or info.parser is not None:
+            return _UNSURE
+        if not multi:
+            return _leaf(descriptor.annotation, info, value, ctx)
+        if get_origin(descriptor.annotation) is not list or not isinstance(value, (list, tuple)):
+            return _UNSURE
+        (inner,) = get_args(descriptor.annotation)
+        items = [_leaf(inner, info, item, ctx) for item in value]
+        return _UNSURE if any(item is _UNSURE for item in items) else items
+
+    def coerce(self, value: Any, param: Any = None, ctx: Any = None) -> Any:
+        result = self.fast(value, param, ctx)
+        if result is _UNSURE:
+            return self.typer_param().coerce(value, param=param, ctx=ctx)
+        return result
+
+
+def _fast(param: Any) -> None:
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and hasattr(param, "get_runtime_param") and \
+            getattr(param, "_runtime_param", False) is None:
+        param._runtime_param = _FastCoercion(descriptor)
+
+
 def plain_coercion(command: Any, converters: dict[str, Any] | None = None) -> None:
     """Convert the named options of `command` (and its --help flag) with plain functions. typer 0.29
     coerces every value through pydantic, built on first use: importing pydantic costs about as much CPU
     as importing typer, and every invocation would pay it for the root's options and each level's --help
-    flag, `eda dlq inspect --help` included. Where typer has no such hook (`_runtime_param`: other
+    flag, `eda dlq inspect --help` included; every other parameter's plain values (`_FastCoercion`) too. Where
+    typer has no such hook (`_runtime_param`: other
     releases), nothing changes: typer converts as it always did."""
     for param in getattr(command, "params", ()):
         convert = (converters or {}).get(param.name)
         if convert is not None:
             _plain(param, convert)
+        else:
+            _fast(param)
     original = command.get_help_option
 
     def get_help_option(ctx: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from eda_cli import __version__
 from eda_cli.errors import AwsError
@@ -250,6 +250,28 @@ class AwsSession:
         validation, which costs about a tenth of the CPU of a small call: for hot loops whose every request eda
         builds itself from what AWS answered (redrive's copy mode). AWS still validates every request."""
         return self._cached(service, validate=False)
+
+    def lean_sqs(self) -> SQSClient:
+        """The run's SQS client (`unvalidated_client`), with the calls of redrive's copy mode (ReceiveMessage,
+        SendMessageBatch, DeleteMessageBatch, GetQueueAttributes, ChangeMessageVisibilityBatch) sent by eda's lean
+        transport (aws/lean.py): the same requests, signed and sent by botocore's own pieces, for a third of the
+        CPU. Only when the session built that client itself and nothing hooks its requests: an injected or stubbed
+        client, --debug's request log, retries not in standard mode or EDA_LEAN_SQS=0 get the client as it is."""
+        import logging
+
+        from eda_cli.aws import lean
+
+        client = self.unvalidated_client("sqs")
+        if not lean.enabled() or logging.getLogger("botocore").isEnabledFor(logging.DEBUG):
+            return client
+        with self._lock:
+            own: object = self._clients.get("sqs#unvalidated")
+        if client is not own or lean.why_not_lean(client) is not None:
+            return client
+        credentials = self.boto_session.get_credentials()
+        if credentials is None:  # the client's first call reports it (NoCredentialsError, the boundary's hint)
+            return client
+        return cast("SQSClient", lean.LeanSqs(client, credentials))  # it quacks like the client
 
     def _cached(self, service: str, max_attempts: int | None = None, read_timeout: int | None = None,
                 validate: bool = True) -> Any:

@@ -315,8 +315,9 @@ def run_cmd(
     # lose the account of what moved.
     with deferred_interrupts() as cancel:
         with _Bar(renderer, f"redrive {plan.dlq.name}", enabled=not dry_run) as bar:
-            # the run's receives, sends and deletes are built from what SQS answered: no client-side validation
-            result = run_redrive(session.unvalidated_client("sqs"), plan, on_progress=bar.update, cancel=cancel,
+            # the run's receives, sends and deletes are built from what SQS answered: no client-side validation, and
+            # sent by the lean transport (aws/lean.py) unless the client is injected or hooked
+            result = run_redrive(session.lean_sqs(), plan, on_progress=bar.update, cancel=cancel,
                                  clients=session.client)
         _finish(app_, plan, result)
 

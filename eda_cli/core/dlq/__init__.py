@@ -9,30 +9,10 @@ messages against an event schema, and their sizes).
 
 from __future__ import annotations
 
-from eda_cli.aws.clients import ClientFactory
-from eda_cli.core.dlq.model import (
-    DLQ_SUFFIXES,
-    FOUND_BY_EVENTBRIDGE,
-    FOUND_BY_LAMBDA_ASYNC,
-    FOUND_BY_LAMBDA_ON_FAILURE,
-    FOUND_BY_MAPPING,
-    FOUND_BY_NAME,
-    FOUND_BY_PIPE,
-    FOUND_BY_SNS,
-    FOUND_BY_SQS,
-    KINDS,
-    NOT_A_DLQ,
-    Dangling,
-    Dlq,
-    DlqScan,
-    Elsewhere,
-    Origins,
-    Source,
-    classify,
-    named_like_dlq,
-    sqs_source,
-)
-from eda_cli.core.dlq.origins import LAMBDA_FUNCTIONS, SERVICES, find_origins
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# `peek` is both a submodule and a function of this package: imported here, the function's name wins as it always did.
 from eda_cli.core.dlq.peek import (
     PEEK_VISIBILITY_SECONDS,
     BrowseStats,
@@ -46,9 +26,83 @@ from eda_cli.core.dlq.peek import (
     refuse_live_queue,
     signature,
 )
-from eda_cli.core.dlq.report import DlqReport, InspectResult, depth_alarms, inspect, inspect_queues, oldest_ages
-from eda_cli.core.dlq.scan import dlqs_for, scan_dlqs
-from eda_cli.core.dlq.violations import check_messages
+
+if TYPE_CHECKING:
+    from eda_cli.aws.clients import ClientFactory
+    from eda_cli.core.dlq.model import (
+        DLQ_SUFFIXES,
+        FOUND_BY_EVENTBRIDGE,
+        FOUND_BY_LAMBDA_ASYNC,
+        FOUND_BY_LAMBDA_ON_FAILURE,
+        FOUND_BY_MAPPING,
+        FOUND_BY_NAME,
+        FOUND_BY_PIPE,
+        FOUND_BY_SNS,
+        FOUND_BY_SQS,
+        KINDS,
+        NOT_A_DLQ,
+        Dangling,
+        Dlq,
+        DlqScan,
+        Elsewhere,
+        Origins,
+        Source,
+        classify,
+        named_like_dlq,
+        sqs_source,
+    )
+    from eda_cli.core.dlq.origins import LAMBDA_FUNCTIONS, SERVICES, find_origins
+    from eda_cli.core.dlq.report import DlqReport, InspectResult, depth_alarms, inspect, inspect_queues, oldest_ages
+    from eda_cli.core.dlq.scan import dlqs_for, scan_dlqs
+    from eda_cli.core.dlq.violations import check_messages
+
+#: The rest is imported on first use (PEP 562): `eda redrive` needs the model, the origins and peek's constant, not
+#: the scan, the report (CloudWatch metrics) or the schema checks, which cost start-up time to import.
+_LAZY = {
+    "ClientFactory": "eda_cli.aws.clients",
+    "DLQ_SUFFIXES": "eda_cli.core.dlq.model",
+    "FOUND_BY_EVENTBRIDGE": "eda_cli.core.dlq.model",
+    "FOUND_BY_LAMBDA_ASYNC": "eda_cli.core.dlq.model",
+    "FOUND_BY_LAMBDA_ON_FAILURE": "eda_cli.core.dlq.model",
+    "FOUND_BY_MAPPING": "eda_cli.core.dlq.model",
+    "FOUND_BY_NAME": "eda_cli.core.dlq.model",
+    "FOUND_BY_PIPE": "eda_cli.core.dlq.model",
+    "FOUND_BY_SNS": "eda_cli.core.dlq.model",
+    "FOUND_BY_SQS": "eda_cli.core.dlq.model",
+    "KINDS": "eda_cli.core.dlq.model",
+    "NOT_A_DLQ": "eda_cli.core.dlq.model",
+    "Dangling": "eda_cli.core.dlq.model",
+    "Dlq": "eda_cli.core.dlq.model",
+    "DlqScan": "eda_cli.core.dlq.model",
+    "Elsewhere": "eda_cli.core.dlq.model",
+    "Origins": "eda_cli.core.dlq.model",
+    "Source": "eda_cli.core.dlq.model",
+    "classify": "eda_cli.core.dlq.model",
+    "named_like_dlq": "eda_cli.core.dlq.model",
+    "sqs_source": "eda_cli.core.dlq.model",
+    "LAMBDA_FUNCTIONS": "eda_cli.core.dlq.origins",
+    "SERVICES": "eda_cli.core.dlq.origins",
+    "find_origins": "eda_cli.core.dlq.origins",
+    "DlqReport": "eda_cli.core.dlq.report",
+    "InspectResult": "eda_cli.core.dlq.report",
+    "depth_alarms": "eda_cli.core.dlq.report",
+    "inspect": "eda_cli.core.dlq.report",
+    "inspect_queues": "eda_cli.core.dlq.report",
+    "oldest_ages": "eda_cli.core.dlq.report",
+    "dlqs_for": "eda_cli.core.dlq.scan",
+    "scan_dlqs": "eda_cli.core.dlq.scan",
+    "check_messages": "eda_cli.core.dlq.violations",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DLQ_SUFFIXES",
