@@ -290,15 +290,22 @@ def hoist_global_options(group: Any, ctx: Any, args: list[str]) -> list[str]:
             continue
         if hasattr(command, "get_command"):
             # A group reads options only up to its subcommand's name: the rest is the subcommand's.
-            sub = command.get_command(level_ctx, arg)
-            if sub is None:  # click will say "No such command"
-                kept += args[i - 1:]
-                break
-            if command is group:
+            sub, name = command.get_command(level_ctx, arg), arg
+            if sub is None:
+                # A group with a default command (`eda redrive DLQ` is `eda redrive run DLQ`): the word is
+                # that command's first argument, and what follows is read with that command's options.
+                name = getattr(command, "default_command", None) or ""
+                sub = command.get_command(level_ctx, name) if name else None
+                if sub is None:  # click will say "No such command"
+                    kept += args[i - 1:]
+                    break
+                i -= 1  # the word is read again, as the default command's
+            elif command is group:
                 insert_at = len(kept)
-            kept.append(arg)
+            if name == arg:
+                kept.append(arg)
             settings = dict(getattr(sub, "context_settings", None) or {})
-            level_ctx = sub.context_class(sub, parent=level_ctx, info_name=arg, **settings)
+            level_ctx = sub.context_class(sub, parent=level_ctx, info_name=name, **settings)
             command, local = sub, _arities(sub.get_params(level_ctx))
             continue
         kept.append(arg)

@@ -129,6 +129,18 @@ def test_the_command_keeps_its_own_options_and_arguments() -> None:
         "--profile", "dlq", "-o", "json", "dlq", "list"]
 
 
+def test_a_default_subcommand_reads_on_with_its_own_options(cli: Callable[..., Result]) -> None:
+    # `eda redrive DLQ` is `eda redrive run DLQ`: what follows the DLQ is read with run's options
+    assert _hoist(["redrive", "q", "--dry-run", "--endpoint-url", "http://x", "--filter", "-o"]) == [
+        "--endpoint-url", "http://x", "redrive", "q", "--dry-run", "--filter", "-o"]
+    assert _hoist(["redrive", "--state-machine", "sm", "-o", "json"]) == [
+        "-o", "json", "redrive", "--state-machine", "sm"]
+    assert _hoist(["redrive", "status", "q", "-o", "json"]) == ["-o", "json", "redrive", "status", "q"]
+    # end to end: the global option after the DLQ is the global one (not "No such option")
+    result = cli("redrive", "q", "--dry-run", "--endpoint-url", "http://127.0.0.1:1", "--region", "us-east-1")
+    assert "No such option" not in result.stderr and result.code == 3, result.stderr
+
+
 def test_unknown_words_are_left_for_click_to_report(cli: Callable[..., Result]) -> None:
     assert _hoist(["dlq", "inspect", "--bogus", "-o", "json"]) == ["-o", "json", "dlq", "inspect", "--bogus"]
     result = cli("dlq", "inspect", "--bogus", "-o", "json")

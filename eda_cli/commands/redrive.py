@@ -32,9 +32,13 @@ class _DlqOrCommand(TyperGroup):
     `eda redrive run NAME`, or by its URL or ARN.
     """
 
+    #: What a word that is not a subcommand goes to (the global options after `eda redrive DLQ` are found
+    #: by reading on as this command: eda_cli._clicompat.hoist_global_options).
+    default_command = "run"
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            args = ["run", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
 
