@@ -11,6 +11,7 @@ tests/fixtures/, never in a test module or here.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,18 +33,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """How pytest-xdist (`-n 2 --dist loadgroup`, in pyproject's addopts) shares the tests between workers.
+#: A LocalStack test's id: `test_x[localstack]`, or with the test's own parameters beside it.
+_ON_LOCALSTACK = re.compile(r"\[(?:[^\]]*-)?localstack(?:-[^\]]*)?\]$")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """How pytest-xdist (`-n 2` in pyproject's addopts) shares the tests between its workers.
 
     Every LocalStack test runs on one worker, as there is one LocalStack per checkout (localstack.sh keeps
     its pid); every other test stays with the rest of its module, so a module's fixtures (a seeded sandbox,
-    a locked server) are set up once. Each worker starts its own moto server.
+    a locked server) are set up once. Each worker starts its own moto server. (xdist's `--dist loadgroup`
+    cannot do this under pytest 9.2: the group it appends to a test's id no longer reaches the id.)
     """
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        on = callspec.params.get("backend") if callspec is not None else None
-        group = "localstack" if on == "localstack" else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BackendScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "localstack" if _ON_LOCALSTACK.search(nodeid) else nodeid.split("::", 1)[0]
+
+    return BackendScheduling(config, log)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
