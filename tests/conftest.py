@@ -10,8 +10,10 @@ tests/fixtures/, never in a test module or here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +25,16 @@ from tests.fixtures.cli import REGION, Result, boto_clients, in_process
 #: Fixtures that live in tests/fixtures/: the seeded demo sandbox (`seeded`, `eda_ro`, module-scoped, for
 #: modules of read-only tests) and a backend running Step Functions executions (`sfn_endpoint`).
 pytest_plugins = ["tests.fixtures.seeded", "tests.fixtures.saga", "tests.fixtures.locked"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Where the suite starts with SIGINT ignored (run in the background by a non-interactive shell, as a CI step
+    may be), every process a test starts inherits the ignored signal and would never see the test's Ctrl-C
+    (Python installs its KeyboardInterrupt handler only where SIGINT is not ignored). The run (each xdist
+    worker too) handles SIGINT as an interactive run does, so that what a test starts gets SIG_DFL."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        with contextlib.suppress(ValueError):  # only the main thread may set handlers
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
