@@ -113,7 +113,7 @@ _eda_completion_node() {
             _eda_completion_opts=(--help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema check')
-            _eda_completion_opts=(--schema --queue --max -n --force --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
+            _eda_completion_opts=(--schema --queue --max -n --force --redact --redact-preset --no-redact --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
             ;;
         'eda schema diff')
             _eda_completion_opts=(--format --help -h --profile --region --endpoint-url --role-arn --regions --accounts --role-name --output -o --no-color --debug --version)
@@ -482,6 +482,8 @@ _eda_completion_option() {
         'eda schema check|--schema') _eda_completion_nargs=1 ;;
         'eda schema check|--queue') _eda_completion_nargs=1 ;;
         'eda schema check|--max'|'eda schema check|-n') _eda_completion_nargs=1 ;;
+        'eda schema check|--redact') _eda_completion_nargs=1 ;;
+        'eda schema check|--redact-preset') _eda_completion_nargs=1 ;;
         'eda schema check|--profile') _eda_completion_nargs=1 ;;
         'eda schema check|--region') _eda_completion_nargs=1 ;;
         'eda schema check|--endpoint-url') _eda_completion_nargs=1 ;;

@@ -361,6 +361,8 @@ function __eda_nargs
             'eda schema check|--queue' \
             'eda schema check|--max' \
             'eda schema check|-n' \
+            'eda schema check|--redact' \
+            'eda schema check|--redact-preset' \
             'eda schema check|--profile' \
             'eda schema check|--region' \
             'eda schema check|--endpoint-url' \
@@ -1267,6 +1269,9 @@ complete -c eda -n "__eda_at 'eda schema check'" -l schema -r -f -d "The schema:
 complete -c eda -n "__eda_at 'eda schema check'" -l queue -r -f -d 'Check the messages of a queue instead (peeked, none consumed).'
 complete -c eda -n "__eda_at 'eda schema check'" -l max -s n -r -f -d 'With --queue: at most this many messages.'
 complete -c eda -n "__eda_at 'eda schema check'" -l force -d 'With --queue: peek even a queue with a RedrivePolicy.'
+complete -c eda -n "__eda_at 'eda schema check'" -l redact -r -f -d 'Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items[*].price.'
+complete -c eda -n "__eda_at 'eda schema check'" -l redact-preset -r -f -d 'Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).'
+complete -c eda -n "__eda_at 'eda schema check'" -l no-redact -d "Mask nothing, whatever the pipeline file's redact: says (said on stderr)."
 complete -c eda -n "__eda_at 'eda schema check'" -l help -s h -d 'Show this message and exit.'
 complete -c eda -n "__eda_at 'eda schema check'" -l profile -r -f -d 'AWS profile to use.'
 complete -c eda -n "__eda_at 'eda schema check'" -l region -r -f -d 'AWS region.'

@@ -890,6 +890,9 @@ _eda__schema__check() {
         '(--max -n)--max=[With --queue: at most this many messages.]:max-messages: ' \
         '(--max -n)-n+[With --queue: at most this many messages.]:max-messages: ' \
         '(--force)--force[With --queue: peek even a queue with a RedrivePolicy.]' \
+        '*--redact=[Mask this field of message contents, whatever it holds (repeatable): detail.card.number, customer.email, $.items\[*\].price.]:path: ' \
+        '*--redact-preset=[Mask card numbers (pci: 13-19 digits passing the Luhn check) or emails, phone numbers and IBANs (pii) wherever they appear in message contents (repeatable, or pci,pii).]:pci|pii: ' \
+        '(--no-redact)--no-redact[Mask nothing, whatever the pipeline file'"'"'s redact: says (said on stderr).]' \
         '(--help -h)--help[Show this message and exit.]' \
         '(--help -h)-h[Show this message and exit.]' \
         '(--profile)--profile=[AWS profile to use.]:profile: ' \

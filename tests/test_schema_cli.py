@@ -137,3 +137,19 @@ def test_infer_from_a_file_prints_a_schema_and_needs_one_source(cli: Callable[..
     assert "1 event(s)" in result.stderr and "not JSON" in result.stderr
     assert_one_line_error(cli("schema", "infer"), 2)
     assert_one_line_error(cli("schema", "infer", "--from-file", str(events), "--from-queue", "q"), 2)
+
+
+def test_check_masks_what_a_violation_quotes(cli: Callable[..., Result], tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"card": "4111 1111 1111 1111", "customer": {"email": "ann@example.com"}}) + "\n")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {
+        "card": {"type": "integer"}, "customer": {"type": "object", "properties": {"email": {"type": "integer"}}}}}))
+    plain = cli("schema", "check", str(events), "--schema", str(schema))
+    assert plain.code == 1 and "4111 1111 1111 1111" in plain.stdout and "ann@example.com" in plain.stdout
+    for output in ("table", "json"):
+        masked = cli("-o", output, "schema", "check", str(events), "--schema", str(schema),
+                     "--redact-preset", "pci", "--redact", "customer.email")
+        assert masked.code == 1, masked.stderr
+        assert "4111" not in masked.stdout and "ann@example.com" not in masked.stdout, masked.stdout
+        assert "<card ••••1111>" in masked.stdout and "<redacted>" in masked.stdout

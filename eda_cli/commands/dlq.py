@@ -338,7 +338,8 @@ def peek_cmd(
             exit_with(ExitCode.INTERRUPTED)
         from eda_cli.core.dlq import check_messages
 
-        checked = masking.results.checks(check_messages(result.messages, checker), result, masker)
+        checked = masking.results.checks(check_messages(result.messages, checker),
+                                         [m.body for m in result.messages], masker)
         if group_by is GroupBy.error:
             groups = masking.results.groups(group_by_error(result.messages), masker)
             app_.renderer.emit([g.to_dict() for g in groups], _groups_view(result, groups),

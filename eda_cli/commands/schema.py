@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from eda_cli.commands._common import ctx_of, exit_with, read_file
+from eda_cli.commands._redact import no_redact_option, redact_option, redact_preset_option, redactor
 from eda_cli.errors import ExitCode, UsageError
 from eda_cli.render import TableView
 
@@ -258,13 +259,17 @@ def check_cmd(
     max_messages: int = typer.Option(100, "--max", "-n", min=1, max=10000, help="With --queue: at most this "
                                      "many messages."),
     force: bool = typer.Option(False, "--force", help="With --queue: peek even a queue with a RedrivePolicy."),
+    redact: list[str] = redact_option(),
+    redact_preset: list[str] = redact_preset_option(),
+    no_redact: bool = no_redact_option(),
 ) -> None:
     """Validate each event against a schema: per event, each violation (JSON path, what the schema says,
     what the event has); then every violation with how many events have it.
 
     Events over EventBridge's 256 KB limit (or SQS's 1 MiB) are findings; within 10% of one, a warning.
     Exit 0 when every event is valid, 1 when some are not (or are over a limit), 2 for bad input (an
-    unreadable file or schema), 3 for an AWS error.
+    unreadable file or schema), 3 for an AWS error. --redact and --redact-preset (or eda.yaml's redact:)
+    mask what a violation quotes of an event.
 
     Example: eda schema check dlq-archive.jsonl --schema registry:orders/shop.orders@OrderCreated
     """
@@ -276,6 +281,7 @@ def check_cmd(
                          hint="e.g. eda schema check events.jsonl --schema order.json")
     if events == "-" and schema == "-":
         raise UsageError("EVENTS and --schema cannot both be read from stdin", hint="give the schema as a file")
+    masker = redactor(app_, redact, redact_preset, no_redact)
     checker = Checker(load_schema(app_, schema))
     if events is not None:
         samples = _file_events(events)
@@ -285,7 +291,9 @@ def check_cmd(
         samples = _queue_events(app_, str(queue), max_messages, force)
         if not samples:
             app_.renderer.note(f"{queue} is empty: nothing to check")
-    result = check_events(checker, samples)
+    from eda_cli.core import redact as masking
+
+    result = masking.results.checks(check_events(checker, samples), [event for _, event, _, _ in samples], masker)
     app_.renderer.emit(result.to_dict(), lambda r: print_check(r, result))
     warn_sizes(app_.renderer, result)
     over = any(flag.over for check in result.checks for flag in check.size_flags)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from eda_cli.core.redact.redactor import REDACTED, Redactor, Scope
@@ -175,14 +175,14 @@ def sample_body(body: Any, redactor: Redactor | None) -> Any:
     return redactor.scope().document(body)
 
 
-def checks(found: CheckResult, result: PeekResult, redactor: Redactor) -> CheckResult:
-    """Schema verdicts decided on the unmasked messages, shown masked: what an event has at a violation (and a
-    group's example) can quote a value, so it goes through the free-text masking of the messages' scope."""
+def checks(found: CheckResult, documents: Iterable[Any], redactor: Redactor) -> CheckResult:
+    """Schema verdicts decided on the unmasked events, shown masked: what an event has at a violation (and a
+    group's example) can quote a value, so it goes through the free-text masking of the events' scope."""
     if not redactor.active:
         return found
     scope = redactor.scope()
-    for m in result.messages:  # the documents first, so that a value a path masks is known to the free text
-        message(scope, m)
+    for document in documents:  # the documents first, so that a value a path masks is known to the free text
+        scope.document(document)
 
     def masked(violation: Violation) -> Violation:
         return dataclasses.replace(violation, actual=scope.free(violation.actual))
