@@ -28,10 +28,16 @@ def arrange(boto: Callable[[str], Any]) -> None:
     sqs.create_queue(QueueName="idle-dlq")
     for n in range(2):
         sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"orderId": n}))
+    # LocalStack evaluates alarms on its own schedule: a breaching datapoint, and missing data ignored, so that an
+    # evaluation between here and the snapshot keeps the ALARM set below (moto never evaluates).
+    cloudwatch.put_metric_data(Namespace="AWS/SQS", MetricData=[{
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Dimensions": [{"Name": "QueueName", "Value": "orders-dlq"}],
+        "Timestamp": datetime.now(timezone.utc), "Value": 2.0, "Unit": "Count"}])
     cloudwatch.put_metric_alarm(
         AlarmName="orders-dlq-not-empty", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
         Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}], Statistic="Maximum", Period=60,
-        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore")
     cloudwatch.set_alarm_state(AlarmName="orders-dlq-not-empty", StateValue="ALARM", StateReason="test")
     cloudwatch.put_metric_data(Namespace="AWS/SQS", MetricData=[{
         "MetricName": "ApproximateAgeOfOldestMessage", "Dimensions": [{"Name": "QueueName", "Value": "orders-dlq"}],
@@ -158,10 +164,13 @@ def test_streams_state_machines_and_alarms_on_the_snapshot(sfn_endpoint: str, ed
     cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
         "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "worker"}],
         "Timestamp": datetime.now(timezone.utc), "Value": 120_000.0, "Unit": "Milliseconds"}])
+    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{  # as for orders-dlq-not-empty in arrange()
+        "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "worker"}],
+        "Timestamp": datetime.now(timezone.utc), "Value": 1.0, "Unit": "Count"}])
     cloudwatch.put_metric_alarm(
         AlarmName="worker-errors", Namespace="AWS/Lambda", MetricName="Errors",
         Dimensions=[{"Name": "FunctionName", "Value": "worker"}], Statistic="Sum", Period=60,
-        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore")
     cloudwatch.set_alarm_state(AlarmName="worker-errors", StateValue="ALARM", StateReason="test")
 
     result = eda("-o", "json", "watch", "--once")
