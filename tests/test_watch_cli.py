@@ -17,6 +17,22 @@ from tests.fixtures.servers import free_port
 from tests.fixtures.sessions import session_factory
 
 
+def alarm_in_alarm(cloudwatch: Any, name: str, namespace: str, metric: str, dimension: tuple[str, str],
+                   statistic: str, value: float) -> None:
+    """An alarm on `metric` (> 0), set to ALARM. LocalStack evaluates alarms on its own schedule: a breaching
+    datapoint, and missing data ignored, keep an evaluation between here and the snapshot from undoing the
+    ALARM (moto never evaluates)."""
+    dimensions = [{"Name": dimension[0], "Value": dimension[1]}]
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=[{
+        "MetricName": metric, "Dimensions": dimensions, "Timestamp": datetime.now(timezone.utc), "Value": value,
+        "Unit": "Count"}])
+    cloudwatch.put_metric_alarm(
+        AlarmName=name, Namespace=namespace, MetricName=metric, Dimensions=dimensions, Statistic=statistic,
+        Period=60, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="ignore")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+
+
 def arrange(boto: Callable[[str], Any]) -> None:
     """orders -> orders-dlq (two messages, a depth alarm in ALARM, an age of 300 s in CloudWatch), and
     idle-dlq, empty, a DLQ by name only."""
@@ -28,17 +44,8 @@ def arrange(boto: Callable[[str], Any]) -> None:
     sqs.create_queue(QueueName="idle-dlq")
     for n in range(2):
         sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"orderId": n}))
-    # LocalStack evaluates alarms on its own schedule: a breaching datapoint, and missing data ignored, so that an
-    # evaluation between here and the snapshot keeps the ALARM set below (moto never evaluates).
-    cloudwatch.put_metric_data(Namespace="AWS/SQS", MetricData=[{
-        "MetricName": "ApproximateNumberOfMessagesVisible",
-        "Dimensions": [{"Name": "QueueName", "Value": "orders-dlq"}],
-        "Timestamp": datetime.now(timezone.utc), "Value": 2.0, "Unit": "Count"}])
-    cloudwatch.put_metric_alarm(
-        AlarmName="orders-dlq-not-empty", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
-        Dimensions=[{"Name": "QueueName", "Value": "orders-dlq"}], Statistic="Maximum", Period=60,
-        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore")
-    cloudwatch.set_alarm_state(AlarmName="orders-dlq-not-empty", StateValue="ALARM", StateReason="test")
+    alarm_in_alarm(cloudwatch, "orders-dlq-not-empty", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                   ("QueueName", "orders-dlq"), "Maximum", 2.0)
     cloudwatch.put_metric_data(Namespace="AWS/SQS", MetricData=[{
         "MetricName": "ApproximateAgeOfOldestMessage", "Dimensions": [{"Name": "QueueName", "Value": "orders-dlq"}],
         "Timestamp": datetime.now(timezone.utc), "Value": 300.0, "Unit": "Seconds"}])
@@ -164,14 +171,7 @@ def test_streams_state_machines_and_alarms_on_the_snapshot(sfn_endpoint: str, ed
     cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
         "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "worker"}],
         "Timestamp": datetime.now(timezone.utc), "Value": 120_000.0, "Unit": "Milliseconds"}])
-    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{  # as for orders-dlq-not-empty in arrange()
-        "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "worker"}],
-        "Timestamp": datetime.now(timezone.utc), "Value": 1.0, "Unit": "Count"}])
-    cloudwatch.put_metric_alarm(
-        AlarmName="worker-errors", Namespace="AWS/Lambda", MetricName="Errors",
-        Dimensions=[{"Name": "FunctionName", "Value": "worker"}], Statistic="Sum", Period=60,
-        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore")
-    cloudwatch.set_alarm_state(AlarmName="worker-errors", StateValue="ALARM", StateReason="test")
+    alarm_in_alarm(cloudwatch, "worker-errors", "AWS/Lambda", "Errors", ("FunctionName", "worker"), "Sum", 1.0)
 
     result = eda("-o", "json", "watch", "--once")
     assert result.code == 0, result.stderr
