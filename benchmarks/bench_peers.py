@@ -20,7 +20,8 @@ reset and seeded before every run:
     the machine.
 
 Per run: wall time (process start to exit, start-up included: what a user waits for), client CPU (user+sys
-of the process and its children, from wait4), peak RSS (ru_maxrss), the SQS requests the server answered
+of the process and its children, from wait4), peak RSS (ru_maxrss; each tool is started by a small launcher
+that forks it, since a process started from this script would report at least this script's own peak), the SQS requests the server answered
 during the run (counted by the server, by X-Amz-Target), the server's own CPU during the run
 (/proc/PID/stat), and then, read back from the source queue: messages lost, duplicated, and whether each
 kept every message attribute (name, type and value). Medians over the runs, and the ratios eda/peer.
@@ -79,7 +80,11 @@ GOALS = {"wall_10k": 0.9, "wall_2k": 0.75, "cpu_per_message": 1.0, "rss": 0.7, "
 class _NoDrain:
     """Stands in for the `selectors` module in werkzeug.serving: after each answer werkzeug reads whatever else the
     client sent and throws it away (it closes every connection), which on a kept-alive connection would swallow
-    the next request. moto reads every request's whole body (its Content-Length), so there is nothing to drain."""
+    the next request. moto reads every request's whole body (its Content-Length), so there is nothing to drain.
+    (werkzeug also reads `selectors.EVENT_READ`: without it every answer ended in an AttributeError that werkzeug
+    logged with its traceback, about 5% of the server's CPU, for both tools alike.)"""
+
+    EVENT_READ = 1
 
     class DefaultSelector:
         def register(self, *args: Any) -> None:
@@ -126,20 +131,28 @@ def serve(port: int, keep_alive: bool = True) -> None:
 
     app = DomainDispatcherApplication(create_backend_app)
     counts: dict[str, int] = {}
+    #: CPU seconds of the handling thread per action (time.thread_time around the app: moto's work, not werkzeug's)
+    cpu: dict[str, float] = {}
     lock = threading.Lock()
 
     def counting(environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == "/_bench/counts":
             with lock:
-                body = json.dumps(counts).encode()
+                body = json.dumps({"counts": counts, "cpu": cpu}).encode()
                 if "reset" in environ.get("QUERY_STRING", ""):
                     counts.clear()
+                    cpu.clear()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         action = str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[-1] or environ.get("PATH_INFO", "?")
-        with lock:
-            counts[action] = counts.get(action, 0) + 1
-        return app(environ, start_response)
+        started = time.thread_time()
+        try:
+            return app(environ, start_response)
+        finally:
+            spent = time.thread_time() - started
+            with lock:
+                counts[action] = counts.get(action, 0) + 1
+                cpu[action] = cpu.get(action, 0.0) + spent
 
     server = make_server("127.0.0.1", port, counting, threaded=True, request_handler=KeepAlive)
     print("ready", flush=True)
@@ -159,8 +172,14 @@ class Server:
         assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
 
     def counts(self, reset: bool = False) -> dict[str, int]:
+        """Requests answered per action since the last reset."""
+        result: dict[str, int] = self.tallies(reset)["counts"]
+        return result
+
+    def tallies(self, reset: bool = False) -> dict[str, dict[str, Any]]:
+        """{"counts": requests per action, "cpu": the server's CPU seconds in moto per action} since the last reset."""
         with urllib.request.urlopen(f"{self.url}/_bench/counts{'?reset' if reset else ''}", timeout=30) as answer:
-            result: dict[str, int] = json.loads(answer.read())
+            result: dict[str, dict[str, Any]] = json.loads(answer.read())
             return result
 
     def cpu(self) -> float:
@@ -267,20 +286,42 @@ def install_peer() -> Path:
     return LUMIGO
 
 
+#: Runs a command and writes its own figures (wall, user, sys, peak RSS, exit status) as JSON to a file. Why: the
+#: kernel keeps a process's peak RSS across exec, so a tool started from this script (vfork) would report at least
+#: this script's own peak (80 MiB and more once it has read 10,000 messages back) instead of its own; started from
+#: this small launcher by a real fork, its floor is the launcher's ~10 MiB.
+LAUNCHER = """
+import json, os, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(out, "w") as f:
+    json.dump({"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
+               "code": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     """Run to the end: wall seconds, CPU seconds (user+sys of it and its children), peak RSS, exit code, output."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as figures:
+        subprocess.run([sys.executable, "-S", "-c", LAUNCHER, figures.name, *cmd], stdout=out, stderr=err, env=env,
+                       cwd=cwd, stdin=subprocess.DEVNULL, check=False)
+        usage = json.loads(Path(figures.name).read_text(encoding="utf-8") or "{}")
+        if not usage:
+            raise SystemExit(f"could not run {cmd[0]}: {err.read().decode('utf-8', 'replace')[-2000:]}")
         out.seek(0)
         err.seek(0)
-        return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "user": usage.ru_utime, "sys": usage.ru_stime,
-                "rss_mib": usage.ru_maxrss / 1024,
-                "code": process.returncode, "stdout": out.read().decode("utf-8", "replace"),
-                "stderr": err.read().decode("utf-8", "replace")}
+        return {"wall": usage["wall"], "cpu": usage["user"] + usage["sys"], "user": usage["user"], "sys": usage["sys"],
+                "rss_mib": usage["maxrss_kib"] / 1024, "code": usage["code"],
+                "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
 
 
 def run_eda(url: str, concurrency: int, lean: bool = True) -> dict[str, Any]:
@@ -312,7 +353,9 @@ def measure(server: Server, sqs: Any, tool: str, count: int, concurrency: int, p
     else:
         result = run_eda(server.url, concurrency, lean=tool == "eda")
     result["server_cpu"] = server.cpu() - cpu_before
-    result["requests"] = server.counts(reset=True)
+    tallies = server.tallies(reset=True)
+    result["requests"] = tallies["counts"]
+    result["moto_cpu"] = tallies["cpu"]
     if result["code"] != 0:
         raise SystemExit(f"{tool} exited {result['code']}: {result['stderr'][-3000:]}")
     result.update(check(sqs, dlq, source, count))
@@ -432,6 +475,19 @@ def report(results: dict[int, dict[str, list[dict[str, Any]]]], concurrency: int
     for count, tools in results.items():
         for tool, runs_ in tools.items():
             print(f"- {count:,} {tool}: {json.dumps(summarise(runs_, count)['by_action'], sort_keys=True)}")
+    print("\nThe server's CPU in moto per request, by action (ms, mean over every run; the handling thread's CPU "
+          "around moto's WSGI app, werkzeug's HTTP parsing and writing not included):")
+    for count, tools in results.items():
+        for tool, runs_ in tools.items():
+            calls: dict[str, int] = {}
+            spent: dict[str, float] = {}
+            for r in runs_:
+                for action, n in r["requests"].items():
+                    calls[action] = calls.get(action, 0) + n
+                    spent[action] = spent.get(action, 0.0) + r.get("moto_cpu", {}).get(action, 0.0)
+            per = {a: round(spent[a] / calls[a] * 1000, 2) for a in sorted(calls) if calls[a] >= 10 * len(runs_)}
+            total = sum(spent.values()) / len(runs_)
+            print(f"- {count:,} {tool}: {json.dumps(per)}; in moto {total:.2f} s per run")
 
 
 def _node_version() -> str:
