@@ -21,10 +21,11 @@ reset and seeded before every run:
 
 Per run: wall time (process start to exit, start-up included: what a user waits for), client CPU (user+sys
 of the process and its children, from wait4), peak RSS (ru_maxrss; each tool is started by a small launcher
-that forks it, since a process started from this script would report at least this script's own peak), the SQS requests the server answered
-during the run (counted by the server, by X-Amz-Target), the server's own CPU during the run
-(/proc/PID/stat), and then, read back from the source queue: messages lost, duplicated, and whether each
-kept every message attribute (name, type and value). Medians over the runs, and the ratios eda/peer.
+that forks it, since a process started from this script would report at least this script's own peak), the
+SQS requests the server answered during the run (counted by the server, by X-Amz-Target), the server's own
+CPU during the run (/proc/PID/stat) and in moto per action, when the server saw the first request and answered
+the last, and then, read back from the source queue: messages lost, duplicated, and whether each kept every
+message attribute (name, type and value). Medians over the runs, and the ratios eda/peer.
 
 The server is moto with bench_redrive.py's patches (the same for both tools): HTTP keep-alive, its SQS
 backend serialised by a lock (concurrent deletes in moto resurrect or drop messages), and its O(N)-per-call
@@ -133,24 +134,30 @@ def serve(port: int, keep_alive: bool = True) -> None:
     counts: dict[str, int] = {}
     #: CPU seconds of the handling thread per action (time.thread_time around the app: moto's work, not werkzeug's)
     cpu: dict[str, float] = {}
+    #: When the first request since the last reset arrived and when the last one was answered (time.time())
+    span: dict[str, float] = {}
     lock = threading.Lock()
 
     def counting(environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == "/_bench/counts":
             with lock:
-                body = json.dumps({"counts": counts, "cpu": cpu}).encode()
+                body = json.dumps({"counts": counts, "cpu": cpu, "span": span}).encode()
                 if "reset" in environ.get("QUERY_STRING", ""):
                     counts.clear()
                     cpu.clear()
+                    span.clear()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         action = str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[-1] or environ.get("PATH_INFO", "?")
         started = time.thread_time()
+        with lock:
+            span.setdefault("first", time.time())
         try:
             return app(environ, start_response)
         finally:
             spent = time.thread_time() - started
             with lock:
+                span["last"] = time.time()
                 counts[action] = counts.get(action, 0) + 1
                 cpu[action] = cpu.get(action, 0.0) + spent
 
@@ -293,7 +300,7 @@ def install_peer() -> Path:
 LAUNCHER = """
 import json, os, sys, time
 out, cmd = sys.argv[1], sys.argv[2:]
-started = time.perf_counter()
+started, epoch = time.perf_counter(), time.time()
 pid = os.fork()
 if pid == 0:
     try:
@@ -303,8 +310,8 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - started
 with open(out, "w") as f:
-    json.dump({"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
-               "code": os.waitstatus_to_exitcode(status)}, f)
+    json.dump({"wall": wall, "epoch": epoch, "user": usage.ru_utime, "sys": usage.ru_stime,
+               "maxrss_kib": usage.ru_maxrss, "code": os.waitstatus_to_exitcode(status)}, f)
 """
 
 
@@ -319,8 +326,9 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
             raise SystemExit(f"could not run {cmd[0]}: {err.read().decode('utf-8', 'replace')[-2000:]}")
         out.seek(0)
         err.seek(0)
-        return {"wall": usage["wall"], "cpu": usage["user"] + usage["sys"], "user": usage["user"], "sys": usage["sys"],
-                "rss_mib": usage["maxrss_kib"] / 1024, "code": usage["code"],
+        return {"wall": usage["wall"], "epoch": usage["epoch"], "cpu": usage["user"] + usage["sys"],
+                "user": usage["user"], "sys": usage["sys"], "rss_mib": usage["maxrss_kib"] / 1024,
+                "code": usage["code"],
                 "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
 
 
@@ -356,6 +364,10 @@ def measure(server: Server, sqs: Any, tool: str, count: int, concurrency: int, p
     tallies = server.tallies(reset=True)
     result["requests"] = tallies["counts"]
     result["moto_cpu"] = tallies["cpu"]
+    span = tallies["span"]
+    if "first" in span:  # the run's phases: until the server saw its first request, between, after its last answer
+        result["phases"] = {"before_first": span["first"] - result["epoch"], "between": span["last"] - span["first"],
+                            "after_last": result["epoch"] + result["wall"] - span["last"]}
     if result["code"] != 0:
         raise SystemExit(f"{tool} exited {result['code']}: {result['stderr'][-3000:]}")
     result.update(check(sqs, dlq, source, count))
@@ -475,6 +487,16 @@ def report(results: dict[int, dict[str, list[dict[str, Any]]]], concurrency: int
     for count, tools in results.items():
         for tool, runs_ in tools.items():
             print(f"- {count:,} {tool}: {json.dumps(summarise(runs_, count)['by_action'], sort_keys=True)}")
+    print("\nWhere each wall time went (medians, s): until the server saw the tool's first request (start-up), from "
+          "there to its last answer (the run, where the server is the bottleneck), and after it (the end, exit "
+          "included):")
+    for count, tools in results.items():
+        for tool, runs_ in tools.items():
+            phases = [r["phases"] for r in runs_ if "phases" in r]
+            if phases:
+                print(f"- {count:,} {tool}: " + ", ".join(
+                    f"{key.replace('_', ' ')} {statistics.median(p[key] for p in phases):.3f}"
+                    for key in ("before_first", "between", "after_last")))
     print("\nThe server's CPU in moto per request, by action (ms, mean over every run; the handling thread's CPU "
           "around moto's WSGI app, werkzeug's HTTP parsing and writing not included):")
     for count, tools in results.items():

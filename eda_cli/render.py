@@ -8,6 +8,7 @@ format is rich on a terminal and plain text (tabulate) when stdout is a pipe or 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -161,12 +162,26 @@ class Renderer:
 
     # -- diagnostics (stderr) -------------------------------------------------------------------
 
+    @property
+    def plain_stderr(self) -> bool:
+        """Diagnostics go to a pipe or a file (CI logs, `2>file`): written as they are. rich would add nothing there
+        (no color, no wrapping) but its import, about 30 ms of a quick command's start, and its emoji codes
+        (an `:id:` inside a message became an emoji). FORCE_COLOR or TTY_COMPATIBLE ask rich to style anyway."""
+        return not self.stderr_is_terminal and not (os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE"))
+
+    def _err_line(self, text: str, style: str, soft_wrap: bool | None = None) -> None:
+        if self.plain_stderr:
+            self.stderr.write(text + "\n")
+            self.stderr.flush()
+        else:
+            self.err_console.print(text, markup=False, style=style if self.color else None, soft_wrap=soft_wrap)
+
     def note(self, message: str) -> None:
         """A diagnostic line on stderr, never broken into lines (ARNs and commands in it stay copyable)."""
-        self.err_console.print(message, markup=False, style="dim" if self.color else None, soft_wrap=True)
+        self._err_line(message, "dim", soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self.err_console.print(f"warning: {message}", markup=False, style="yellow" if self.color else None)
+        self._err_line(f"warning: {message}", "yellow")
 
     def warn_problems(self, problems: Sequence[Any]) -> None:
         """The one way a partial result is told on stderr: a line per `core.problems.Problem`. `emit` does

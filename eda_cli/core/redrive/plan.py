@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from eda_cli.aws.resolve import QueueRef
 from eda_cli.core.dlq.model import FOUND_BY_MAPPING, FOUND_BY_SNS, Source
-from eda_cli.core.dlq.origins import find_origins
 from eda_cli.core.problems import Problem
-from eda_cli.core.redrive.configured import CONFIGURED_KINDS, describe_sources
 from eda_cli.core.redrive.eventbridge import RULE_ARN, TARGET_ARN, Clients, eventbridge_origin
 from eda_cli.core.redrive.model import NATIVE_MAX_RATE, RedriveOptions, RedrivePlan
 from eda_cli.core.redrive.sqs_io import ApiCounter, queue_info
@@ -64,6 +62,10 @@ def _names_eventbridge_targets(sqs: SQSClient, url: str, wait_seconds: int) -> b
 def configured_origins(clients: Clients, dlq_arn: str) -> tuple[tuple[Source, ...], tuple[Problem, ...], int]:
     """What SNS subscriptions, Lambda functions and event source mappings name this DLQ (core/dlq/origins.py, SNS
     and Lambda only), what could not be read, and how many calls that took."""
+    # imported here: a queue's DLQ (the common case) never needs origins or configured redrive (~30 ms of imports)
+    from eda_cli.core.dlq.origins import find_origins
+    from eda_cli.core.redrive.configured import CONFIGURED_KINDS
+
     lock = threading.Lock()
     counters: dict[str, ApiCounter] = {}
 
@@ -249,6 +251,8 @@ def plan_redrive(
                 "TARGET_ARN name, directly (not back to the bus, which would deliver it again to every other rule)"
             )
         if origin == "configured" and configured:
+            from eda_cli.core.redrive.configured import describe_sources
+
             kinds = {s.kind for s in configured}
             where = ("its subscription's endpoint" if kinds == {FOUND_BY_SNS} else "its function, invoked again"
                      if FOUND_BY_SNS not in kinds else "its subscription's endpoint or its function")

@@ -10,15 +10,17 @@ source. A message none of these places is unroutable and stays in the DLQ.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eda_cli.core.archive import ArchiveWriter, OutgoingMessage
-from eda_cli.core.redrive.configured import ConfiguredRoutes
 from eda_cli.core.redrive.destinations import Destination, Refused, sqs_destination
 from eda_cli.core.redrive.eventbridge import Clients, EventBridgeRoutes, eventbridge_origin
 from eda_cli.core.redrive.model import RedrivePlan, Sleep
 from eda_cli.core.redrive.sqs_io import Caller
 from eda_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from eda_cli.core.redrive.configured import ConfiguredRoutes
 
 
 class Router:
@@ -38,9 +40,12 @@ class Router:
                 self.writer = ArchiveWriter(to_file)
             except OSError as exc:
                 raise UsageError(f"cannot write --to-file {to_file}: {exc.strerror or exc}") from exc
-        self.configured = (ConfiguredRoutes(plan.configured, sqs, client, call, dlq, plan.dlq.arn, to_file=to_file,
-                                            writer=self.writer, sleep=sleep)
-                           if plan.configured or to_file else None)
+        self.configured: ConfiguredRoutes | None = None
+        if plan.configured or to_file:
+            from eda_cli.core.redrive.configured import ConfiguredRoutes  # stream reading and Lambda: only for these
+
+            self.configured = ConfiguredRoutes(plan.configured, sqs, client, call, dlq, plan.dlq.arn, to_file=to_file,
+                                               writer=self.writer, sleep=sleep)
 
     @property
     def planned(self) -> list[Destination]:
