@@ -235,3 +235,41 @@ def test_an_injected_hooked_or_switched_off_client_is_used_as_it_is(monkeypatch:
     monkeypatch.setenv("EDA_LEAN_SQS", "0")
     off = _session(where)
     assert off.lean_sqs() is off.unvalidated_client("sqs")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:4566/", "https://sqs.eu-west-1.amazonaws.com/", "https://sqs.eu-west-1.amazonaws.com:443/",
+    "http://localhost:80/", "http://[::1]:9324/", "https://vpce-1.sqs.us-east-1.vpce.amazonaws.com/a/./b/../c/",
+    "http://host.example:8080/path?b=2&a=1&a=0",
+])
+def test_the_lean_signature_is_botocores(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """SigV4 as lean.SigV4 signs a request and as botocore's SigV4Auth does, byte for byte: the same headers added,
+    the same Authorization, across endpoints, temporary and long-term credentials, the day's key changing."""
+    import datetime
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from eda_cli.aws.lean import SigV4
+
+    now = [datetime.datetime(2026, 12, 5, 23, 59, 58)]
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now[0])
+    signer = SigV4(url, "sqs", "eu-west-1")
+    monkeypatch.setattr(signer, "_now", lambda: now[0])
+    body = b'{"QueueUrl":"https://sqs.eu-west-1.amazonaws.com/1/q","MaxNumberOfMessages":10}'
+    cases = [
+        (Credentials("AKIDEXAMPLE", "secret/one"), body),
+        (Credentials("ASIAEXAMPLE", "secret/two", "token  with   spaces"), body),
+        (Credentials("AKIDEXAMPLE", "secret/one"), b""),
+    ]
+    for step in range(2):  # the second round on the next day: the signing key must change with it
+        for credentials, payload in cases:
+            headers = {"X-Amz-Target": "AmazonSQS.ReceiveMessage", "Content-Type": "application/x-amz-json-1.0",
+                       "x-amzn-query-mode": "true", "User-Agent": "eda-cli/0.2.0  botocore/1", "X-Custom": "  a   b "}
+            request = AWSRequest(method="POST", url=url, data=payload, headers=dict(headers))
+            botocore.auth.SigV4Auth(credentials.get_frozen_credentials(), "sqs", "eu-west-1").add_auth(request)
+            ours = dict(headers)
+            signer.sign(ours, payload, credentials.get_frozen_credentials())
+            assert ours == dict(request.headers.items()), (step, credentials.access_key)
+        now[0] += datetime.timedelta(seconds=5)

@@ -6,8 +6,10 @@ about 1.3 ms of CPU on each (validation, serialisation walking the shape tree, e
 parsing walking the shape tree again); copy mode makes ~0.3 requests per message. `LeanSqs` keeps botocore for
 everything that decides what goes on the wire or what an answer means, and drops the rest:
 
-- signing: botocore's own `SigV4Auth`, with the session's credentials frozen afresh for every attempt (refreshing
-  and assumed-role credentials keep working);
+- signing: SigV4 exactly as botocore's `SigV4Auth` signs these requests (the same canonical request, headers,
+  scope and Authorization; tests/test_lean_sqs.py holds the two to the same bytes), with the session's credentials
+  frozen afresh for every attempt (refreshing and assumed-role credentials keep working) and the day's signing key
+  kept instead of four HMACs per request;
 - sending: the client's own `URLLib3Session` (its proxies, CA bundle, timeouts, connection pool) to the client's
   resolved endpoint; `before-send` is emitted as botocore's endpoint does (a handler may answer instead: moto's
   in-process mock, a test counting the wire);
@@ -27,11 +29,13 @@ that botocore's own (a botocore Stubber, say): anything else keeps going through
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 #: The operations copy mode makes per batch (and at its end), sent the lean way; any other goes through the client.
 LEAN_OPERATIONS = {
@@ -119,22 +123,95 @@ def _decode_binary(attributes: Mapping[str, Any]) -> None:
             value["BinaryListValues"] = [base64.b64decode(v) for v in value["BinaryListValues"]]
 
 
+class SigV4:
+    """SigV4 for a lean request (a POST of a JSON body to one endpoint), as botocore's SigV4Auth.add_auth signs it:
+    X-Amz-Date (and X-Amz-Security-Token) added, every header but botocore's unsigned ones signed, plus host, the
+    body's SHA-256, and the Authorization header. What differs is only the work: the host, path and scope parts
+    are worked out once, and the signing key (four HMACs) once per day, key and region."""
+
+    def __init__(self, url: str, service: str, region: str) -> None:
+        from urllib.parse import quote, urlsplit
+
+        from botocore.auth import SIGNED_HEADERS_BLACKLIST
+        from botocore.compat import get_current_datetime
+        from botocore.utils import normalize_url_path
+
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+            host = f"{host}:{parts.port}"
+        self._host = host
+        self._path = quote(normalize_url_path(parts.path), safe="/~")
+        pairs = sorted(pair.partition("=")[::2] for pair in parts.query.split("&")) if parts.query else []
+        self._query = "&".join(f"{key}={value}" for key, value in pairs)
+        self._unsigned = frozenset(SIGNED_HEADERS_BLACKLIST)
+        self._service = service
+        self._region = region
+        self._now = get_current_datetime
+        self._key: tuple[tuple[str, str], bytes] | None = None
+
+    def _signing_key(self, secret: str, day: str) -> bytes:
+        cached = self._key
+        if cached is not None and cached[0] == (secret, day):
+            return cached[1]
+        key = f"AWS4{secret}".encode()
+        for part in (day, self._region, self._service, "aws4_request"):
+            key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+        self._key = ((secret, day), key)
+        return key
+
+    def sign(self, headers: dict[str, str], body: bytes, credentials: Any) -> None:
+        """Add X-Amz-Date, X-Amz-Security-Token (temporary credentials) and Authorization to `headers`."""
+        if credentials is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+        stamp = self._now().strftime("%Y%m%dT%H%M%SZ")
+        day = stamp[:8]
+        headers.pop("Authorization", None)
+        headers["X-Amz-Date"] = stamp
+        if credentials.token:
+            headers["X-Amz-Security-Token"] = credentials.token
+        signed: dict[str, str] = {}
+        for name, value in headers.items():
+            lower = name.lower()
+            if lower not in self._unsigned:
+                signed[lower] = " ".join(value.split())
+        signed.setdefault("host", self._host)
+        names = sorted(signed)
+        canonical = "\n".join((
+            "POST", self._path, self._query, "".join(f"{name}:{signed[name]}\n" for name in names), ";".join(names),
+            hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256,
+        ))
+        scope = f"{day}/{self._region}/{self._service}/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
+        signature = hmac.new(self._signing_key(credentials.secret_key, day), to_sign.encode("utf-8"),
+                             hashlib.sha256).hexdigest()
+        headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
+                                    f"SignedHeaders={';'.join(names)}, Signature={signature}")
+
+
+#: SHA-256 of nothing (a request without a body; botocore's EMPTY_SHA256_HASH).
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
 class LeanSqs:
     """The SQS client of a run, with LEAN_OPERATIONS sent the lean way; any other attribute is the client's."""
 
     def __init__(self, client: Any, credentials: Any, sleep: Callable[[float], None] = time.sleep) -> None:
-        from botocore.auth import SigV4Auth
         from botocore.parsers import create_parser
 
         self._client = client
         self._credentials = credentials
         self._sleep = sleep
-        self._sigv4 = SigV4Auth
         self._events = client.meta.events
         self._model = client.meta.service_model
         self._region = client.meta.region_name
         self._signing_name = self._model.signing_name or "sqs"
         self._url = client.meta.endpoint_url.rstrip("/") + "/"
+        self._signer = SigV4(self._url, self._signing_name, self._region)
         self._http = client._endpoint.http_session
         self._parser = create_parser("json")
         self._config = client.meta.config
@@ -201,13 +278,13 @@ class LeanSqs:
 
     def _attempt(self, operation: str, model: Any, body: bytes, headers: dict[str, str],
                  context: dict[str, Any]) -> tuple[Any, dict[str, Any], BaseException | None]:
-        from botocore.awsrequest import AWSRequest
+        from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 
         try:
-            request = AWSRequest(method="POST", url=self._url, data=body, headers=dict(headers))
-            request.context = context
-            self._sigv4(self._credentials.get_frozen_credentials(), self._signing_name, self._region).add_auth(request)
-            prepared = request.prepare()
+            signed = dict(headers)
+            self._signer.sign(signed, body, self._credentials.get_frozen_credentials())
+            signed["Content-Length"] = str(len(body))  # after signing, as botocore's AWSRequest.prepare adds it
+            prepared = AWSPreparedRequest("POST", self._url, cast(Any, HeadersDict(signed)), body, False, context)
             answers = self._events.emit(f"before-send.sqs.{operation}", request=prepared)
             http = next((r[1] for r in answers if r[1] is not None), None)
             if http is None:
