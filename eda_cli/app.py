@@ -366,4 +366,4 @@ def exit_now(code: int) -> None:
                 stream.flush()
         except (OSError, ValueError):  # a reader that left (`eda ... | head`), a closed stream: nothing to add
             pass
-    os._exit(code & 0xFF if code >= 0 else 1)
+    os._exit(code & 0xFF)  # as sys.exit(code) would: the low byte is the status
