@@ -95,3 +95,58 @@ def test_arn_parse() -> None:
     assert (arn.service, arn.account, arn.resource.split("/")[1]) == ("dynamodb", "123456789012", "orders")
     with pytest.raises(UsageError):
         Arn.parse("orders")
+
+
+SERVICES = ("sqs", "sns", "events", "dynamodb", "dynamodbstreams", "lambda", "stepfunctions", "logs", "cloudwatch",
+            "sts", "iam", "schemas", "pipes", "organizations", "kinesis", "firehose", "ec2")
+
+
+def test_models_load_without_listing_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """quick_model_loading: a client's models load without botocore's list of all services, and are exactly the
+    models botocore's own loader gives (service, endpoint rules, paginators, waiters); an unknown service is
+    still botocore's UnknownServiceError."""
+    import boto3
+    import botocore.exceptions
+    from botocore.loaders import Loader
+
+    from eda_cli.aws.session import quick_model_loading
+
+    def plain() -> Any:
+        return boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+
+    reference = plain()._session.get_component("data_loader")
+    expected = {}
+    for service in SERVICES:
+        for type_name in ("service-2", "endpoint-rule-set-1", "paginators-1"):
+            expected[service, type_name] = reference.load_service_model(service, type_name)
+
+    session = plain()
+    quick_model_loading(session)
+    listed: list[str] = []
+    original = Loader.list_available_services
+    monkeypatch.setattr(Loader, "list_available_services",
+                        lambda self, type_name: listed.append(type_name) or original(self, type_name))
+    client = session.client("sqs", endpoint_url="http://127.0.0.1:9")
+    assert client.meta.service_model.service_name == "sqs"
+    assert listed == []
+    loader = session._session.get_component("data_loader")
+    for (service, type_name), model in expected.items():
+        assert loader.load_service_model(service, type_name) == model, (service, type_name)
+    assert listed == []
+    with pytest.raises(botocore.exceptions.UnknownServiceError):
+        loader.load_service_model("no-such-service", "service-2")
+
+
+def test_every_client_eda_builds_loads_models_the_quick_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.loaders import Loader
+
+    listed: list[str] = []
+    original = Loader.list_available_services
+    monkeypatch.setattr(Loader, "list_available_services",
+                        lambda self, type_name: listed.append(type_name) or original(self, type_name))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    session = AwsSession(AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9"))
+    session.client("sqs")
+    session.client("events")
+    assert listed == []

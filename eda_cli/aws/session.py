@@ -312,6 +312,7 @@ class AwsSession:
 
     def _make_client(self, service: str, max_attempts: int | None = None, read_timeout: int | None = None,
                      validate: bool = True) -> Any:
+        quick_model_loading(self.boto_session)
         client: Any = self.boto_session.client  # a str service name, not one of the stubs' literals
         return client(
             service,
@@ -371,6 +372,43 @@ class AwsSession:
         core = botocore.session.Session()
         core._credentials = credentials  # type: ignore[attr-defined]  # how botocore's own role profiles do it
         return boto3.Session(botocore_session=core, region_name=region)
+
+
+def quick_model_loading(session: Any) -> None:
+    """Load a service's models without first listing every service botocore knows.
+
+    botocore's loader checks a service name against the list of all ~450 services (a directory listing and a file
+    check for each, once per model type) before loading its model: about 18 ms of every eda command's start, for
+    the two model types a client needs. Here the session's loader loads a model the way botocore's
+    `Loader.load_service_model` does (latest version from the service's own directory, the data, its extras)
+    without that list; any failure, an unknown service name among them, goes to botocore's own method, so
+    errors are botocore's. Nothing changes when the loader is not botocore's (or lacks what this uses)."""
+    core = getattr(session, "_session", None)
+    loader = core.get_component("data_loader") if core is not None else None
+    if loader is None or getattr(loader, "_eda_quick", False):
+        return
+    original = loader.load_service_model
+    find_extras = getattr(loader, "_find_extras", None)
+    extras_processor = getattr(loader, "_extras_processor", None)
+    if find_extras is None or extras_processor is None or not hasattr(loader, "determine_latest_version"):
+        return
+    loaded: dict[tuple[str, str, str | None], Any] = {}
+
+    def load_service_model(service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        key = (service_name, type_name, api_version)
+        if key in loaded:
+            return loaded[key]
+        try:
+            version = api_version or loader.determine_latest_version(service_name, type_name)
+            model = loader.load_data(f"{service_name}/{version}/{type_name}")
+            extras_processor.process(model, find_extras(service_name, type_name, version))
+        except Exception:
+            model = original(service_name, type_name, api_version)
+        loaded[key] = model
+        return model
+
+    loader.load_service_model = load_service_model
+    loader._eda_quick = True
 
 
 def _guard_debug_log() -> bool:
