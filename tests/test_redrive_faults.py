@@ -255,6 +255,28 @@ def test_the_quick_end_falls_back_to_long_polls_when_the_queue_is_not_empty(stub
     assert (result.moved, result.failed, result.left_in_dlq) == (3, 0, 0)
 
 
+@pytest.mark.parametrize("seen, claimed, concurrency, wait", [
+    (250, 20, 10, 0),   # 30 left unasked, 10 workers: one round of receives could take them all: no long poll
+    (190, 10, 10, 0),   # exactly a round (100) left
+    (180, 10, 10, 5),   # more than a round left: long polls, as always
+    (280, 0, 1, 5),     # one worker: only its own receive counts (20 left, it asks for 10)
+    (290, 0, 1, 0),
+])
+def test_receives_stop_long_polling_a_round_before_the_end(seen: int, claimed: int, concurrency: int,
+                                                            wait: int) -> None:
+    """A long poll for the last few messages can lose them to receives that reach SQS after it and then wait its
+    whole wait for nothing, holding the end (on moto: a 1 s tail in about a third of 300-message runs)."""
+    from types import SimpleNamespace
+
+    from eda_cli.core.redrive.copy import CopyRun
+
+    run = SimpleNamespace(quick_end=True, seen=seen, claimed=claimed, plan=SimpleNamespace(visible=300),
+                          options=SimpleNamespace(concurrency=concurrency, wait_seconds=5))
+    assert CopyRun._wait_seconds(run, 10) == wait  # type: ignore[arg-type]
+    run.quick_end = False  # the quick end gave way (the queue was not empty): long polls again
+    assert CopyRun._wait_seconds(run, 10) == 5  # type: ignore[arg-type]
+
+
 # -- retries ---------------------------------------------------------------------------------------
 
 

@@ -3,9 +3,9 @@
 Messages seen but not moved stay hidden by their receive's visibility timeout until the run ends (so
 a receive does not hand them back again and again), then are made visible again at once.
 
-The end: once the receives in flight could take every message the plan counted, receives stop waiting
-(WaitTimeSeconds=0: a long poll on an emptied queue would hold the run for its whole wait). The first
-receive that then brings nothing new, with no batch in hand anywhere, asks SQS for the queue's depth: when
+The end: once the receives in flight and one more round of receives could take every message the plan counted,
+receives stop waiting (WaitTimeSeconds=0: a long poll on an emptied queue would hold the run for its whole wait).
+The first receive that then brings nothing new, with no batch in hand anywhere, asks SQS for the queue's depth: when
 it holds nothing but the messages this run keeps hidden (ApproximateNumberOfMessages and ...NotVisible),
 and nothing delayed, the run ends at once. Otherwise (more messages arrived, a count lags, a short poll
 missed messages on real SQS) the run goes back to long polls and ends as it always did: when several
@@ -150,9 +150,12 @@ class CopyRun:
                 self._nothing_new()
 
     def _wait_seconds(self, want: int) -> int:
-        """Under the lock: the receive's long-poll wait, 0 once this receive and those in flight could take every
-        message the plan counted (the queue is about drained: a long poll would only hold the end)."""
-        if self.quick_end and self.seen + self.claimed + want >= self.plan.visible:
+        """Under the lock: the receive's long-poll wait, 0 once a full round of receives (one per worker) could take
+        every message the plan counted that is not seen or asked for yet (the queue is about drained: a long poll
+        would only hold the end). A round, not this receive alone: receives reach SQS in no set order, so one that
+        long-polls for the last few messages can find that later ones took them, and then waits its whole wait
+        for nothing while the run cannot end (a 1 s tail in about a third of runs, measured, before)."""
+        if self.quick_end and self.seen + self.claimed + want * self.options.concurrency >= self.plan.visible:
             return 0
         return self.options.wait_seconds
 
