@@ -39,3 +39,25 @@ def test_nothing_moved_error() -> None:
     unroutable = nothing_moved_error(plan, _result(unroutable=2, failures={"m1": "x", "m2": "y"}))
     assert isinstance(unroutable, UsageError) and "a, b" in unroutable.message
     assert nothing_moved_error(plan, _result(unroutable=1, failures={"m1": "x", "m2": "y"})) is None
+
+
+def test_the_system_attributes_a_run_asks_for() -> None:
+    """A plain move to SQS queues asks only for what it uses; anything that may read every attribute (an archive
+    keeps them, --filter may match them, a dry run shows them, other destinations) asks for all."""
+    from dataclasses import replace
+
+    class Anything:
+        def matches(self, event: object) -> bool:
+            return True
+
+    dlq, fifo = QueueInfo("orders-dlq", "url", "arn:dlq"), QueueInfo("orders-dlq.fifo", "url", "arn:dlq.fifo")
+    plan = RedrivePlan(dlq=dlq, sources=(QueueInfo("a", "url-a", "arn:a"),), to=None, mode="copy", mode_reason="",
+                       visible=2, in_flight=0, run_id="r", options=RedriveOptions())
+    plain = ["AWSTraceHeader", "SentTimestamp", "DeadLetterQueueSourceArn"]
+    assert plan.system_attributes == plain
+    assert replace(plan, dlq=fifo).system_attributes == [*plain, "MessageGroupId"]
+    for options in (RedriveOptions(archive="/tmp/a.jsonl"), RedriveOptions(matcher=Anything()),
+                    RedriveOptions(dry_run=True)):
+        assert replace(plan, options=options).system_attributes == ["All"]
+    for origin in ("eventbridge", "configured"):
+        assert replace(plan, origin=origin).system_attributes == ["All"]

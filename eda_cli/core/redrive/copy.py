@@ -77,6 +77,7 @@ class CopyRun:
         self.stop = threading.Event()
         self.dry_run = self.options.dry_run
         self.visibility = PEEK_VISIBILITY_SECONDS if self.dry_run else self.options.visibility_timeout
+        self.system_attributes = plan.system_attributes
         self.bucket = TokenBucket(self.options.rate, clock, sleep) if self.options.rate else None
         self.gate = GroupGate()
         self.archive: ArchiveWriter | None = None
@@ -168,7 +169,7 @@ class CopyRun:
                 MaxNumberOfMessages=want,
                 VisibilityTimeout=self.visibility,
                 WaitTimeSeconds=wait,
-                MessageSystemAttributeNames=["All"],
+                MessageSystemAttributeNames=self.system_attributes,
                 MessageAttributeNames=["All"],
             )
         except Exception as exc:

@@ -14,6 +14,8 @@ from eda_cli.core.sqs import QueueInfo, parse_body
 from eda_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import MessageSystemAttributeNameType
+
     from eda_cli.core.redact import Redactor
 
 #: Workers in copy mode. Chosen by benchmarks/bench_redrive.py: locally, where client and moto share
@@ -308,6 +310,19 @@ class RedrivePlan:
     @property
     def per_message_routing(self) -> bool:
         return self.to is None and len(self.sources) > 1
+
+    @property
+    def system_attributes(self) -> list[MessageSystemAttributeNameType]:
+        """The system attributes copy mode asks SQS for with each message: what a plain move to SQS queues uses
+        (AWSTraceHeader, sent on with the copy; SentTimestamp; DeadLetterQueueSourceArn, the source queue;
+        MessageGroupId on FIFO), and all of them wherever every one may count: an archive (which keeps them),
+        --filter (whose patterns may match them), a dry run's sample, routing beyond SQS queues. Fewer attributes
+        are a smaller answer for SQS to build and send: about a tenth of each ReceiveMessage's work on moto."""
+        options = self.options
+        if self.origin != "sqs" or options.archive or options.matcher is not None or options.dry_run:
+            return ["All"]
+        names: list[MessageSystemAttributeNameType] = ["AWSTraceHeader", "SentTimestamp", "DeadLetterQueueSourceArn"]
+        return [*names, "MessageGroupId"] if self.dlq.fifo else names
 
     @property
     def total_estimate(self) -> int:
