@@ -21,13 +21,21 @@ def _level(urgency: int) -> str:
     return FIRE if urgency >= 50 else WARN if urgency > 0 else OK
 
 
-def _where(row: Any) -> dict[str, Any]:
-    """`account` and `region` first in a row's record, when the board watches several scopes."""
-    return {k: v for k, v in (("account", row.account), ("region", row.region)) if v is not None}
+@dataclass(frozen=True, kw_only=True)
+class _Scoped:
+    """What every row has: the scope (account, region) it is in, when the board watches several (`--regions`,
+    `--accounts`)."""
+
+    account: str | None = None
+    region: str | None = None
+
+    def _where(self) -> dict[str, Any]:
+        """`account` and `region` first in the row's record, when the board watches several scopes."""
+        return {k: v for k, v in (("account", self.account), ("region", self.region)) if v is not None}
 
 
 @dataclass(frozen=True)
-class DlqRow:
+class DlqRow(_Scoped):
     name: str
     url: str
     arn: str
@@ -46,10 +54,6 @@ class DlqRow:
     #: What is shown from an earlier refresh because the call did not answer in time: "depth", "age", "alarm".
     stale: tuple[str, ...] = ()
 
-    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
-    account: str | None = None
-    region: str | None = None
-
     @property
     def urgency(self) -> int:
         score = 0
@@ -67,7 +71,7 @@ class DlqRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **_where(self), "queue": self.name, "url": self.url, "arn": self.arn, "found_by": self.found_by,
+            **self._where(), "queue": self.name, "url": self.url, "arn": self.arn, "found_by": self.found_by,
             "visible": self.visible, "in_flight": self.in_flight, "oldest_age_seconds": self.oldest_age_seconds,
             "history": list(self.history), "alarm": self.alarm, "alarm_names": list(self.alarm_names),
             "grew": self.grew, "stale": list(self.stale), "level": self.level,
@@ -75,7 +79,7 @@ class DlqRow:
 
 
 @dataclass(frozen=True)
-class StreamRow:
+class StreamRow(_Scoped):
     """A stream (DynamoDB or Kinesis) and the function an event source mapping feeds from it."""
 
     stream_arn: str
@@ -88,10 +92,6 @@ class StreamRow:
     history: tuple[float | None, ...] = ()
     stale: bool = False
 
-    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
-    account: str | None = None
-    region: str | None = None
-
     @property
     def urgency(self) -> int:
         age = self.iterator_age_seconds or 0.0
@@ -103,7 +103,7 @@ class StreamRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **_where(self), "stream": self.stream, "stream_arn": self.stream_arn, "function": self.function,
+            **self._where(), "stream": self.stream, "stream_arn": self.stream_arn, "function": self.function,
             "mapping_uuid": self.mapping_uuid, "mapping_state": self.mapping_state,
             "iterator_age_seconds": self.iterator_age_seconds, "history": list(self.history),
             "stale": self.stale, "level": self.level,
@@ -111,7 +111,7 @@ class StreamRow:
 
 
 @dataclass(frozen=True)
-class MachineRow:
+class MachineRow(_Scoped):
     """A standard state machine and its executions that failed or timed out within the window."""
 
     name: str
@@ -124,10 +124,6 @@ class MachineRow:
     last_failure_at: str | None = None
     stale: bool = False
 
-    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
-    account: str | None = None
-    region: str | None = None
-
     @property
     def urgency(self) -> int:
         return 55 if (self.failed or 0) + (self.timed_out or 0) else 0
@@ -138,23 +134,19 @@ class MachineRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **_where(self), "state_machine": self.name, "arn": self.arn, "failed": self.failed,
+            **self._where(), "state_machine": self.name, "arn": self.arn, "failed": self.failed,
             "timed_out": self.timed_out, "window_minutes": self.window_minutes, "last_failure": self.last_failure,
             "last_failure_at": self.last_failure_at, "stale": self.stale, "level": self.level,
         }
 
 
 @dataclass(frozen=True)
-class RedriveRow:
+class RedriveRow(_Scoped):
     """A message move task (a native redrive) running from a DLQ."""
 
     dlq: str
     task: MoveTask
     stale: bool = False
-
-    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
-    account: str | None = None
-    region: str | None = None
 
     @property
     def urgency(self) -> int:
@@ -165,11 +157,11 @@ class RedriveRow:
         return WARN
 
     def to_dict(self) -> dict[str, Any]:
-        return {**_where(self), "dlq": self.dlq, **self.task.to_dict(), "stale": self.stale, "level": self.level}
+        return {**self._where(), "dlq": self.dlq, **self.task.to_dict(), "stale": self.stale, "level": self.level}
 
 
 @dataclass(frozen=True)
-class AlarmRow:
+class AlarmRow(_Scoped):
     """A CloudWatch alarm in ALARM that watches a resource of the pipeline (a DLQ's depth alarms are not
     among them: they are the DLQ row's `alarm`)."""
 
@@ -181,10 +173,6 @@ class AlarmRow:
     resources: tuple[str, ...]
     stale: bool = False
 
-    #: The scope (account, region) the row is in, when the board watches several (`--regions`, `--accounts`).
-    account: str | None = None
-    region: str | None = None
-
     @property
     def urgency(self) -> int:
         return 100
@@ -194,7 +182,7 @@ class AlarmRow:
         return FIRE
 
     def to_dict(self) -> dict[str, Any]:
-        return {**_where(self), "alarm": self.name, "arn": self.arn, "metrics": list(self.metrics),
+        return {**self._where(), "alarm": self.name, "arn": self.arn, "metrics": list(self.metrics),
                 "resources": list(self.resources), "stale": self.stale, "level": self.level}
 
 
