@@ -56,6 +56,11 @@ class QueueRef:
         return self.name.endswith(".fifo")
 
 
+def bus_name(ref: str) -> str:
+    """An EventBridge bus's name, given its name or ARN (`arn:aws:events:REGION:ACCOUNT:event-bus/NAME`)."""
+    return ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+
+
 def queue_name_from_url(url: str) -> str:
     return urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
 

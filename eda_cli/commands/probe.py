@@ -98,7 +98,9 @@ def probe(
     expected = [_target_arn(app_, t) for t in expect]
     where = session.where()
     if bus is not None:
-        bus_name = bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
+        from eda_cli.aws.resolve import bus_name as name_of_bus
+
+        bus_name = name_of_bus(bus)
         plan = plan_bus(session.client("events"), bus_name, payload, id_path=path, correlation_id=correlation_id,
                         expect=expected, region=session.region, where=where)
     else:

@@ -158,7 +158,9 @@ def infer_cmd(
         if kind != "bus":
             raise UsageError(f"--from-tail {kind} {bus}: only a bus can be tailed", hint="e.g. --from-tail bus "
                              "orders-bus")
-        bus = bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
+        from eda_cli.aws.resolve import bus_name
+
+        bus = bus_name(bus)
         samples = _tail_events(app_, bus, count, timeout)
         where = f"bus {bus}"
     events, skipped = decoded(samples)

@@ -60,6 +60,7 @@ def bus_cmd(
 
     Example: eda tail bus orders-bus --rule eu-orders --timeout 60 -o jsonl
     """
+    from eda_cli.aws.resolve import bus_name as name_of_bus
     from eda_cli.core.tap import MATCH_ALL
 
     if pattern is not None and rule is not None:
@@ -69,7 +70,7 @@ def bus_cmd(
     masker = redactor(app_, redact, redact_preset, no_redact)
     session = app_.session
     events = session.client("events")
-    bus_name = bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
+    bus_name = name_of_bus(bus)
     if pattern is not None:
         text = _json_option(pattern, "--pattern", "eventbridge")
     elif rule is not None:
