@@ -82,7 +82,7 @@ def _handler_names(client: Any, event: str) -> set[str] | None:
 def why_not_lean(client: Any) -> str | None:
     """Why a client cannot be bypassed (None: it can). Never guesses: anything unexpected is a reason."""
     try:
-        from botocore.awsrequest import AWSRequest  # noqa: F401
+        from botocore.awsrequest import AWSPreparedRequest, HeadersDict  # noqa: F401 (what LeanSqs sends with)
         from botocore.httpsession import URLLib3Session
     except ImportError:  # pragma: no cover
         return "botocore lacks what the lean transport uses"
@@ -201,8 +201,11 @@ class LeanSqs:
     """The SQS client of a run, with LEAN_OPERATIONS sent the lean way; any other attribute is the client's."""
 
     def __init__(self, client: Any, credentials: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+        from botocore.awsrequest import AWSPreparedRequest, HeadersDict
         from botocore.parsers import create_parser
 
+        self._prepared = AWSPreparedRequest
+        self._headers = HeadersDict
         self._client = client
         self._credentials = credentials
         self._sleep = sleep
@@ -278,13 +281,11 @@ class LeanSqs:
 
     def _attempt(self, operation: str, model: Any, body: bytes, headers: dict[str, str],
                  context: dict[str, Any]) -> tuple[Any, dict[str, Any], BaseException | None]:
-        from botocore.awsrequest import AWSPreparedRequest, HeadersDict
-
         try:
             signed = dict(headers)
             self._signer.sign(signed, body, self._credentials.get_frozen_credentials())
             signed["Content-Length"] = str(len(body))  # after signing, as botocore's AWSRequest.prepare adds it
-            prepared = AWSPreparedRequest("POST", self._url, cast(Any, HeadersDict(signed)), body, False, context)
+            prepared = self._prepared("POST", self._url, cast(Any, self._headers(signed)), body, False, context)
             answers = self._events.emit(f"before-send.sqs.{operation}", request=prepared)
             http = next((r[1] for r in answers if r[1] is not None), None)
             if http is None:

@@ -254,9 +254,10 @@ class AwsSession:
     def lean_sqs(self) -> SQSClient:
         """The run's SQS client (`unvalidated_client`), with the calls of redrive's copy mode (ReceiveMessage,
         SendMessageBatch, DeleteMessageBatch, GetQueueAttributes, ChangeMessageVisibilityBatch) sent by eda's lean
-        transport (aws/lean.py): the same requests, signed and sent by botocore's own pieces, for a third of the
-        CPU. Only when the session built that client itself and nothing hooks its requests: an injected or stubbed
-        client, --debug's request log, retries not in standard mode or EDA_LEAN_SQS=0 get the client as it is."""
+        transport (aws/lean.py): the same requests, signed as botocore signs them and sent through the client's own
+        connection pool and retries, for a third less CPU. Only when the session built that client itself and
+        nothing hooks its requests: an injected or stubbed client, --debug's request log, retries not in standard
+        mode or EDA_LEAN_SQS=0 get the client as it is."""
         import logging
 
         from eda_cli.aws import lean
