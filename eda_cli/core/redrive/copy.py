@@ -17,7 +17,7 @@ What each message became is the ledger's business (ledger.py); this module drive
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from eda_cli.aws.errors import describe, is_client_error
@@ -42,6 +42,7 @@ from eda_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 
 class GroupGate:
@@ -222,18 +223,10 @@ class CopyRun:
                 self.changed.wait_for(lambda: not self.checking or self.stop.is_set(), timeout=patience)
                 return
             self.checking = True
-        try:
-            attributes = self.call(
-                self.sqs.get_queue_attributes,
-                QueueUrl=self.plan.dlq.url,
-                AttributeNames=["ApproximateNumberOfMessages"],
-            ).get("Attributes", {})
-            visible = int(attributes.get("ApproximateNumberOfMessages", "0"))
-        except Exception as exc:
-            with self.lock:
-                self.checking = False
-            self._fail_run(exc)
+        depth = self._read_depth(["ApproximateNumberOfMessages"])
+        if depth is None:
             return
+        (visible,) = depth
         with self.lock:
             self.checking = False
             self.changed.notify_all()
@@ -264,17 +257,10 @@ class CopyRun:
                 return True
             self.checking = True
             held = len(self.ledger.held)
-        try:
-            attributes = self.call(
-                self.sqs.get_queue_attributes, QueueUrl=self.plan.dlq.url, AttributeNames=list(DEPTH_ATTRIBUTES)
-            ).get("Attributes", {})
-        except Exception as exc:
-            with self.lock:
-                self.checking = False
-                self.changed.notify_all()
-            self._fail_run(exc)
+        depth = self._read_depth(DEPTH_ATTRIBUTES)
+        if depth is None:
             return True
-        visible, hidden, delayed = (int(attributes.get(key, "0")) for key in DEPTH_ATTRIBUTES)
+        visible, hidden, delayed = depth
         with self.lock:
             self.checking = False
             self.changed.notify_all()
@@ -284,6 +270,21 @@ class CopyRun:
             self.quick_end = False
             self.streak = 0
         return False
+
+    def _read_depth(self, names: Sequence[QueueAttributeNameType]) -> list[int] | None:
+        """The end's one GetQueueAttributes (the caller has set `checking`): the counts `names` ask for, in their
+        order; None when the call failed, which fails the run (and `checking` is cleared)."""
+        try:
+            attributes = self.call(
+                self.sqs.get_queue_attributes, QueueUrl=self.plan.dlq.url, AttributeNames=list(names)
+            ).get("Attributes", {})
+        except Exception as exc:
+            with self.lock:
+                self.checking = False
+                self.changed.notify_all()
+            self._fail_run(exc)
+            return None
+        return [int(attributes.get(name, "0")) for name in names]
 
     def _process(self, work: list[Work]) -> None:
         groups = {w.message.group_id for w in work if w.message.group_id} if self.plan.dlq.fifo else set()
