@@ -85,19 +85,20 @@ def audit(
             rows=[[r.id, r.severity, r.title, r.source] for r in infos]))
         return
     try:  # unknown rule ids fail (exit 2) before any AWS call
-        select_rules(only or (), skip or ())
+        sampling = any(r.id == _SAMPLED_RULE for r in select_rules(only or (), skip or ()))
     except UnknownRule as exc:
         raise UsageError(f"--{exc.selector} {exc}", hint=exc.hint) from None
-    if sample_dlqs is None and only and any(r.id == _SAMPLED_RULE for r in select_rules(only, skip or ())):
+    if sample_dlqs is None and only and sampling:
         renderer.note(f"{_SAMPLED_RULE} checks nothing without --sample-dlqs N (it reads the messages of rule "
                       "targets' DLQs)")
+    per_dlq = sample_dlqs if sampling else None  # messages are read only for a rule that uses them
     none_answered = False
     if app_.multi_scope:
-        report, none_answered = _audit_scopes(app_, config, only or (), skip or (), sample_dlqs)
+        report, none_answered = _audit_scopes(app_, config, only or (), skip or (), per_dlq)
         where = f"{len(report.scopes)} scope(s)"
     else:
         loaded = load(app_, config)
-        samples = _sample(app_.session, loaded.pipeline, sample_dlqs, only or (), skip or ())
+        samples = _sample(app_.session, loaded.pipeline, per_dlq)
         report = run_audit(loaded.pipeline, loaded.spec, only=only or (), skip=skip or (), missing=loaded.missing,
                            samples=samples)
         where = ""
@@ -140,19 +141,18 @@ _ALLOW = "pass --allow-empty if that is expected"
 _SAMPLED_RULE = "dlq-oversized-events"
 
 
-def _sample(session: AwsSession, pipeline: Pipeline, per_dlq: int | None, only: list[str] | tuple[str, ...],
-            skip: list[str] | tuple[str, ...]) -> DlqSamples | None:
-    """--sample-dlqs: the sizes of up to N messages of each rule target's DLQ (none consumed), when a rule
-    that uses them is selected; else None."""
-    from eda_cli.core.audit import rule_target_dlqs, sample_dlqs, select_rules
+def _sample(session: AwsSession, pipeline: Pipeline, per_dlq: int | None) -> DlqSamples | None:
+    """--sample-dlqs: the sizes of up to `per_dlq` messages of each rule target's DLQ (none consumed); None without
+    it (or when no selected rule uses them)."""
+    from eda_cli.core.audit import rule_target_dlqs, sample_dlqs
 
-    if per_dlq is None or not any(r.id == _SAMPLED_RULE for r in select_rules(only, skip)):
+    if per_dlq is None:
         return None
     return sample_dlqs(session.client("sqs"), rule_target_dlqs(pipeline), per_dlq)
 
 
 def _audit_scopes(app_: AppContext, config: str | None, only: list[str] | tuple[str, ...],
-                  skip: list[str] | tuple[str, ...], sample_dlqs: int | None = None) -> tuple[AuditReport, bool]:
+                  skip: list[str] | tuple[str, ...], per_dlq: int | None = None) -> tuple[AuditReport, bool]:
     """The audit in every scope at once, as one report (each finding and check marked with its scope), and
     whether no scope answered. The pipeline file, if any, narrows each scope's discovery alike; its warnings
     are told once."""
@@ -164,7 +164,7 @@ def _audit_scopes(app_: AppContext, config: str | None, only: list[str] | tuple[
 
     def work(scope: Scope, session: AwsSession) -> tuple[Loaded, AuditReport]:
         loaded = load_pipeline(session.client, session.region, config)
-        samples = _sample(session, loaded.pipeline, sample_dlqs, only, skip)
+        samples = _sample(session, loaded.pipeline, per_dlq)
         return loaded, run_audit(loaded.pipeline, loaded.spec, only=only, skip=skip, missing=loaded.missing,
                                  samples=samples)
 
