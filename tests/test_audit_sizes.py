@@ -55,8 +55,8 @@ def found(report: Any) -> list[tuple[str, str, str]]:
 def test_a_targets_dlqs_are_its_dead_letter_config_and_its_queues_redrive_dlq() -> None:
     p = pipeline()
     orders, log = p.rules
-    assert [d.name for d in target_dlqs(p, orders, orders.targets[0])] == ["target-dlq", "work-dlq"]
-    assert target_dlqs(p, log, log.targets[0]) == []
+    assert [d.name for d in target_dlqs(p, orders.targets[0])] == ["target-dlq", "work-dlq"]
+    assert target_dlqs(p, log.targets[0]) == []
     assert [d.name for d in rule_target_dlqs(p)] == ["target-dlq", "work-dlq"]
 
 

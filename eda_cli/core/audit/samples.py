@@ -14,7 +14,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from eda_cli.core.pipeline.model import Pipeline, Queue, Rule, Target
+from eda_cli.core.pipeline.model import Pipeline, Queue, Target
 from eda_cli.core.problems import Problem
 from eda_cli.core.schemas.size import byte_size
 
@@ -50,11 +50,10 @@ class DlqSamples:
         return self.samples.get(arn or "")
 
 
-def target_dlqs(pipeline: Pipeline, rule: Rule, target: Target) -> list[Queue]:
+def target_dlqs(pipeline: Pipeline, target: Target) -> list[Queue]:
     """The DLQs where an EventBridge target's failed events end up: the target's DeadLetterConfig (what
     EventBridge could not deliver), and, for an SQS target, its RedrivePolicy's DLQ (what its consumer
     could not process). Only queues of the pipeline (in this account and region)."""
-    del rule  # the rule does not change where its target dead-letters; kept for the call sites' symmetry
     found: list[Queue] = []
     configured = pipeline.queue_by_arn(target.dead_letter_arn)
     if configured is not None:
@@ -71,7 +70,7 @@ def rule_target_dlqs(pipeline: Pipeline) -> list[Queue]:
     seen: dict[str, Queue] = {}
     for bus_rule in pipeline.rules:
         for target in bus_rule.targets:
-            for dlq in target_dlqs(pipeline, bus_rule, target):
+            for dlq in target_dlqs(pipeline, target):
                 seen.setdefault(dlq.arn, dlq)
     return list(seen.values())
 

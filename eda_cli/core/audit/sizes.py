@@ -24,7 +24,7 @@ def _dlq_oversized(ctx: RuleContext) -> None:
     limit_kb = EVENTBRIDGE_LIMIT // 1024
     for bus_rule in ctx.pipeline.rules:
         for target in bus_rule.targets:
-            sampled = [(dlq, s) for dlq in target_dlqs(ctx.pipeline, bus_rule, target)
+            sampled = [(dlq, s) for dlq in target_dlqs(ctx.pipeline, target)
                        if (s := samples.of(dlq.arn)) is not None and not s.skipped]
             if not sampled:
                 continue
