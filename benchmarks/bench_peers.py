@@ -56,7 +56,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_redrive import _patch_moto  # noqa: E402
+from bench_redrive import _depth, _free_port, _patch_moto, _reset  # noqa: E402
 from bench_tap_latency import LUMIGO_PRELOAD  # noqa: E402
 
 PEER_VERSION = "0.48.4"
@@ -168,9 +168,7 @@ def serve(port: int, keep_alive: bool = True) -> None:
 
 class Server:
     def __init__(self, keep_alive: bool = True) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         serve_ = [sys.executable, __file__, "--serve", str(self.port)] + ([] if keep_alive else ["--close-connections"])
         self.process = subprocess.Popen(serve_, stdout=subprocess.PIPE,
@@ -195,8 +193,7 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def reset(self) -> None:
-        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
-        urllib.request.urlopen(request, timeout=30).read()
+        _reset(self.url)
 
     def close(self) -> None:
         self.process.terminate()
@@ -258,14 +255,9 @@ def read_back(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     return got
 
 
-def depth(sqs: Any, queue_url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
 def check(sqs: Any, dlq: str, source: str, count: int) -> dict[str, Any]:
     """Lost, duplicated, left in the DLQ, and how many arrived with every attribute (name, type, value) intact."""
-    left = depth(sqs, dlq)
+    left = _depth(sqs, dlq)
     arrived = read_back(sqs, source)
     ids = [json.loads(m["Body"])["id"] for m in arrived]
     unique = set(ids)
